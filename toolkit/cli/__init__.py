@@ -1,0 +1,39 @@
+"""The ``nianbao`` command: a thin typer layer over the library.
+
+Each command lives in its own module under toolkit/cli/ and registers itself on ``app``.
+Exit codes: 0 success, 1 data problems found (or a file failed), 2 wrong usage.
+"""
+
+from __future__ import annotations
+
+import typer
+
+app = typer.Typer(
+    name="nianbao",
+    help="年报工具箱：政府信息公开工作年度报告的标准填报表、校验与报告生成。",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+
+def _version(value: bool) -> None:
+    if value:
+        from toolkit import __version__
+
+        typer.echo(f"nianbao {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: bool = typer.Option(False, "--version", callback=_version, is_eager=True, help="显示版本号并退出。"),
+) -> None:
+    """年报工具箱：政府信息公开工作年度报告的标准填报表、校验与报告生成。"""
+
+
+from toolkit.cli import formats_cmd  # noqa: E402,F401  (registers commands)
+
+
+def main() -> None:
+    app()

@@ -1,0 +1,29 @@
+"""``nianbao formats``: list the official formats the toolkit knows."""
+
+from __future__ import annotations
+
+import typer
+
+from toolkit.cli import app
+
+
+@app.command("formats")
+def formats_command(
+    as_json: bool = typer.Option(False, "--json", help="以 JSON 输出。"),
+) -> None:
+    """列出支持的年度报告格式及其适用年度、单元格和校验规则数量。"""
+    from toolkit.formats import all_formats
+
+    formats = all_formats()
+    if as_json:
+        import json
+
+        typer.echo(json.dumps([
+            {"id": f.id, "name": f.name, "year_from": f.year_from, "year_to": f.year_to,
+             "cells": len(f.cells), "rules": [r.id for r in f.rules]}
+            for f in formats
+        ], ensure_ascii=False, indent=2))
+        return
+    for f in formats:
+        years = f"{f.year_from}–{f.year_to}" if f.year_to else f"{f.year_from}年起"
+        typer.echo(f"{f.id}\t{f.name}\t适用年度：{years}\t单元格{len(f.cells)}个\t规则{len(f.rules)}条")

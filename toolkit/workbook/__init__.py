@@ -1,0 +1,1 @@
+"""Workbooks: write the blank standard workbook, read returned ones, annotate copies."""
