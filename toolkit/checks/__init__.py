@@ -1,0 +1,1 @@
+"""Checking: value parsing, the rule engine and the finding catalogue."""

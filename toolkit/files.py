@@ -1,0 +1,74 @@
+"""Writing outputs safely: atomic replace, and file names made safe from unit names."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+import tempfile
+import unicodedata
+from pathlib import Path
+from typing import Iterator
+
+_UNSAFE = re.compile(r'[\x00-\x1f\x7f<>:"/\\|?*]')
+_RESERVED = {"CON", "PRN", "AUX", "NUL", *(f"COM{i}" for i in range(1, 10)), *(f"LPT{i}" for i in range(1, 10))}
+MAX_NAME_BYTES = 180
+
+
+@contextlib.contextmanager
+def atomic_path(target: str | Path) -> Iterator[Path]:
+    """Yield a temporary path beside ``target``; on success it replaces ``target`` in one step.
+
+    On any exception (or Ctrl-C) the temporary file is removed and ``target`` is untouched.
+    """
+    target = Path(target)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{target.name[:40]}.", suffix=".part", dir=target.parent)
+    os.close(fd)
+    tmp_path = Path(tmp)
+    try:
+        yield tmp_path
+        os.replace(tmp_path, target)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            tmp_path.unlink()
+        raise
+
+
+def write_bytes_atomic(target: str | Path, data: bytes) -> Path:
+    with atomic_path(target) as tmp:
+        tmp.write_bytes(data)
+    return Path(target)
+
+
+def write_text_atomic(target: str | Path, text: str) -> Path:
+    return write_bytes_atomic(target, text.encode("utf-8"))
+
+
+def safe_filename(name: str, suffix: str = "", fallback: str = "未命名单位") -> str:
+    """A file name made from a unit name: no path separators, control characters, NULs,
+    reserved device names or leading dots; full-width forms folded (NFKC); at most
+    MAX_NAME_BYTES bytes in UTF-8. ``suffix`` (e.g. ``"_2025.xlsx"``) is kept whole."""
+    text = unicodedata.normalize("NFKC", name or "")
+    text = _UNSAFE.sub("_", text)
+    text = re.sub(r"\s+", " ", text).strip(" ._")
+    if not text or text.upper() in _RESERVED:
+        text = (text + "_" if text else "") + fallback
+    budget = MAX_NAME_BYTES - len(suffix.encode("utf-8"))
+    while len(text.encode("utf-8")) > budget:
+        text = text[:-1]
+    return text + suffix
+
+
+def unique_path(directory: Path, filename: str, taken: set[str]) -> Path:
+    """``directory/filename``, with ``_2``, ``_3``… before the suffix when the name (compared
+    case-insensitively) is already in ``taken``; records the chosen name in ``taken``."""
+    stem, dot, ext = filename.rpartition(".")
+    if not dot:
+        stem, ext = filename, ""
+    candidate, n = filename, 1
+    while candidate.casefold() in taken:
+        n += 1
+        candidate = f"{stem}_{n}.{ext}" if ext else f"{stem}_{n}"
+    taken.add(candidate.casefold())
+    return directory / candidate
