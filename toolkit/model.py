@@ -23,7 +23,9 @@ class ReportData:
     """One unit's report for one year, whatever it was read from.
 
     ``values`` maps every cell id of the format to a Decimal (None when nothing usable was
-    typed); ``raw`` keeps what was typed, for messages; ``narrative`` maps part ids to text.
+    typed); ``raw`` keeps what was typed, for messages; ``narrative`` maps part ids to text;
+    ``formulas`` maps a cell id to the formula found in the file (without "="), for cells that
+    hold one, and is None when the source cannot tell (text reports, value-only readers).
     """
 
     format: str
@@ -35,6 +37,7 @@ class ReportData:
     info: dict[str, Any] = field(default_factory=dict)
     source: str | None = None
     cells: dict[str, CellSource] = field(default_factory=dict)
+    formulas: dict[str, str] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form; numbers as strings so that what was typed is what comes back."""
