@@ -1,0 +1,463 @@
+"""The archive: every unit's checked data per year, its findings, and every file received.
+
+One SQLite file (``nianbao.db``). A *submission* is one file received for a unit and year (its
+hash, name, size, when it was received, the data read from it and its findings); a unit-year's
+*current* report points at the submission that counts: the one received last (a file's
+modification time, when it was saved from the mail, unless given). Re-checking a corrected file
+makes it the current one and keeps the earlier submissions as history; re-checking the very same
+file (same hash) updates that submission's data and findings in place instead of adding one.
+
+Published reports imported with ``nianbao import`` are recorded with ``source="import"``;
+they fill a year that has no checked workbook but never replace one.
+
+The schema is versioned with ``PRAGMA user_version`` and migrated on open; the database runs in
+WAL mode and every write is one transaction.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import sqlite3
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any, Iterable, Iterator
+
+from toolkit.labels import normalize_label
+from toolkit.model import FileReport, Finding, ReportData
+
+SCHEMA_VERSION = 1
+APPLICATION_ID = 0x4E42414F  # "NBAO": marks the file as a nianbao archive
+SOURCES = ("check", "import")
+
+_MIGRATIONS: dict[int, str] = {
+    1: """
+    CREATE TABLE units (
+        id INTEGER PRIMARY KEY,
+        name TEXT NOT NULL UNIQUE,
+        key TEXT NOT NULL UNIQUE,
+        created_at TEXT NOT NULL
+    );
+    CREATE TABLE submissions (
+        id INTEGER PRIMARY KEY,
+        unit_id INTEGER NOT NULL REFERENCES units(id),
+        year INTEGER NOT NULL,
+        source TEXT NOT NULL,
+        file_name TEXT,
+        file_path TEXT,
+        file_hash TEXT,
+        file_size INTEGER,
+        received_at TEXT NOT NULL,
+        recorded_at TEXT NOT NULL,
+        format TEXT,
+        errors INTEGER NOT NULL,
+        warnings INTEGER NOT NULL,
+        data TEXT,
+        findings TEXT NOT NULL
+    );
+    CREATE INDEX submissions_unit_year ON submissions(unit_id, year);
+    CREATE TABLE reports (
+        unit_id INTEGER NOT NULL REFERENCES units(id),
+        year INTEGER NOT NULL,
+        submission_id INTEGER NOT NULL REFERENCES submissions(id),
+        updated_at TEXT NOT NULL,
+        PRIMARY KEY (unit_id, year)
+    );
+    """,
+}
+
+
+class ArchiveError(Exception):
+    """The archive file cannot be used (not a nianbao archive, newer schema, unreadable)."""
+
+
+@dataclass
+class Submission:
+    """One file received for a unit and year."""
+
+    id: int
+    unit: str
+    year: int
+    source: str
+    file_name: str | None
+    file_path: str | None
+    file_hash: str | None
+    file_size: int | None
+    received: str
+    recorded: str
+    format: str | None
+    errors: int
+    warnings: int
+    current: bool = False
+
+    def to_dict(self) -> dict[str, Any]:
+        return dict(self.__dict__)
+
+
+@dataclass
+class StoredReport:
+    """A unit-year's current report: the data and findings of the submission that counts."""
+
+    unit: str
+    year: int
+    submission: Submission
+    data: ReportData | None
+    findings: list[Finding] = field(default_factory=list)
+
+    @property
+    def errors(self) -> int:
+        return self.submission.errors
+
+    @property
+    def warnings(self) -> int:
+        return self.submission.warnings
+
+    @property
+    def received(self) -> str:
+        return self.submission.received
+
+    @property
+    def valid(self) -> bool:
+        return self.errors == 0
+
+
+@dataclass
+class RecordResult:
+    """What :meth:`Archive.record` did with one file: ``recorded`` False comes with a reason."""
+
+    path: str | None
+    recorded: bool
+    unit: str | None = None
+    year: int | None = None
+    submission_id: int | None = None
+    current: bool = False
+    reason: str | None = None
+
+
+def unit_key(name: str) -> str:
+    """The form unit names are matched by: width, brackets and spaces folded."""
+    return normalize_label(name)
+
+
+def file_sha256(path: str | Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _now() -> str:
+    return datetime.now().astimezone().isoformat(timespec="seconds")
+
+
+def _mtime(path: Path) -> str:
+    return datetime.fromtimestamp(path.stat().st_mtime).astimezone().isoformat(timespec="seconds")
+
+
+def _finding_from_dict(data: dict[str, Any]) -> Finding:
+    known = {k: data.get(k) for k in ("rule", "sheet", "cell", "row", "column", "expected", "actual")}
+    return Finding(code=data["code"], severity=data["severity"], message=data["message"], **known)
+
+
+def is_archive_file(path: str | Path) -> bool:
+    """True when ``path`` is an SQLite file (a candidate archive) rather than, say, a JSON file."""
+    try:
+        with open(path, "rb") as fh:
+            return fh.read(16) == b"SQLite format 3\x00"
+    except OSError:
+        return False
+
+
+class Archive:
+    """An open archive file. Use as a context manager, or call :meth:`close`.
+
+    ``Archive(path)`` creates the file when it does not exist (``create=False`` refuses to) and
+    migrates an older schema; it raises :class:`ArchiveError` for a file that is not an archive.
+    """
+
+    def __init__(self, path: str | Path, *, create: bool = True) -> None:
+        self.path = Path(path)
+        if not self.path.exists() and not create:
+            raise ArchiveError(f"档案文件不存在：{self.path}")
+        if self.path.exists() and self.path.is_dir():
+            raise ArchiveError(f"档案路径是一个文件夹，不是档案文件：{self.path}")
+        if self.path.exists() and self.path.stat().st_size and not is_archive_file(self.path):
+            raise ArchiveError(f"不是年报档案文件（不是 SQLite 数据库）：{self.path}")
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            self._db = sqlite3.connect(self.path, isolation_level=None, timeout=30)
+            self._db.execute("PRAGMA busy_timeout = 30000")
+            self._db.execute("PRAGMA foreign_keys = ON")
+            self._migrate()
+            self._db.execute("PRAGMA journal_mode = WAL")
+        except sqlite3.DatabaseError as exc:
+            raise ArchiveError(f"无法打开档案文件 {self.path}：{exc}") from None
+
+    # ------------------------------------------------------------ housekeeping
+
+    def _migrate(self) -> None:
+        db = self._db
+        version = db.execute("PRAGMA user_version").fetchone()[0]
+        app_id = db.execute("PRAGMA application_id").fetchone()[0]
+        if version == 0:
+            tables = db.execute("SELECT count(*) FROM sqlite_master WHERE type = 'table'").fetchone()[0]
+            if tables or app_id not in (0, APPLICATION_ID):
+                raise ArchiveError(f"不是年报档案文件（已有其他数据）：{self.path}")
+        elif app_id != APPLICATION_ID:
+            raise ArchiveError(f"不是年报档案文件：{self.path}")
+        if version > SCHEMA_VERSION:
+            raise ArchiveError(
+                f"档案文件 {self.path} 由更新版本的工具箱创建（结构版本 {version}），请升级工具箱后再使用"
+            )
+        for target in range(version + 1, SCHEMA_VERSION + 1):
+            with self._transaction():
+                for statement in _split_sql(_MIGRATIONS[target]):
+                    db.execute(statement)
+                db.execute(f"PRAGMA application_id = {APPLICATION_ID}")
+                db.execute(f"PRAGMA user_version = {target}")
+
+    @property
+    def schema_version(self) -> int:
+        return self._db.execute("PRAGMA user_version").fetchone()[0]
+
+    def _transaction(self) -> "_Tx":
+        return _Tx(self._db)
+
+    def close(self) -> None:
+        self._db.close()
+
+    def __enter__(self) -> "Archive":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # ------------------------------------------------------------ writing
+
+    def _unit_id(self, name: str) -> tuple[int, str]:
+        key = unit_key(name)
+        row = self._db.execute("SELECT id, name FROM units WHERE key = ?", (key,)).fetchone()
+        if row:
+            return row[0], row[1]
+        cur = self._db.execute(
+            "INSERT INTO units (name, key, created_at) VALUES (?, ?, ?)", (name.strip(), key, _now())
+        )
+        return cur.lastrowid, name.strip()
+
+    def record(
+        self,
+        report: FileReport,
+        *,
+        source: str = "check",
+        received: str | datetime | None = None,
+    ) -> RecordResult:
+        """Record one checked file; its data and findings become the unit-year's current report
+        unless a file received later is already recorded.
+
+        The unit and year come from what was read (``report.data``); a file whose unit or year
+        could not be determined is not recorded (``recorded`` False, with a Chinese reason).
+        ``received`` defaults to the file's modification time (when it was saved from the mail).
+        """
+        data = report.data
+        unit = (data.unit or "").strip() if data else ""
+        year = data.year if data else None
+        if not unit or year is None:
+            missing = "单位名称" if not unit else "报告年度"
+            return RecordResult(report.path, False, unit or None, year,
+                                reason=f"无法确定{missing}，未记入档案")
+        return self._record(data, report.findings, report.path, source=source, received=received)
+
+    def record_data(
+        self,
+        data: ReportData,
+        findings: Iterable[Finding] = (),
+        *,
+        path: str | Path | None = None,
+        source: str = "import",
+        received: str | datetime | None = None,
+    ) -> RecordResult:
+        """Record data that did not come from a check run (e.g. an imported published report)."""
+        if not data.unit or data.year is None:
+            missing = "单位名称" if not data.unit else "报告年度"
+            return RecordResult(None if path is None else str(path), False, data.unit, data.year,
+                                reason=f"无法确定{missing}，未记入档案")
+        return self._record(data, list(findings), None if path is None else str(path),
+                            source=source, received=received)
+
+    def _record(
+        self,
+        data: ReportData,
+        findings: list[Finding],
+        path: str | None,
+        *,
+        source: str,
+        received: str | datetime | None,
+    ) -> RecordResult:
+        if source not in SOURCES:
+            raise ValueError(f"source must be one of {SOURCES}")
+        file = Path(path) if path else None
+        exists = bool(file and file.is_file())
+        file_hash = file_sha256(file) if exists else None
+        size = file.stat().st_size if exists else None
+        if isinstance(received, datetime):
+            received = received.astimezone().isoformat(timespec="seconds")
+        received = received or (_mtime(file) if exists else _now())
+        errors = sum(1 for f in findings if f.severity == "error")
+        warnings = sum(1 for f in findings if f.severity == "warning")
+        data_json = json.dumps(data.to_dict(), ensure_ascii=False)
+        findings_json = json.dumps([f.to_dict() for f in findings], ensure_ascii=False)
+        now = _now()
+        with self._transaction():
+            unit_id, unit = self._unit_id(data.unit or "")
+            year = int(data.year)  # type: ignore[arg-type]
+            same = None
+            if file_hash:
+                same = self._db.execute(
+                    "SELECT id, received_at FROM submissions WHERE unit_id = ? AND year = ? AND file_hash = ?"
+                    " AND source = ? ORDER BY id DESC LIMIT 1",
+                    (unit_id, year, file_hash, source),
+                ).fetchone()
+            if same:
+                sub_id = same[0]
+                self._db.execute(
+                    "UPDATE submissions SET file_name = ?, file_path = ?, recorded_at = ?, format = ?,"
+                    " errors = ?, warnings = ?, data = ?, findings = ? WHERE id = ?",
+                    (file.name if file else None, str(file) if file else None, now, data.format,
+                     errors, warnings, data_json, findings_json, sub_id),
+                )
+            else:
+                cur = self._db.execute(
+                    "INSERT INTO submissions (unit_id, year, source, file_name, file_path, file_hash,"
+                    " file_size, received_at, recorded_at, format, errors, warnings, data, findings)"
+                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    (unit_id, year, source, file.name if file else None, str(file) if file else None,
+                     file_hash, size, received, now, data.format, errors, warnings, data_json, findings_json),
+                )
+                sub_id = cur.lastrowid
+            has_check = self._db.execute(
+                "SELECT 1 FROM submissions WHERE unit_id = ? AND year = ? AND source = 'check' LIMIT 1",
+                (unit_id, year),
+            ).fetchone()
+            chosen = self._db.execute(
+                "SELECT id FROM submissions WHERE unit_id = ? AND year = ? AND source IN (?, ?)"
+                " ORDER BY received_at DESC, id DESC LIMIT 1",
+                (unit_id, year, "check", "check" if has_check else "import"),
+            ).fetchone()[0]
+            self._db.execute(
+                "INSERT INTO reports (unit_id, year, submission_id, updated_at) VALUES (?, ?, ?, ?)"
+                " ON CONFLICT (unit_id, year) DO UPDATE SET submission_id = excluded.submission_id,"
+                " updated_at = excluded.updated_at",
+                (unit_id, year, chosen, now),
+            )
+        becomes_current = chosen == sub_id
+        reason = None
+        if not becomes_current:
+            reason = ("已有核对过的填报表，导入的数据只作为历史记录" if source == "import" and has_check
+                      else "该单位该年度已有更晚收到的文件，本文件只作为历史记录")
+        return RecordResult(path, True, unit, year, sub_id, becomes_current, reason)
+
+    # ------------------------------------------------------------ reading
+
+    def find_unit(self, name: str) -> str | None:
+        """The archive's spelling of a unit name, matched after folding widths and spaces."""
+        row = self._db.execute("SELECT name FROM units WHERE key = ?", (unit_key(name),)).fetchone()
+        return row[0] if row else None
+
+    def units(self) -> list[str]:
+        """All unit names in the archive, in the order they were first recorded."""
+        return [r[0] for r in self._db.execute("SELECT name FROM units ORDER BY id")]
+
+    def years(self, unit: str | None = None) -> list[int]:
+        """Years that have a current report (for one unit, or for any)."""
+        if unit is None:
+            rows = self._db.execute("SELECT DISTINCT year FROM reports ORDER BY year")
+        else:
+            rows = self._db.execute(
+                "SELECT r.year FROM reports r JOIN units u ON u.id = r.unit_id WHERE u.key = ? ORDER BY r.year",
+                (unit_key(unit),),
+            )
+        return [r[0] for r in rows]
+
+    _SUBMISSION_COLUMNS = (
+        "s.id, u.name, s.year, s.source, s.file_name, s.file_path, s.file_hash, s.file_size,"
+        " s.received_at, s.recorded_at, s.format, s.errors, s.warnings,"
+        " (r.submission_id IS NOT NULL) AS current"
+    )
+
+    def submissions(self, unit: str | None = None, year: int | None = None) -> list[Submission]:
+        """Every file received, oldest first, optionally for one unit and/or year."""
+        where, args = self._where(unit, year)
+        rows = self._db.execute(
+            f"SELECT {self._SUBMISSION_COLUMNS} FROM submissions s JOIN units u ON u.id = s.unit_id"
+            " LEFT JOIN reports r ON r.submission_id = s.id"
+            f"{where} ORDER BY s.received_at, s.id",
+            args,
+        )
+        return [Submission(*row[:-1], current=bool(row[-1])) for row in rows]
+
+    def current(self, unit: str, year: int) -> StoredReport | None:
+        """The current report of one unit for one year, or None when nothing was received."""
+        reports = list(self._reports(unit, year))
+        return reports[0] if reports else None
+
+    def reports(self, year: int | None = None, unit: str | None = None) -> list[StoredReport]:
+        """Current reports, by unit (first recorded first) and year."""
+        return list(self._reports(unit, year))
+
+    def data(self, unit: str, year: int) -> ReportData | None:
+        """The current data of one unit for one year."""
+        stored = self.current(unit, year)
+        return stored.data if stored else None
+
+    def prior_for(self, unit: str, year: int) -> ReportData | None:
+        """Last year's data for a report on ``year``: what cross-year checks compare with."""
+        return self.data(unit, year - 1)
+
+    def _where(self, unit: str | None, year: int | None) -> tuple[str, tuple[Any, ...]]:
+        clauses, args = [], []
+        if unit is not None:
+            clauses.append("u.key = ?")
+            args.append(unit_key(unit))
+        if year is not None:
+            clauses.append("s.year = ?")
+            args.append(int(year))
+        return (" WHERE " + " AND ".join(clauses) if clauses else ""), tuple(args)
+
+    def _reports(self, unit: str | None, year: int | None) -> Iterator[StoredReport]:
+        where, args = self._where(unit, year)
+        rows = self._db.execute(
+            f"SELECT {self._SUBMISSION_COLUMNS}, s.data, s.findings FROM reports r"
+            " JOIN submissions s ON s.id = r.submission_id JOIN units u ON u.id = r.unit_id"
+            f"{where} ORDER BY u.id, r.year",
+            args,
+        ).fetchall()
+        for row in rows:
+            sub = Submission(*row[:13], current=True)
+            data = ReportData.from_dict(json.loads(row[14])) if row[14] else None
+            findings = [_finding_from_dict(f) for f in json.loads(row[15])]
+            yield StoredReport(sub.unit, sub.year, sub, data, findings)
+
+
+class _Tx:
+    """BEGIN IMMEDIATE … COMMIT, rolled back on any exception."""
+
+    def __init__(self, db: sqlite3.Connection) -> None:
+        self.db = db
+
+    def __enter__(self) -> None:
+        self.db.execute("BEGIN IMMEDIATE")
+
+    def __exit__(self, exc_type: object, *rest: object) -> None:
+        self.db.execute("ROLLBACK" if exc_type else "COMMIT")
+
+
+def _split_sql(script: str) -> list[str]:
+    return [s.strip() for s in script.split(";") if s.strip()]
+
+
+def open_archive(path: str | Path, *, create: bool = True) -> Archive:
+    """Open (and create or migrate) the archive at ``path``."""
+    return Archive(path, create=create)
+
