@@ -1,0 +1,710 @@
+"""The January round: send the blank workbooks, mail findings back, see who has returned what,
+and follow a unit's main figures across the years.
+
+Everything here is callable from Python; the ``send``, ``status`` and ``history`` commands are
+thin layers over :func:`send_requests`, :func:`send_findings`, :func:`round_status` and
+:func:`unit_history`. :func:`demo_round` plays a whole round on made-up data (no network).
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import hashlib
+import json
+import random
+import re
+import warnings as warnings_module
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from decimal import Decimal
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, Callable, Iterable, Sequence
+
+import yaml
+
+from toolkit.archive import Archive, StoredReport, is_archive_file, unit_key
+from toolkit.files import atomic_path, safe_filename
+from toolkit.formats import TEMPLATES_DIR, Format, FormatError, all_formats, format_for_year, load_format
+from toolkit.mail import (
+    Attachment,
+    MailError,
+    MailTemplates,
+    Outcome,
+    Outgoing,
+    SendLog,
+    SmtpSettings,
+    deliver,
+    parse_addresses,
+)
+from toolkit.model import ERROR, Finding, ReportData
+
+STATUS_LABELS = {"missing": "未报送", "errors": "有错误", "clean": "已通过"}
+SEVERITY_LABELS = {"error": "错误", "warning": "请核实"}
+
+
+class RoundError(Exception):
+    """A problem that stops a whole command (an unreadable roster or findings file)."""
+
+
+# ---------------------------------------------------------------- small helpers
+
+
+def parse_deadline(value: str | date | None) -> date | None:
+    """``2026-01-15`` (also ``2026/1/15``, ``2026年1月15日``) as a date; None stays None."""
+    if value is None or isinstance(value, date):
+        return value
+    text = str(value).strip()
+    match = re.fullmatch(r"(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*日?", text)
+    if not match:
+        raise RoundError(f"截止日期应写成 2026-01-15 这样的格式：{text!r}")
+    try:
+        return date(*(int(g) for g in match.groups()))
+    except ValueError:
+        raise RoundError(f"截止日期不存在：{text!r}") from None
+
+
+def chinese_date(value: date | None) -> str | None:
+    """A date as Chinese text, ``2026年1月15日``."""
+    return None if value is None else f"{value.year}年{value.month}月{value.day}日"
+
+
+def _load_roster(roster: Any) -> tuple[list[Any], list[Finding]]:
+    """Roster entries and findings from a path, or a list of entries as given."""
+    if isinstance(roster, (str, Path)):
+        from toolkit.roster import read_roster
+
+        return read_roster(roster)
+    return list(roster), []
+
+
+@dataclass
+class Unreachable:
+    """A roster unit that gets no mail, and why (no 邮箱, or an address that is not one)."""
+
+    unit: str
+    line: int | None
+    reason: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"unit": self.unit, "line": self.line, "reason": self.reason}
+
+
+@dataclass
+class SendReport:
+    """The result of a send run: one outcome per mail, the units that got none, and any
+    problems found in the roster or the findings source."""
+
+    outcomes: list[Outcome] = field(default_factory=list)
+    unreachable: list[Unreachable] = field(default_factory=list)
+    problems: list[Finding] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def failed(self) -> list[Outcome]:
+        return [o for o in self.outcomes if o.status == "failed"]
+
+    def count(self, status: str) -> int:
+        return sum(1 for o in self.outcomes if o.status == status)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "mails": [o.to_dict() for o in self.outcomes],
+            "unreachable": [u.to_dict() for u in self.unreachable],
+            "problems": [f.to_dict() for f in self.problems],
+            "notes": list(self.notes),
+        }
+
+
+def _addresses(entry: Any) -> tuple[list[str], str | None]:
+    good, bad = parse_addresses(getattr(entry, "email", None))
+    if good:
+        return good, None
+    if bad:
+        return [], f"邮箱地址不正确：{'、'.join(bad)}"
+    return [], "名单中没有邮箱"
+
+
+def workbook_attachment_name(unit: str, year: int) -> str:
+    """File name of the blank workbook attached to a unit's request mail."""
+    return safe_filename(unit, f"_{year}年度政府信息公开工作年度报告填报表.xlsx")
+
+
+# ---------------------------------------------------------------- sending the blank workbooks
+
+
+def request_mails(
+    entries: Iterable[Any],
+    *,
+    year: int,
+    deadline: str | date | None = None,
+    format_id: str | None = None,
+    contact: str | None = None,
+    templates: MailTemplates | None = None,
+) -> tuple[list[Outgoing], list[Unreachable]]:
+    """One request mail per roster entry with a usable 邮箱, its own blank workbook attached;
+    the entries without one are returned as :class:`Unreachable`."""
+    from toolkit.workbook.writer import workbook_bytes
+
+    fmt = format_for_year(year, format_id)
+    due = parse_deadline(deadline)
+    templates = templates or MailTemplates()
+    mails, unreachable = [], []
+    for entry in entries:
+        to, reason = _addresses(entry)
+        if reason:
+            unreachable.append(Unreachable(entry.unit, getattr(entry, "line", None), reason))
+            continue
+        attachment = workbook_attachment_name(entry.unit, year)
+        subject, body = templates.render(
+            "request", unit=entry.unit, contact=getattr(entry, "contact", None) or "", year=year,
+            deadline=chinese_date(due), attachment=attachment, format_name=fmt.name,
+            county_contact=contact or "",
+        )
+        content = workbook_bytes(fmt, unit=entry.unit, year=year, contact=contact, deadline=due)
+        mails.append(Outgoing("request", entry.unit, year, to, subject, body,
+                              [Attachment(attachment, content)]))
+    return mails, unreachable
+
+
+def send_requests(
+    roster: str | Path | Sequence[Any],
+    *,
+    year: int,
+    outbox: str | Path,
+    deadline: str | date | None = None,
+    format_id: str | None = None,
+    contact: str | None = None,
+    sender: str | None = None,
+    smtp: SmtpSettings | None = None,
+    resend: bool = False,
+    templates: str | Path | MailTemplates | None = None,
+    log: str | Path | None = None,
+    progress: Callable[[Outcome], None] | None = None,
+) -> SendReport:
+    """``nianbao send``: mail every roster unit its blank workbook for ``year``.
+
+    The mails are written to ``outbox`` as ``.eml`` files and, with ``smtp``, sent. The log
+    (``outbox/send-log.jsonl`` unless ``log`` is given) keeps a re-run from sending a unit's
+    mail twice unless ``resend``.
+    """
+    entries, problems = _load_roster(roster)
+    mail_templates = templates if isinstance(templates, MailTemplates) else MailTemplates(templates)
+    mails, unreachable = request_mails(entries, year=year, deadline=deadline, format_id=format_id,
+                                       contact=contact, templates=mail_templates)
+    send_log = SendLog(log) if log else None
+    outcomes = deliver(mails, outbox=outbox, sender=sender, smtp=smtp, log=send_log, resend=resend,
+                       progress=progress)
+    return SendReport(outcomes, unreachable, list(problems))
+
+
+# ---------------------------------------------------------------- mailing findings back
+
+
+@dataclass
+class FindingsItem:
+    """One checked file with errors, as read from a check JSON or the archive."""
+
+    unit: str | None
+    year: int | None
+    path: str | None
+    findings: list[Finding]
+    ref: str
+
+    @property
+    def errors(self) -> int:
+        return sum(1 for f in self.findings if f.severity == ERROR)
+
+    @property
+    def warnings(self) -> int:
+        return len(self.findings) - self.errors
+
+
+def load_findings(source: str | Path, *, year: int | None = None) -> list[FindingsItem]:
+    """The files with errors in a ``nianbao check --json`` output or an archive.
+
+    From an archive, each unit-year's current report counts (``year`` narrows it down, default:
+    the latest year in the archive).
+    """
+    source = Path(source)
+    if not source.is_file():
+        raise RoundError(f"找不到文件：{source}")
+    if is_archive_file(source):
+        with Archive(source, create=False) as archive:
+            if year is None:
+                years = archive.years()
+                year = years[-1] if years else None
+            stored = archive.reports(year=year) if year is not None else []
+        return [
+            FindingsItem(s.unit, s.year, s.submission.file_path, s.findings,
+                         s.submission.file_hash or _digest(s.findings))
+            for s in stored if s.errors
+        ]
+    try:
+        data = json.loads(source.read_text(encoding="utf-8-sig"))
+        files = data["files"]
+        if not isinstance(files, list):
+            raise TypeError
+    except (ValueError, KeyError, TypeError):
+        raise RoundError(f"{source} 既不是 nianbao check --json 的输出，也不是年报档案") from None
+    items = []
+    for entry in files:
+        findings = [Finding(code=f.get("code", ""), severity=f.get("severity", ""), message=f.get("message", ""),
+                            **{k: f.get(k) for k in ("rule", "sheet", "cell", "row", "column", "expected", "actual")})
+                    for f in entry.get("findings", [])]
+        if not any(f.severity == ERROR for f in findings):
+            continue
+        entry_year = entry.get("year")
+        entry_year = int(entry_year) if entry_year not in (None, "") else None
+        if year is not None and entry_year is not None and entry_year != year:
+            continue
+        path = entry.get("path")
+        ref = _file_digest(path) or _digest(findings)
+        items.append(FindingsItem(entry.get("unit"), entry_year, path, findings, ref))
+    return items
+
+
+def _digest(findings: list[Finding]) -> str:
+    text = json.dumps([f.to_dict() for f in findings], ensure_ascii=False, sort_keys=True, default=str)
+    return "findings:" + hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
+
+
+def _file_digest(path: str | None) -> str | None:
+    if not path or not Path(path).is_file():
+        return None
+    from toolkit.archive import file_sha256
+
+    return file_sha256(path)
+
+
+def _place(f: Finding) -> str:
+    return " ".join(p for p in (f.sheet, f.cell) if p)
+
+
+def _annotated_copy(item: FindingsItem, annotated: Path | None, work: Path | None) -> tuple[Path | None, str | None]:
+    """The annotated copy for ``item``: from the ``--annotate`` folder (named like the input),
+    or made now from the original file. Returns (path, note when there is none)."""
+    if not item.path:
+        return None, "没有原文件路径，邮件只附问题清单"
+    name = Path(item.path).name
+    if annotated is not None and (annotated / name).is_file():
+        return annotated / name, None
+    original = Path(item.path)
+    if not original.is_file():
+        return None, f"找不到原文件 {item.path}，也没有批注副本，邮件只附问题清单"
+    if original.suffix.lower() not in (".xlsx", ".xlsm"):
+        return None, f"{name} 不是 xlsx 工作簿，无法标注，邮件只附问题清单"
+    try:
+        from toolkit.workbook.annotate import annotate_workbook
+    except ImportError:
+        return None, "批注功能不可用，邮件只附问题清单"
+    assert work is not None
+    target = work / name
+    try:
+        annotate_workbook(original, target, item.findings)
+    except Exception as exc:  # an unreadable original must not stop the other mails
+        return None, f"无法为 {name} 生成批注副本（{exc}），邮件只附问题清单"
+    return target, None
+
+
+def findings_mails(
+    items: Iterable[FindingsItem],
+    entries: Iterable[Any],
+    *,
+    annotated: str | Path | None = None,
+    deadline: str | date | None = None,
+    contact: str | None = None,
+    templates: MailTemplates | None = None,
+    work_dir: str | Path | None = None,
+) -> tuple[list[Outgoing], list[Unreachable], list[str]]:
+    """One findings mail per file with errors, to the unit's 邮箱 in the roster, with the
+    annotated copy attached. Returns (mails, units that cannot be mailed, notes)."""
+    templates = templates or MailTemplates()
+    due = chinese_date(parse_deadline(deadline))
+    by_key = {unit_key(e.unit): e for e in entries}
+    annotated_dir = Path(annotated) if annotated else None
+    if annotated_dir is not None and not annotated_dir.is_dir():
+        raise RoundError(f"批注副本文件夹不存在：{annotated_dir}")
+    mails, unreachable, notes = [], [], []
+    for item in items:
+        label = item.unit or (Path(item.path).name if item.path else "？")
+        entry = by_key.get(unit_key(item.unit)) if item.unit else None
+        if entry is None:
+            why = "无法确定文件所属单位" if not item.unit else "单位不在名单中"
+            unreachable.append(Unreachable(label, None, f"{why}（{item.path}）"))
+            continue
+        to, reason = _addresses(entry)
+        if reason:
+            unreachable.append(Unreachable(entry.unit, getattr(entry, "line", None), reason))
+            continue
+        copy, note = _annotated_copy(item, annotated_dir, Path(work_dir) if work_dir else None)
+        if note:
+            notes.append(f"{entry.unit}：{note}")
+        ordered = sorted(item.findings, key=lambda f: f.severity != ERROR)
+        subject, body = templates.render(
+            "findings", unit=entry.unit, contact=getattr(entry, "contact", None) or "",
+            year=item.year, file_name=Path(item.path).name if item.path else "",
+            errors=item.errors, warnings=item.warnings,
+            findings=[{"severity_label": SEVERITY_LABELS.get(f.severity, f.severity), "place": _place(f),
+                       "message": f.message, "code": f.code} for f in ordered],
+            attachment=copy.name if copy else "", deadline=due, county_contact=contact or "",
+        )
+        attachments = [Attachment(copy.name, copy.read_bytes())] if copy else []
+        mails.append(Outgoing("findings", entry.unit, item.year, to, subject, body, attachments, ref=item.ref))
+    return mails, unreachable, notes
+
+
+def send_findings(
+    source: str | Path,
+    *,
+    roster: str | Path | Sequence[Any],
+    outbox: str | Path,
+    year: int | None = None,
+    annotated: str | Path | None = None,
+    deadline: str | date | None = None,
+    contact: str | None = None,
+    sender: str | None = None,
+    smtp: SmtpSettings | None = None,
+    resend: bool = False,
+    templates: str | Path | MailTemplates | None = None,
+    log: str | Path | None = None,
+    progress: Callable[[Outcome], None] | None = None,
+) -> SendReport:
+    """``nianbao send --findings``: mail each unit whose file has errors the list of what to fix
+    and its annotated copy (from ``annotated``, the ``check --annotate`` folder, or made now).
+
+    A corrected file that still has errors gets a new mail (the log is keyed on the file's hash).
+    """
+    import tempfile
+
+    entries, problems = _load_roster(roster)
+    items = load_findings(source, year=year)
+    mail_templates = templates if isinstance(templates, MailTemplates) else MailTemplates(templates)
+    with tempfile.TemporaryDirectory(prefix="nianbao-annotate-") as work:
+        mails, unreachable, notes = findings_mails(items, entries, annotated=annotated, deadline=deadline,
+                                                   contact=contact, templates=mail_templates, work_dir=work)
+    send_log = SendLog(log) if log else None
+    outcomes = deliver(mails, outbox=outbox, sender=sender, smtp=smtp, log=send_log, resend=resend,
+                       progress=progress)
+    return SendReport(outcomes, unreachable, list(problems), notes)
+
+
+# ---------------------------------------------------------------- status of a round
+
+
+@dataclass
+class UnitStatus:
+    unit: str
+    status: str  # missing | errors | clean
+    errors: int | None
+    warnings: int | None
+    received: str | None
+    file_name: str | None = None
+    contact: str | None = None
+    phone: str | None = None
+    email: str | None = None
+
+    @property
+    def label(self) -> str:
+        return STATUS_LABELS[self.status]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"unit": self.unit, "status": self.status, "errors": self.errors,
+                "warnings": self.warnings, "received": self.received}
+
+
+@dataclass
+class RoundStatus:
+    """Per roster unit: not returned, returned with errors, returned clean, and when."""
+
+    year: int
+    units: list[UnitStatus]
+    unlisted: list[str] = field(default_factory=list)  # in the archive for the year, not in the roster
+    problems: list[Finding] = field(default_factory=list)
+
+    def count(self, status: str) -> int:
+        return sum(1 for u in self.units if u.status == status)
+
+    @property
+    def complete(self) -> bool:
+        """Every unit returned a file without errors."""
+        return all(u.status == "clean" for u in self.units)
+
+    def to_dict(self) -> dict[str, Any]:
+        """``{"year", "units": [{"unit", "status", "errors", "warnings", "received"}]}``."""
+        return {"year": self.year, "units": [u.to_dict() for u in self.units]}
+
+
+def round_status(roster: str | Path | Sequence[Any], *, year: int, archive: Archive | str | Path) -> RoundStatus:
+    """``nianbao status``: each roster unit's state for ``year`` from the archive."""
+    entries, problems = _load_roster(roster)
+    own = not isinstance(archive, Archive)
+    arch = Archive(archive, create=False) if own else archive
+    try:
+        current = {unit_key(s.unit): s for s in arch.reports(year=year)}
+    finally:
+        if own:
+            arch.close()
+    units, seen = [], set()
+    for entry in entries:
+        key = unit_key(entry.unit)
+        seen.add(key)
+        stored: StoredReport | None = current.get(key)
+        extra = dict(contact=getattr(entry, "contact", None), phone=getattr(entry, "phone", None),
+                     email=getattr(entry, "email", None))
+        if stored is None:
+            units.append(UnitStatus(entry.unit, "missing", None, None, None, **extra))
+        else:
+            units.append(UnitStatus(entry.unit, "errors" if stored.errors else "clean", stored.errors,
+                                    stored.warnings, stored.received, stored.submission.file_name, **extra))
+    unlisted = [s.unit for key, s in current.items() if key not in seen]
+    return RoundStatus(year, units, unlisted, list(problems))
+
+
+def write_status_xlsx(status: RoundStatus, path: str | Path, archive: Archive | None = None) -> Path:
+    """The status table as a workbook for the county's records (atomically written); with the
+    archive, a second sheet lists every file received for the year."""
+    import xlsxwriter
+
+    path = Path(path)
+    with atomic_path(path) as tmp:
+        book = xlsxwriter.Workbook(str(tmp), {"strings_to_formulas": False, "strings_to_urls": False})
+        head = book.add_format({"bold": True, "bg_color": "#DDEBF7", "border": 1, "text_wrap": True})
+        cell = book.add_format({"border": 1})
+        fills = {"missing": book.add_format({"border": 1, "bg_color": "#D9D9D9"}),
+                 "errors": book.add_format({"border": 1, "bg_color": "#FFC7CE"}),
+                 "clean": book.add_format({"border": 1, "bg_color": "#C6EFCE"})}
+        sheet = book.add_worksheet("报送情况")
+        sheet.write(0, 0, f"{status.year}年度政府信息公开工作年度报告报送情况", book.add_format({"bold": True, "font_size": 14}))
+        headers = ["单位名称", "状态", "错误", "需核实", "收到时间", "文件名", "联系人", "联系电话", "邮箱"]
+        widths = [28, 10, 8, 8, 22, 36, 12, 16, 28]
+        for col, (text, width) in enumerate(zip(headers, widths)):
+            sheet.write(2, col, text, head)
+            sheet.set_column(col, col, width)
+        for r, u in enumerate(status.units, start=3):
+            row = [u.unit, u.label, u.errors, u.warnings, u.received, u.file_name, u.contact, u.phone, u.email]
+            for col, value in enumerate(row):
+                fmt = fills[u.status] if col == 1 else cell
+                if value is None:
+                    sheet.write_blank(r, col, None, fmt)
+                elif isinstance(value, int):
+                    sheet.write_number(r, col, value, fmt)
+                else:
+                    sheet.write_string(r, col, str(value), fmt)
+        end = 3 + len(status.units) + 1
+        sheet.write_string(end, 0, f"共{len(status.units)}个单位：已通过{status.count('clean')}个，"
+                                   f"有错误{status.count('errors')}个，未报送{status.count('missing')}个")
+        sheet.freeze_panes(3, 1)
+        if archive is not None:
+            subs = book.add_worksheet("收到的文件")
+            sub_headers = ["单位名称", "收到时间", "文件名", "大小（字节）", "错误", "需核实", "当前有效", "来源", "SHA-256"]
+            for col, text in enumerate(sub_headers):
+                subs.write(0, col, text, head)
+            subs.set_column(0, 0, 28)
+            subs.set_column(1, 2, 24)
+            subs.set_column(8, 8, 66)
+            for r, s in enumerate(archive.submissions(year=status.year), start=1):
+                row = [s.unit, s.received, s.file_name, s.file_size, s.errors, s.warnings,
+                       "是" if s.current else "否", {"check": "校验", "import": "导入"}.get(s.source, s.source),
+                       s.file_hash]
+                for col, value in enumerate(row):
+                    if value is None:
+                        subs.write_blank(r, col, None, cell)
+                    elif isinstance(value, int):
+                        subs.write_number(r, col, value, cell)
+                    else:
+                        subs.write_string(r, col, str(value), cell)
+            subs.freeze_panes(1, 1)
+        book.close()
+    return path
+
+
+# ---------------------------------------------------------------- a unit's history
+
+
+@dataclass(frozen=True)
+class Figure:
+    id: str
+    label: str
+    group: str
+    group_label: str
+    cells: Any  # list of patterns, or format id -> list of patterns
+
+
+@lru_cache(maxsize=None)
+def history_figures() -> tuple[Figure, ...]:
+    """The main figures of ``nianbao history``, from ``templates/history.yaml``."""
+    path = TEMPLATES_DIR / "history.yaml"
+    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    out = []
+    for group in data["groups"]:
+        for fig in group["figures"]:
+            out.append(Figure(fig["id"], fig["label"], group["id"], group["label"], fig["cells"]))
+    for fmt in all_formats():
+        for fig in out:
+            if not figure_cells(fig, fmt):
+                raise FormatError(f"{path.name}: figure {fig.id!r} matches no cell of format {fmt.id}")
+    return tuple(out)
+
+
+def figure_cells(fig: Figure, fmt: Format) -> list[str]:
+    """The cell ids of ``fmt`` a figure adds up."""
+    patterns = fig.cells.get(fmt.id, []) if isinstance(fig.cells, dict) else fig.cells
+    out: list[str] = []
+    for pattern in patterns:
+        for cell_id in fmt.cells:
+            if fnmatch.fnmatchcase(cell_id, pattern) and cell_id not in out:
+                out.append(cell_id)
+    return out
+
+
+def cell_value(fmt: Format, values: dict[str, Decimal | None], cell_id: str) -> Decimal | None:
+    """A cell's value, a total recomputed from its input cells (never trusted from the file)
+    when any of them is known; None when nothing is known."""
+    rule = fmt.total_rule(cell_id)
+    if rule is not None:
+        parts = [(t.sign, cell_value(fmt, values, t.cell)) for t in rule.right]
+        if any(v is not None for _, v in parts):
+            return sum((sign * v for sign, v in parts if v is not None), Decimal(0))
+    return values.get(cell_id)
+
+
+def figure_value(fig: Figure, data: ReportData) -> Decimal | None:
+    """A figure's value in one year's data; None when the year says nothing about it."""
+    try:
+        fmt = load_format(data.format)
+    except (FormatError, KeyError, OSError):
+        return None
+    parts = [cell_value(fmt, data.values, c) for c in figure_cells(fig, fmt)]
+    known = [p for p in parts if p is not None]
+    return sum(known, Decimal(0)) if known else None
+
+
+@dataclass
+class History:
+    """One unit's main figures across years: ``values[year][figure id]``."""
+
+    unit: str
+    years: list[int]
+    figures: list[Figure]
+    values: dict[int, dict[str, Decimal | None]]
+    sources: dict[int, str]  # year -> "check" | "import"
+    errors: dict[int, int]  # year -> errors in that year's current report
+
+    def to_dict(self) -> dict[str, Any]:
+        from toolkit.model import format_decimal
+
+        return {
+            "unit": self.unit,
+            "years": self.years,
+            "figures": [{"id": f.id, "label": f.label, "group": f.group_label} for f in self.figures],
+            "values": {str(y): {k: None if v is None else format_decimal(v) for k, v in row.items()}
+                       for y, row in self.values.items()},
+        }
+
+
+def resolve_unit(archive: Archive, name: str) -> tuple[str | None, list[str]]:
+    """The archive's unit for ``name``: an exact (width- and space-folded) match, else the only
+    unit whose name contains it. Returns (unit or None, candidates when ambiguous)."""
+    exact = archive.find_unit(name)
+    if exact:
+        return exact, []
+    key = unit_key(name)
+    candidates = [u for u in archive.units() if key and key in unit_key(u)]
+    return (candidates[0], []) if len(candidates) == 1 else (None, candidates)
+
+
+def unit_history(archive: Archive | str | Path, unit: str) -> History:
+    """``nianbao history``: the unit's main figures for every year in the archive.
+
+    Raises :class:`RoundError` when the unit is not in the archive (or the name is ambiguous).
+    """
+    own = not isinstance(archive, Archive)
+    arch = Archive(archive, create=False) if own else archive
+    try:
+        name, candidates = resolve_unit(arch, unit)
+        if name is None:
+            if candidates:
+                raise RoundError(f"“{unit}”对应多个单位：{'、'.join(candidates)}，请写全称")
+            known = arch.units()
+            hint = f"档案中的单位：{'、'.join(known[:20])}{'等' if len(known) > 20 else ''}" if known else "档案中还没有任何单位"
+            raise RoundError(f"档案中没有单位“{unit}”。{hint}")
+        stored = arch.reports(unit=name)
+    finally:
+        if own:
+            arch.close()
+    figures = list(history_figures())
+    values, sources, errors = {}, {}, {}
+    for s in stored:
+        if s.data is None:
+            continue
+        values[s.year] = {f.id: figure_value(f, s.data) for f in figures}
+        sources[s.year] = s.submission.source
+        errors[s.year] = s.errors
+    return History(name, sorted(values), figures, values, sources, errors)
+
+
+def find_cjk_font() -> str | None:
+    """Path of an installed font that can draw Chinese (Noto Sans CJK preferred), or None."""
+    from matplotlib import font_manager
+
+    preferred = ("Noto Sans CJK SC", "Noto Sans CJK", "Noto Sans SC", "Source Han Sans", "WenQuanYi",
+                 "Microsoft YaHei", "SimHei", "PingFang", "Heiti", "Droid Sans Fallback")
+    fonts = font_manager.fontManager.ttflist
+    for wanted in preferred:
+        for font in fonts:
+            if font.name.startswith(wanted):
+                return font.fname
+    for font in fonts:
+        if "CJK" in font.name:
+            return font.fname
+    return None
+
+
+def draw_history_chart(history: History, path: str | Path) -> list[str]:
+    """Draw the history as a PNG (one panel per group of figures; atomically written).
+    Returns warnings (e.g. no Chinese font found: labels may then show as boxes)."""
+    import matplotlib
+
+    matplotlib.use("Agg", force=True)
+    import matplotlib.pyplot as plt
+    from matplotlib import font_manager
+    from matplotlib.ticker import MaxNLocator
+
+    warnings: list[str] = []
+    font_path = find_cjk_font()
+    if font_path:
+        font_manager.fontManager.addfont(font_path)
+        family = font_manager.FontProperties(fname=font_path).get_name()
+        plt.rcParams["font.family"] = [family, "sans-serif"]
+    else:
+        warnings.append("未找到中文字体（如 Noto Sans CJK，Debian 上可安装 fonts-noto-cjk），图中的中文可能无法显示")
+    plt.rcParams["axes.unicode_minus"] = False
+    groups: dict[str, list[Figure]] = {}
+    for fig in history.figures:
+        groups.setdefault(fig.group_label, []).append(fig)
+    years = history.years
+    figure, axes = plt.subplots(len(groups), 1, figsize=(9, 3.4 * len(groups)), squeeze=False)
+    for ax, (label, figs) in zip(axes[:, 0], groups.items()):
+        for fig in figs:
+            ys = [history.values[y].get(fig.id) for y in years]
+            if all(v is None for v in ys):
+                continue
+            ax.plot(years, [float(v) if v is not None else float("nan") for v in ys], marker="o", label=fig.label)
+        ax.set_title(label)
+        ax.set_xticks(years)
+        ax.set_xticklabels([str(y) for y in years])
+        ax.yaxis.set_major_locator(MaxNLocator(integer=True))
+        ax.set_ylabel("件")
+        ax.grid(True, alpha=0.3)
+        if ax.get_legend_handles_labels()[0]:
+            ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8, frameon=False)
+    figure.suptitle(f"{history.unit} 政府信息公开主要数据（{years[0]}–{years[-1]}年）" if years else history.unit)
+    path = Path(path)
+    with warnings_module.catch_warnings():
+        warnings_module.filterwarnings("ignore", message="Glyph .* missing from")
+        figure.tight_layout()
+        with atomic_path(path) as tmp:
+            figure.savefig(tmp, format="png", dpi=120)
+    plt.close(figure)
+    return warnings
