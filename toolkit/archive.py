@@ -441,7 +441,8 @@ class Archive:
 
 
 class _Tx:
-    """BEGIN IMMEDIATE … COMMIT, rolled back on any exception."""
+    """BEGIN IMMEDIATE … COMMIT, rolled back on any exception (an SQLite error becomes an
+    :class:`ArchiveError`)."""
 
     def __init__(self, db: sqlite3.Connection) -> None:
         self.db = db
@@ -449,8 +450,13 @@ class _Tx:
     def __enter__(self) -> None:
         self.db.execute("BEGIN IMMEDIATE")
 
-    def __exit__(self, exc_type: object, *rest: object) -> None:
-        self.db.execute("ROLLBACK" if exc_type else "COMMIT")
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: object) -> None:
+        if exc_type is None:
+            self.db.execute("COMMIT")
+            return
+        self.db.execute("ROLLBACK")
+        if isinstance(exc, sqlite3.Error):
+            raise ArchiveError(f"写入档案失败，本次没有写入任何内容：{exc}") from exc
 
 
 def _split_sql(script: str) -> list[str]:
