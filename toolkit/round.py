@@ -125,6 +125,15 @@ def _addresses(entry: Any) -> tuple[list[str], str | None]:
     return [], "名单中没有邮箱"
 
 
+CONTACT_KEYS = ("office", "name", "phone", "email")
+
+
+def _county(contact: dict | None) -> dict[str, str]:
+    """The county's contact for the mail templates: every key present, empty when not given."""
+    contact = contact or {}
+    return {k: str(contact.get(k) or "").strip() for k in CONTACT_KEYS}
+
+
 def workbook_attachment_name(unit: str, year: int) -> str:
     """File name of the blank workbook attached to a unit's request mail."""
     return safe_filename(unit, f"_{year}年度政府信息公开工作年度报告填报表.xlsx")
@@ -139,7 +148,7 @@ def request_mails(
     year: int,
     deadline: str | date | None = None,
     format_id: str | None = None,
-    contact: str | None = None,
+    contact: dict | None = None,
     templates: MailTemplates | None = None,
 ) -> tuple[list[Outgoing], list[Unreachable]]:
     """One request mail per roster entry with a usable 邮箱, its own blank workbook attached;
@@ -159,7 +168,7 @@ def request_mails(
         subject, body = templates.render(
             "request", unit=entry.unit, contact=getattr(entry, "contact", None) or "", year=year,
             deadline=chinese_date(due), attachment=attachment, format_name=fmt.name,
-            county_contact=contact or "",
+            county=_county(contact),
         )
         content = workbook_bytes(fmt, unit=entry.unit, year=year, contact=contact, deadline=due)
         mails.append(Outgoing("request", entry.unit, year, to, subject, body,
@@ -174,7 +183,7 @@ def send_requests(
     outbox: str | Path,
     deadline: str | date | None = None,
     format_id: str | None = None,
-    contact: str | None = None,
+    contact: dict | None = None,
     sender: str | None = None,
     smtp: SmtpSettings | None = None,
     resend: bool = False,
@@ -313,7 +322,7 @@ def findings_mails(
     *,
     annotated: str | Path | None = None,
     deadline: str | date | None = None,
-    contact: str | None = None,
+    contact: dict | None = None,
     templates: MailTemplates | None = None,
     work_dir: str | Path | None = None,
 ) -> tuple[list[Outgoing], list[Unreachable], list[str]]:
@@ -347,7 +356,7 @@ def findings_mails(
             errors=item.errors, warnings=item.warnings,
             findings=[{"severity_label": SEVERITY_LABELS.get(f.severity, f.severity), "place": _place(f),
                        "message": f.message, "code": f.code} for f in ordered],
-            attachment=copy.name if copy else "", deadline=due, county_contact=contact or "",
+            attachment=copy.name if copy else "", deadline=due, county=_county(contact),
         )
         attachments = [Attachment(copy.name, copy.read_bytes())] if copy else []
         mails.append(Outgoing("findings", entry.unit, item.year, to, subject, body, attachments, ref=item.ref))
@@ -362,7 +371,7 @@ def send_findings(
     year: int | None = None,
     annotated: str | Path | None = None,
     deadline: str | date | None = None,
-    contact: str | None = None,
+    contact: dict | None = None,
     sender: str | None = None,
     smtp: SmtpSettings | None = None,
     resend: bool = False,

@@ -1,0 +1,69 @@
+"""``nianbao history``: one unit's main figures across the years in the archive."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from toolkit.cli import app
+
+
+@app.command("history")
+def history_command(
+    unit: str = typer.Argument(..., help="单位名称（档案中的全称，或能唯一确定单位的一部分）。"),
+    archive: Path = typer.Option(..., "--archive", help="年报档案文件。"),
+    chart: Optional[Path] = typer.Option(None, "--chart", help="另画一张折线图（PNG）。"),
+    as_json: bool = typer.Option(False, "--json", help="以 JSON 输出。"),
+) -> None:
+    """列出一个单位历年的主要数据：收到的申请及办理结果、行政复议和诉讼、行政许可和处罚。"""
+    from toolkit.archive import Archive, ArchiveError
+    from toolkit.round import RoundError, draw_history_chart, unit_history
+
+    try:
+        with Archive(archive, create=False) as arch:
+            history = unit_history(arch, unit)
+    except ArchiveError as exc:
+        typer.echo(f"错误：{exc}", err=True)
+        raise typer.Exit(2)
+    except RoundError as exc:
+        typer.echo(f"错误：{exc}", err=True)
+        raise typer.Exit(1)
+
+    if as_json:
+        import json
+
+        typer.echo(json.dumps(history.to_dict(), ensure_ascii=False, indent=2))
+    else:
+        _table(history)
+    if chart is not None:
+        try:
+            for warning in draw_history_chart(history, chart):
+                typer.echo(f"提示：{warning}", err=True)
+        except OSError as exc:
+            typer.echo(f"错误：无法写入 {chart}：{exc}", err=True)
+            raise typer.Exit(2)
+        typer.echo(f"已画图：{chart}", err=True)
+
+
+def _table(history) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    from toolkit.model import format_decimal
+
+    table = Table(title=f"{history.unit} 历年主要数据", title_justify="left")
+    table.add_column("类别")
+    table.add_column("项目")
+    for year in history.years:
+        note = "（导入）" if history.sources.get(year) == "import" else ""
+        note += "（有错误）" if history.errors.get(year) else ""
+        table.add_column(f"{year}{note}", justify="right")
+    group = None
+    for fig in history.figures:
+        row = [format_decimal(v) if (v := history.values[y].get(fig.id)) is not None else "—"
+               for y in history.years]
+        table.add_row(fig.group_label if fig.group_label != group else "", fig.label, *row)
+        group = fig.group_label
+    Console(soft_wrap=False).print(table)

@@ -1,0 +1,133 @@
+"""``nianbao send``: mail each unit its blank workbook, or (``--findings``) what to fix."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from toolkit.cli import app
+
+_STATUS = {"sent": "已发送", "written": "已写入发件箱", "skipped": "已处理过，跳过", "failed": "失败"}
+
+
+@app.command("send")
+def send_command(
+    roster: Path = typer.Option(..., "--roster", help="单位名单（CSV 或 XLSX，需有“单位名称”和“邮箱”列）。"),
+    outbox: Path = typer.Option(..., "--outbox", help="发件箱文件夹：每封邮件存为 .eml，发送记录也在这里。"),
+    year: Optional[int] = typer.Option(None, "--year", help="报告年度，如 2025（发送填报表时必填）。"),
+    deadline: Optional[str] = typer.Option(None, "--deadline", help="报送截止日期，如 2026-01-15。"),
+    findings: Optional[Path] = typer.Option(
+        None, "--findings", help="改为发送校验意见：nianbao check --json 的输出文件，或年报档案。"),
+    annotated: Optional[Path] = typer.Option(
+        None, "--annotated", help="nianbao check --annotate 生成的批注副本文件夹（不给则现场生成）。"),
+    smtp: Optional[str] = typer.Option(None, "--smtp", help="通过邮件服务器发送：主机[:端口]。不给则只写 .eml 文件。"),
+    smtp_security: str = typer.Option("starttls", "--smtp-security", help="starttls（默认）、ssl 或 none。"),
+    smtp_user: Optional[str] = typer.Option(
+        None, "--smtp-user", help="登录邮件服务器的用户名；密码取自环境变量 NIANBAO_SMTP_PASSWORD，没有则提示输入。"),
+    smtp_cafile: Optional[Path] = typer.Option(
+        None, "--smtp-cafile", help="邮件服务器使用自签名证书时，信任的证书文件（PEM）。"),
+    sender: Optional[str] = typer.Option(None, "--from", help="发件人地址（通过邮件服务器发送时必填）。"),
+    resend: bool = typer.Option(False, "--resend", help="已经发送过的单位也重新发送。"),
+    format_id: Optional[str] = typer.Option(None, "--format", help="强制使用的格式：2019 或 2021（默认按年度）。"),
+    templates: Optional[Path] = typer.Option(None, "--templates", help="本县修改过的邮件模板所在文件夹。"),
+    contact_office: Optional[str] = typer.Option(None, "--contact-office", help="县里负责此事的单位，写进邮件和填报说明。"),
+    contact_name: Optional[str] = typer.Option(None, "--contact-name", help="县里的联系人。"),
+    contact_phone: Optional[str] = typer.Option(None, "--contact-phone", help="县里的联系电话。"),
+    contact_email: Optional[str] = typer.Option(None, "--contact-email", help="县里的联系邮箱。"),
+    as_json: bool = typer.Option(False, "--json", help="以 JSON 输出结果。"),
+) -> None:
+    """给名单中每个有邮箱的单位发送其空白填报表；加 --findings 则给有错误的单位发送校验意见和批注副本。
+
+    默认只把邮件写成 .eml 文件放进发件箱（任何邮件程序都能打开发送，无需联网）；
+    加 --smtp 则直接发送。重复运行不会重复发送同一单位的邮件（--resend 强制重发）。
+    """
+    from toolkit.archive import ArchiveError
+    from toolkit.mail import PASSWORD_ENV, MailError, SmtpSettings
+    from toolkit.round import RoundError, send_findings, send_requests
+
+    out = sys.stderr if as_json else sys.stdout
+    if findings is None and year is None:
+        _usage("发送填报表时需要 --year（报告年度）")
+    if annotated is not None and findings is None:
+        _usage("--annotated 只能和 --findings 一起使用")
+    if smtp is None and (smtp_user or smtp_cafile):
+        _usage("--smtp-user、--smtp-cafile 需要和 --smtp 一起使用")
+    settings = None
+    try:
+        if smtp is not None:
+            if not sender:
+                _usage("通过邮件服务器发送时需要 --from（发件人地址）")
+            password = None
+            if smtp_user:
+                password = os.environ.get(PASSWORD_ENV)
+                if password is None:
+                    if not sys.stdin.isatty():
+                        _usage(f"请在环境变量 {PASSWORD_ENV} 中提供邮件服务器密码")
+                    password = typer.prompt(f"{smtp_user} 的邮件服务器密码", hide_input=True, err=True)
+            context = None
+            if smtp_cafile is not None:
+                import ssl
+
+                try:
+                    context = ssl.create_default_context(cafile=str(smtp_cafile))
+                except (OSError, ssl.SSLError) as exc:
+                    _usage(f"无法读取证书文件 {smtp_cafile}：{exc}")
+            settings = SmtpSettings.parse(smtp, smtp_security, user=smtp_user, password=password,
+                                          ssl_context=context)
+    except MailError as exc:
+        _usage(str(exc))
+    contact = {"office": contact_office, "name": contact_name, "phone": contact_phone, "email": contact_email}
+    contact = {k: v for k, v in contact.items() if v} or None
+
+    def progress(outcome) -> None:
+        if as_json:
+            return
+        text = _STATUS[outcome.status]
+        if outcome.error:
+            text += f"：{outcome.error}"
+        typer.echo(f"{outcome.unit}\t{'，'.join(outcome.to)}\t{text}", file=out)
+
+    common = dict(outbox=outbox, sender=sender, smtp=settings, resend=resend, templates=templates,
+                  contact=contact, progress=progress)
+    try:
+        if findings is not None:
+            report = send_findings(findings, roster=roster, year=year, annotated=annotated,
+                                   deadline=deadline, **common)
+        else:
+            report = send_requests(roster, year=year, deadline=deadline, format_id=format_id, **common)
+    except (RoundError, MailError, ArchiveError) as exc:
+        typer.echo(f"错误：{exc}", err=True)
+        raise typer.Exit(2)
+    except (OSError, ValueError) as exc:  # an unreadable roster or outbox: one clear line
+        typer.echo(f"错误：{exc}", err=True)
+        raise typer.Exit(2)
+
+    for problem in report.problems:
+        typer.echo(f"名单问题：{problem.message}", file=out)
+    for note in report.notes:
+        typer.echo(f"提示：{note}", file=out)
+    for unit in report.unreachable:
+        where = f"（名单第{unit.line}行）" if unit.line else ""
+        typer.echo(f"未发送：{unit.unit}{where}：{unit.reason}", file=out)
+    if as_json:
+        import json
+
+        typer.echo(json.dumps(report.to_dict(), ensure_ascii=False, indent=2))
+    done = "已发送" if settings else "已写入发件箱"
+    summary = (f"{done} {report.count('sent') + report.count('written')} 封，"
+               f"跳过 {report.count('skipped')} 封（此前已处理），失败 {len(report.failed)} 封，"
+               f"无法发送 {len(report.unreachable)} 个单位。发件箱：{outbox}")
+    if findings is not None and not report.outcomes and not report.unreachable:
+        summary = "没有需要发送校验意见的单位（没有文件有错误）。"
+    typer.echo(summary, file=out)
+    if report.failed or report.unreachable or any(p.severity == "error" for p in report.problems):
+        raise typer.Exit(1)
+
+
+def _usage(message: str) -> None:
+    typer.echo(f"用法错误：{message}", err=True)
+    raise typer.Exit(2)
