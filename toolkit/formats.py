@@ -58,6 +58,7 @@ class Node:
     kind: str | None = None
     children: list["Node"] = field(default_factory=list)
     depth: int = 0
+    collapse_to: str | None = None  # a group row given as one row counts in this leaf (importers)
 
     @property
     def is_leaf(self) -> bool:
@@ -286,6 +287,9 @@ def _node(data: dict, kinds: dict[str, Kind], where: str, depth: int = 0) -> Nod
         raise FormatError(f"{where}: unknown kind {kind!r} for {data['id']!r}")
     if children and kind:
         raise FormatError(f"{where}: a header group ({data['id']!r}) cannot have a kind")
+    collapse_to = data.get("collapse_to")
+    if collapse_to is not None and collapse_to not in {leaf.id for c in children for leaf in c.leaves()}:
+        raise FormatError(f"{where}: collapse_to {collapse_to!r} of {data['id']!r} is not one of its rows")
     return Node(
         id=str(data["id"]),
         label=str(data["label"]),
@@ -293,6 +297,7 @@ def _node(data: dict, kinds: dict[str, Kind], where: str, depth: int = 0) -> Nod
         kind=kind,
         children=children,
         depth=depth,
+        collapse_to=collapse_to,
     )
 
 
