@@ -1,0 +1,118 @@
+"""Blank workbooks for a whole county: one per roster unit, in one folder."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+from toolkit.checks.catalogue import FindingType
+from toolkit.files import safe_filename, unique_path
+from toolkit.formats import Format, format_for_year
+from toolkit.model import ERROR, Finding, ReportData
+from toolkit.roster import RosterEntry, read_roster
+
+BLANK_SUFFIX = "_{year}年度政府信息公开工作年度报告填报表.xlsx"
+
+Progress = Callable[[int, int, str], None]
+"""``progress(done, total, unit)``: called before each workbook (done = how many are written)."""
+
+
+class BlankWriteFailed(FindingType):
+    code = "blank-write-failed"
+    severity = ERROR
+    title = "填报表写入失败"
+    template = "无法写入“{unit}”的填报表 {name}：{reason}"
+    description = "Writing one unit's blank workbook failed (disk full, permissions); the batch goes on."
+
+
+@dataclass
+class BlankBatch:
+    """What :func:`make_blanks` did: the workbooks written (roster entry, path) and findings."""
+
+    format: Format
+    year: int
+    out_dir: Path
+    written: list[tuple[RosterEntry, Path]] = field(default_factory=list)
+    findings: list[Finding] = field(default_factory=list)
+
+    @property
+    def errors(self) -> int:
+        return sum(1 for f in self.findings if f.severity == ERROR)
+
+    @property
+    def ok(self) -> bool:
+        return self.errors == 0
+
+
+def blank_file_name(unit: str, year: int) -> str:
+    """The file name of a unit's blank workbook, safe on every file system."""
+    return safe_filename(unit, BLANK_SUFFIX.format(year=year))
+
+
+def parse_date(text: str | dt.date | None) -> dt.date | None:
+    """``2026-01-15``, ``2026/1/15`` or ``2026年1月15日`` as a date; raises ValueError (Chinese)."""
+    if text is None or isinstance(text, dt.date):
+        return text
+    match = re.fullmatch(r"(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*日?", str(text).strip())
+    if not match:
+        raise ValueError(f"日期应写成 2026-01-15 这样的格式：{text}")
+    try:
+        return dt.date(*(int(g) for g in match.groups()))
+    except ValueError:
+        raise ValueError(f"没有这个日期：{text}") from None
+
+
+def unit_prefill(entry: RosterEntry, fmt: Format, year: int) -> ReportData:
+    """What a unit's blank workbook starts with: the roster's 联系人 and 联系电话 as 填报人 and
+    联系电话 (the township can change them); no numbers."""
+    info = {"filler": entry.contact or None, "phone": entry.phone or None}
+    return ReportData(format=fmt.id, unit=entry.unit, year=year, info={k: v for k, v in info.items() if v})
+
+
+def make_blanks(
+    roster_path: str | Path,
+    year: int,
+    out_dir: str | Path,
+    *,
+    format_id: str | None = None,
+    deadline: dt.date | None = None,
+    progress: Progress | None = None,
+    contact: dict | None = None,
+) -> BlankBatch:
+    """Write one blank workbook per unit of the roster into ``out_dir``.
+
+    File names come from the unit names (made safe, never outside ``out_dir``, numbered when two
+    would collide). Roster problems and files that could not be written are findings; the batch
+    goes on. Raises :class:`toolkit.formats.FormatError` when no format applies to ``year``.
+    """
+    from toolkit.workbook.writer import write_workbook
+
+    fmt = format_for_year(int(year), format_id)
+    out_dir = Path(out_dir)
+    batch = BlankBatch(fmt, int(year), out_dir)
+    entries, batch.findings = read_roster(roster_path)
+    if not entries:
+        return batch
+    out_dir.mkdir(parents=True, exist_ok=True)
+    root = out_dir.resolve()
+    taken: set[str] = set()
+    for done, entry in enumerate(entries):
+        if progress:
+            progress(done, len(entries), entry.unit)
+        path = unique_path(out_dir, blank_file_name(entry.unit, year), taken)
+        try:
+            if path.resolve().parent != root:  # safe_filename makes this impossible; belt and braces
+                raise OSError("文件名不安全")
+            write_workbook(path, fmt, unit=entry.unit, year=year, data=unit_prefill(entry, fmt, year),
+                           contact=contact, deadline=deadline)
+        except OSError as exc:
+            batch.findings.append(BlankWriteFailed.make(unit=entry.unit, name=path.name,
+                                                        reason=exc.strerror or str(exc)))
+            continue
+        batch.written.append((entry, path))
+    if progress:
+        progress(len(entries), len(entries), "")
+    return batch
