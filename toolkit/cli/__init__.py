@@ -34,6 +34,7 @@ def _root(
 
 from toolkit.cli import formats_cmd  # noqa: E402,F401  (registers commands)
 from toolkit.cli import send, status, history  # noqa: E402,F401  (issue 8: the round)
+from toolkit.cli import render  # noqa: E402,F401  (issue 4: report drafts)
 
 
 def main() -> None:

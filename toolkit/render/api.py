@@ -1,0 +1,223 @@
+"""Render reports: ReportData -> html/docx/md/txt, and files (workbooks, data JSON) -> output files."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Iterable
+
+from toolkit.files import safe_filename, unique_path, write_bytes_atomic
+from toolkit.model import ERROR, Finding, ReportData
+from toolkit.render.context import DOCX_FILE, RenderError, TemplateSet, build_context
+
+FORMATS = {"html": ".html", "docx": ".docx", "md": ".md", "txt": ".txt"}
+TEMPLATE_NAMES = {"html": "report.html.j2", "md": "report.md.j2", "txt": "report.txt.j2"}
+WORKBOOK_SUFFIXES = {".xlsx", ".xlsm", ".xls", ".ods", ".et"}
+DATA_SUFFIXES = {".json"}
+SOURCE_SUFFIXES = WORKBOOK_SUFFIXES | DATA_SUFFIXES
+
+
+@dataclass
+class RenderResult:
+    """What happened to one source: ``out`` is the written file (None when nothing was written);
+    ``error`` says why not (Chinese); ``draft`` is True when it was rendered despite errors;
+    ``defaults_used`` lists the narrative parts that were blank and got the default text."""
+
+    source: Path
+    to: str
+    out: Path | None = None
+    findings: list[Finding] = field(default_factory=list)
+    draft: bool = False
+    error: str | None = None
+    defaults_used: list[str] = field(default_factory=list)
+    data: ReportData | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.out is not None
+
+    @property
+    def errors(self) -> list[Finding]:
+        return [f for f in self.findings if f.severity == ERROR]
+
+
+def _check_to(to: str) -> str:
+    key = (to or "").lower().lstrip(".")
+    if key not in FORMATS:
+        raise ValueError(f"不支持的输出格式：{to}（可选：{'、'.join(FORMATS)}）")
+    return key
+
+
+def render_report(data: ReportData, to: str, *, template_dir: Path | None = None,
+                  draft: bool = False) -> bytes | str:
+    """The report of ``data`` as ``to``: "html", "md", "txt" (str) or "docx" (bytes).
+
+    ``template_dir`` holds a county's own templates (any of report.html.j2, report.md.j2,
+    report.txt.j2, report.css, defaults.yaml, docx.yaml); missing ones fall back to the built-in
+    templates. ``draft`` marks the report 草稿（未通过校验） at the top. Raises
+    :class:`RenderError` (Chinese message) for a broken template or an unknown format.
+    """
+    return _render(data, _check_to(to), TemplateSet(template_dir), draft)[0]
+
+
+def _render(data: ReportData, to: str, templates: TemplateSet, draft: bool) -> tuple[bytes | str, list[str]]:
+    ctx = build_context(data, templates=templates, draft=draft)
+    if to == "docx":
+        from toolkit.render.docx import render_docx
+
+        try:
+            settings = templates.settings(DOCX_FILE)
+            return render_docx(ctx, settings), ctx["defaults_used"]
+        except (KeyError, TypeError, ValueError) as exc:
+            raise RenderError(f"Word 版式设置（{DOCX_FILE}）有误：{exc}") from None
+    return templates.render(TEMPLATE_NAMES[to], ctx, html=(to == "html")), ctx["defaults_used"]
+
+
+# ---------------------------------------------------------------- sources
+
+
+def load_source(source: Path) -> tuple[ReportData | None, list[Finding]]:
+    """Read a workbook (via the workbook reader) or a data JSON; return the data (None when it
+    could not be read) and every finding: reading problems, then the format's checks."""
+    source = Path(source)
+    suffix = source.suffix.lower()
+    if suffix in DATA_SUFFIXES:
+        try:
+            payload = json.loads(source.read_text(encoding="utf-8-sig"))
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+            raise RenderError(f"无法读取数据文件：{exc}") from None
+        if isinstance(payload, dict) and "format" not in payload and isinstance(payload.get("data"), dict):
+            payload = payload["data"]
+        if not isinstance(payload, dict) or "format" not in payload:
+            raise RenderError("数据文件不是报告数据（应含 format、unit、year、values、narrative）")
+        try:
+            data = ReportData.from_dict(payload)
+        except (KeyError, TypeError, ValueError, ArithmeticError) as exc:
+            raise RenderError(f"数据文件内容有误：{exc}") from None
+        findings: list[Finding] = []
+    else:
+        from toolkit.workbook.reader import read_report
+
+        result = read_report(source)
+        data, findings = result.data, list(result.findings)
+    if data is None:
+        return None, findings
+    from toolkit.checks.engine import check_data
+
+    seen = {(f.code, f.cell, f.message) for f in findings}
+    for finding in check_data(data):
+        key = (finding.code, finding.cell, finding.message)
+        if key not in seen:
+            seen.add(key)
+            findings.append(finding)
+    return data, findings
+
+
+def default_out_name(data: ReportData | None, source: Path, to: str) -> str:
+    """The output file name: the report title (unit and year), else the source's name."""
+    suffix = FORMATS[to]
+    if data is not None and data.unit and data.year:
+        return safe_filename(f"{data.unit}{data.year}年政府信息公开工作年度报告", suffix)
+    return safe_filename(source.stem, suffix)
+
+
+def render_file(source: Path, to: str, out: Path | None = None, *, force: bool = False,
+                template_dir: Path | None = None) -> RenderResult:
+    """Render one workbook or data JSON to ``out`` (default: the report title as file name, in
+    the source's folder), written atomically.
+
+    The source is checked first; with error findings nothing is written unless ``force``, and
+    then the output is marked 草稿（未通过校验）. Problems are reported in the result, never
+    raised (except a bad ``to``).
+    """
+    to = _check_to(to)
+    source = Path(source)
+    try:
+        templates = TemplateSet(template_dir)
+    except RenderError as exc:
+        return RenderResult(source=source, to=to, error=str(exc))
+
+    def target(data: ReportData | None) -> Path:
+        return Path(out) if out is not None else source.parent / default_out_name(data, source, to)
+
+    return _render_source(source, to, target, force, templates)
+
+
+def _render_source(source: Path, to: str, target_for: Callable[[ReportData | None], Path], force: bool,
+                   templates: TemplateSet) -> RenderResult:
+    result = RenderResult(source=source, to=to)
+    try:
+        data, result.findings = load_source(source)
+    except RenderError as exc:
+        result.error = str(exc)
+        return result
+    except OSError as exc:
+        result.error = f"无法读取文件：{exc.strerror or exc}"
+        return result
+    except Exception as exc:  # a reader's fatal error on a broken file: report it, go on
+        result.error = f"无法读取文件：{exc}"
+        return result
+    result.data = data
+    if data is None:
+        result.error = "无法读取报告数据，未生成报告"
+        return result
+    if result.errors and not force:
+        result.error = f"有{len(result.errors)}个错误，未生成报告（可用 --force 生成草稿）"
+        return result
+    result.draft = bool(result.errors)
+    try:
+        content, result.defaults_used = _render(data, to, templates, result.draft)
+        target = target_for(data)
+        if target.exists() and target.resolve() == source.resolve():
+            result.error = "输出文件与源文件相同，未生成报告"
+            return result
+        write_bytes_atomic(target, content if isinstance(content, bytes) else content.encode("utf-8"))
+        result.out = target
+    except RenderError as exc:
+        result.error = str(exc)
+    except OSError as exc:
+        result.error = f"无法写入文件：{exc.strerror or exc}"
+    return result
+
+
+def expand_sources(sources: Iterable[Path]) -> list[Path]:
+    """Files as given; a folder stands for every workbook and data JSON directly in it (sorted,
+    skipping hidden files and Office lock files ``~$…``)."""
+    out: list[Path] = []
+    for source in map(Path, sources):
+        if source.is_dir():
+            out.extend(sorted(p for p in source.iterdir()
+                              if p.is_file() and p.suffix.lower() in SOURCE_SUFFIXES
+                              and not p.name.startswith((".", "~$"))))
+        else:
+            out.append(source)
+    return out
+
+
+def render_many(sources: Iterable[Path], to: str, out_dir: Path | None = None, *, force: bool = False,
+                template_dir: Path | None = None) -> list[RenderResult]:
+    """Render every source (folders expanded, see :func:`expand_sources`); one result each, in
+    order. Outputs go to ``out_dir`` (default: beside each source) under the report title, with
+    ``_2``, ``_3``… when two sources would get the same name."""
+    to = _check_to(to)
+    files = expand_sources(sources)
+    try:
+        templates = TemplateSet(template_dir)
+    except RenderError as exc:
+        return [RenderResult(source=s, to=to, error=str(exc)) for s in files]
+    taken: dict[Path, set[str]] = {}
+    results = []
+    for source in files:
+        if not source.is_file():
+            results.append(RenderResult(source=source, to=to, error="文件不存在"))
+            continue
+        folder = Path(out_dir) if out_dir is not None else source.parent
+        names = taken.setdefault(folder.resolve(), set())
+
+        def target(data: ReportData | None, folder: Path = folder, names: set[str] = names,
+                   source: Path = source) -> Path:
+            return unique_path(folder, default_out_name(data, source, to), names)
+
+        results.append(_render_source(source, to, target, force, templates))
+    return results

@@ -1,0 +1,261 @@
+"""The report as a Word document: real tables with the official merged cells, 仿宋/宋体, A4.
+
+Built with python-docx from the same context as the HTML; the look (fonts, sizes, margins,
+column widths) comes from ``templates/report/docx.yaml``.
+"""
+
+from __future__ import annotations
+
+import io
+from typing import Any
+
+from docx import Document
+from docx.enum.section import WD_ORIENT
+from docx.enum.table import WD_ALIGN_VERTICAL, WD_TABLE_ALIGNMENT
+from docx.enum.text import WD_ALIGN_PARAGRAPH, WD_LINE_SPACING
+from docx.oxml import OxmlElement
+from docx.oxml.ns import qn
+from docx.shared import Cm, Pt, RGBColor
+from lxml import etree
+
+W_NS = "http://schemas.openxmlformats.org/wordprocessingml/2006/main"
+STYLE_TITLE, STYLE_H1, STYLE_H2, STYLE_BODY = "Title", "Heading 1", "Heading 2", "Normal"
+STYLE_TABLE, STYLE_DRAFT, STYLE_FOOTER = "NB Table", "NB Draft", "Footer"
+
+
+def render_docx(ctx: dict[str, Any], settings: dict[str, Any]) -> bytes:
+    """The Word document (.docx bytes) for a report context (see toolkit.render.context)."""
+    doc = Document()
+    _page(doc, settings)
+    _styles(doc, settings)
+    _font_table(doc, settings)
+    props = doc.core_properties
+    props.title = ctx["title"]
+    props.subject = "政府信息公开工作年度报告"
+    props.author = ctx["unit"]
+    props.language = "zh-CN"
+    props.keywords = "政府信息公开;年度报告"
+    props.comments = ctx["draft_mark"] if ctx["draft"] else ""
+
+    if ctx["draft"]:
+        doc.add_paragraph(ctx["draft_mark"], style=STYLE_DRAFT)
+    doc.add_paragraph(ctx["title"], style=STYLE_TITLE)
+    for text in ctx["intro"]:
+        doc.add_paragraph(text, style=STYLE_BODY)
+    usable_cm = (settings["page"]["width_cm"] - settings["page"]["left_cm"] - settings["page"]["right_cm"])
+    for section in ctx["sections"]:
+        doc.add_paragraph(section["label"], style=STYLE_H1)
+        for part in section["parts"]:
+            if part["heading"] and part["paragraphs"]:
+                doc.add_paragraph(part["label"], style=STYLE_H2)
+            for text in part["paragraphs"]:
+                doc.add_paragraph(text, style=STYLE_BODY)
+        if section["table"]:
+            _table(doc, section["table"], settings, usable_cm)
+            spacer = doc.add_paragraph(style=STYLE_TABLE)
+            spacer.paragraph_format.space_after = Pt(6)
+    _footer(doc, settings)
+    out = io.BytesIO()
+    doc.save(out)
+    return out.getvalue()
+
+
+# ---------------------------------------------------------------- page and styles
+
+
+def _page(doc: Any, settings: dict[str, Any]) -> None:
+    page = settings["page"]
+    section = doc.sections[0]
+    section.orientation = WD_ORIENT.PORTRAIT
+    section.page_width, section.page_height = Cm(page["width_cm"]), Cm(page["height_cm"])
+    section.top_margin, section.bottom_margin = Cm(page["top_cm"]), Cm(page["bottom_cm"])
+    section.left_margin, section.right_margin = Cm(page["left_cm"]), Cm(page["right_cm"])
+    section.footer_distance = Cm(page.get("footer_cm", 2.5))
+    section.header_distance = Cm(1.5)
+
+
+def _set_fonts(rpr: Any, font: dict[str, Any]) -> None:
+    """Set the East-Asian and Latin fonts (w:rFonts, no theme fonts), size, bold and colour."""
+    for old in rpr.findall(qn("w:rFonts")):
+        rpr.remove(old)
+    fonts = OxmlElement("w:rFonts")
+    latin = font.get("latin") or font["east_asia"]
+    fonts.set(qn("w:ascii"), latin)
+    fonts.set(qn("w:hAnsi"), latin)
+    fonts.set(qn("w:cs"), latin)
+    fonts.set(qn("w:eastAsia"), font["east_asia"])
+    fonts.set(qn("w:hint"), "eastAsia")
+    rpr.insert(0, fonts)
+
+
+def _style_font(style: Any, font: dict[str, Any]) -> None:
+    style.font.size = Pt(font["size_pt"])
+    style.font.bold = bool(font.get("bold", False))
+    style.font.italic = False
+    style.font.color.rgb = RGBColor.from_string(str(font.get("color", "000000")))
+    _set_fonts(style.element.get_or_add_rPr(), font)
+
+
+def _styles(doc: Any, settings: dict[str, Any]) -> None:
+    fonts = settings["fonts"]
+    styles = doc.styles
+    defaults = styles.element.find(qn("w:docDefaults"))
+    rpr = defaults.find(qn("w:rPrDefault")).find(qn("w:rPr"))
+    _set_fonts(rpr, fonts["body"])
+    lang = rpr.find(qn("w:lang"))
+    if lang is not None:
+        lang.set(qn("w:val"), "en-US")
+        lang.set(qn("w:eastAsia"), "zh-CN")
+    spacing = Pt(settings.get("body_line_spacing_pt", 28))
+    indent = Pt(fonts["body"]["size_pt"] * settings.get("first_line_indent_chars", 2))
+
+    body = styles[STYLE_BODY]
+    _style_font(body, fonts["body"])
+    pf = body.paragraph_format
+    pf.line_spacing_rule, pf.line_spacing = WD_LINE_SPACING.EXACTLY, spacing
+    pf.first_line_indent = indent
+    pf.space_before = pf.space_after = Pt(0)
+    pf.alignment = WD_ALIGN_PARAGRAPH.JUSTIFY
+    pf.widow_control = True
+
+    title = styles[STYLE_TITLE]
+    _style_font(title, fonts["title"])
+    ppr = title.element.get_or_add_pPr()
+    for border in ppr.findall(qn("w:pBdr")):
+        ppr.remove(border)
+    title.font.spacing = None
+    pf = title.paragraph_format
+    pf.alignment = WD_ALIGN_PARAGRAPH.CENTER
+    pf.first_line_indent = Pt(0)
+    pf.line_spacing_rule, pf.line_spacing = WD_LINE_SPACING.AT_LEAST, Pt(fonts["title"]["size_pt"] * 1.5)
+    pf.space_before, pf.space_after = Pt(0), Pt(fonts["title"]["size_pt"])
+    pf.keep_with_next = True
+
+    for name, font in ((STYLE_H1, fonts["heading"]), (STYLE_H2, fonts["subheading"])):
+        style = styles[name]
+        _style_font(style, font)
+        pf = style.paragraph_format
+        pf.line_spacing_rule, pf.line_spacing = WD_LINE_SPACING.EXACTLY, spacing
+        pf.first_line_indent = indent
+        pf.space_before = pf.space_after = Pt(0)
+        pf.keep_with_next = True
+        pf.alignment = WD_ALIGN_PARAGRAPH.LEFT
+
+    from docx.enum.style import WD_STYLE_TYPE
+
+    table_style = styles.add_style(STYLE_TABLE, WD_STYLE_TYPE.PARAGRAPH)
+    table_style.base_style = body
+    _style_font(table_style, fonts["table"])
+    pf = table_style.paragraph_format
+    pf.first_line_indent = Pt(0)
+    pf.line_spacing_rule, pf.line_spacing = WD_LINE_SPACING.SINGLE, None
+    pf.space_before = pf.space_after = Pt(0)
+    pf.alignment = WD_ALIGN_PARAGRAPH.CENTER
+
+    draft = styles.add_style(STYLE_DRAFT, WD_STYLE_TYPE.PARAGRAPH)
+    draft.base_style = body
+    _style_font(draft, fonts["draft"])
+    draft.paragraph_format.first_line_indent = Pt(0)
+    draft.paragraph_format.alignment = WD_ALIGN_PARAGRAPH.CENTER
+
+    footer = styles[STYLE_FOOTER]
+    _style_font(footer, fonts["footer"])
+    footer.paragraph_format.first_line_indent = Pt(0)
+    footer.paragraph_format.alignment = WD_ALIGN_PARAGRAPH.CENTER
+
+
+def _font_table(doc: Any, settings: dict[str, Any]) -> None:
+    """Declare the Chinese fonts in word/fontTable.xml with GB2312 charset and an altName, so
+    that Word and WPS substitute a fitting Chinese font where the named one is not installed."""
+    part = next((rel.target_part for rel in doc.part.rels.values() if rel.reltype.endswith("/fontTable")), None)
+    if part is None or not hasattr(part, "_blob"):
+        return
+    root = etree.fromstring(part.blob)
+    known = {f.get(f"{{{W_NS}}}name") for f in root}
+    for font in settings["fonts"].values():
+        name = font["east_asia"]
+        if name in known:
+            continue
+        known.add(name)
+        el = etree.SubElement(root, f"{{{W_NS}}}font", {f"{{{W_NS}}}name": name})
+        if font.get("fallback"):
+            etree.SubElement(el, f"{{{W_NS}}}altName", {f"{{{W_NS}}}val": font["fallback"]})
+        etree.SubElement(el, f"{{{W_NS}}}charset", {f"{{{W_NS}}}val": "86"})
+        etree.SubElement(el, f"{{{W_NS}}}family", {f"{{{W_NS}}}val": "modern" if "黑" in name else "roman"})
+        etree.SubElement(el, f"{{{W_NS}}}pitch", {f"{{{W_NS}}}val": "variable"})
+    part._blob = etree.tostring(root, xml_declaration=True, encoding="UTF-8", standalone=True)
+
+
+def _footer(doc: Any, settings: dict[str, Any]) -> None:
+    pattern = settings.get("page_number") or ""
+    if "{page}" not in pattern:
+        return
+    before, _, after = pattern.partition("{page}")
+    paragraph = doc.sections[0].footer.paragraphs[0]
+    paragraph.style = doc.styles[STYLE_FOOTER]
+    if before:
+        paragraph.add_run(before)
+    run = paragraph.add_run()
+    for kind, text in (("begin", None), (None, " PAGE "), ("separate", None), (None, "1"), ("end", None)):
+        if kind:
+            el = OxmlElement("w:fldChar")
+            el.set(qn("w:fldCharType"), kind)
+            run._r.append(el)
+        elif text.strip() == "PAGE":
+            el = OxmlElement("w:instrText")
+            el.set(qn("xml:space"), "preserve")
+            el.text = text
+            run._r.append(el)
+        else:
+            el = OxmlElement("w:t")
+            el.text = text
+            run._r.append(el)
+    if after:
+        paragraph.add_run(after)
+
+
+# ---------------------------------------------------------------- tables
+
+
+def _column_widths(t: dict[str, Any], settings: dict[str, Any], usable_cm: float) -> list[float]:
+    conf = (settings.get("tables") or {}).get(t["id"], {}) or {}
+    n_labels, n_cols = t["label_cols"], t["n_cols"]
+    labels = [float(x) for x in conf.get("label_cm", [])][:n_labels]
+    if len(labels) < n_labels:
+        rest = usable_cm * 0.4 - sum(labels)
+        labels += [rest / (n_labels - len(labels))] * (n_labels - len(labels))
+    n_values = n_cols - n_labels
+    value = (usable_cm - sum(labels)) / n_values if n_values else 0
+    return labels + [value] * n_values
+
+
+def _table(doc: Any, t: dict[str, Any], settings: dict[str, Any], usable_cm: float) -> None:
+    table = doc.add_table(rows=t["n_rows"], cols=t["n_cols"])
+    table.style = doc.styles["Table Grid"]
+    table.alignment = WD_TABLE_ALIGNMENT.CENTER
+    table.autofit = False
+    widths = _column_widths(t, settings, usable_cm)
+    for i, col in enumerate(table.columns):
+        col.width = Cm(widths[i])
+    for row in table.rows:
+        for i, cell in enumerate(row.cells):
+            cell.width = Cm(widths[i])
+    for r, row in enumerate(table.rows):
+        tr_pr = row._tr.get_or_add_trPr()
+        tr_pr.append(OxmlElement("w:cantSplit"))
+        if r < t["head_rows"]:
+            tr_pr.append(OxmlElement("w:tblHeader"))
+    for grid_row in t["rows"]:
+        for c in grid_row:
+            cell = table.cell(c["row"], c["col"])
+            if c["rowspan"] > 1 or c["colspan"] > 1:
+                cell = cell.merge(table.cell(c["row"] + c["rowspan"] - 1, c["col"] + c["colspan"] - 1))
+            cell.text = c["text"]
+            cell.vertical_alignment = WD_ALIGN_VERTICAL.CENTER
+            paragraph = cell.paragraphs[0]
+            paragraph.style = doc.styles[STYLE_TABLE]
+            if c["role"] in ("row", "caption"):
+                paragraph.alignment = WD_ALIGN_PARAGRAPH.LEFT
+            if c["role"] == "caption":
+                for run in paragraph.runs:
+                    run.bold = True
