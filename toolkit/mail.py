@@ -13,6 +13,7 @@ them over SMTP, with a log so that a re-run never sends one unit's mail twice.
 
 from __future__ import annotations
 
+import base64
 import json
 import re
 import smtplib
@@ -252,7 +253,7 @@ class SmtpSender:
                 smtp.starttls(context=self._context())
                 smtp.ehlo()
             if s.user:
-                smtp.login(s.user, s.password or "")
+                _login(smtp, s.user, s.password or "")
         except BaseException:
             _quietly_close(smtp)
             raise
@@ -275,6 +276,19 @@ class SmtpSender:
             except (smtplib.SMTPException, OSError):
                 _quietly_close(self._smtp)
             self._smtp = None
+
+
+def _login(smtp: smtplib.SMTP, user: str, password: str) -> None:
+    """Log in; smtplib only handles ASCII credentials, so others go as UTF-8 AUTH PLAIN (RFC 4616)."""
+    if (user + password).isascii():
+        smtp.login(user, password)
+        return
+    if not smtp.has_extn("auth") or "PLAIN" not in smtp.esmtp_features.get("auth", "").upper().split():
+        raise smtplib.SMTPNotSupportedError("服务器不支持 AUTH PLAIN，无法使用含非 ASCII 字符的用户名或密码")
+    token = base64.b64encode(b"\0" + user.encode("utf-8") + b"\0" + password.encode("utf-8")).decode("ascii")
+    code, response = smtp.docmd("AUTH", "PLAIN " + token)
+    if code not in (235, 503):
+        raise smtplib.SMTPAuthenticationError(code, response)
 
 
 def _quietly_close(smtp: smtplib.SMTP) -> None:
