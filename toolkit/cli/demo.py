@@ -1,0 +1,33 @@
+"""``nianbao demo``: run the county's job on the built-in samples."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from toolkit.cli import app
+
+
+@app.command("demo")
+def demo_command(
+    directory: Path = typer.Argument(Path("nianbao-demo"), help="演示文件写到这个文件夹（默认 ./nianbao-demo）。"),
+) -> None:
+    """用内置的样例名册和样例文件演示全过程，并说明文件写在哪里。
+
+    例：nianbao demo（写到 ./nianbao-demo）
+
+    例：nianbao demo 演示文件夹
+    """
+    from rich.console import Console
+
+    from toolkit.demo import run_demo
+
+    console = Console(highlight=False, soft_wrap=True)
+    try:
+        result = run_demo(directory, console=console)
+    except OSError as exc:
+        typer.echo(f"错误：无法写入 {directory}：{exc.strerror or exc}", err=True)
+        raise typer.Exit(1)
+    console.print(f"演示文件已写入：{result.out_dir.resolve()}")
+    raise typer.Exit(0 if result.ok else 1)

@@ -1,0 +1,113 @@
+"""``nianbao demo``: the county's job end to end on the built-in samples.
+
+The demo is a list of steps (:data:`STEPS`); each takes the :class:`DemoContext` and returns a
+:class:`StepResult`. Steps run in order; a step that fails is recorded and the others still run.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+from toolkit.checks.catalogue import FindingType
+from toolkit.model import ERROR, Finding
+
+DEMO_YEAR = 2025
+DEMO_DEADLINE = dt.date(DEMO_YEAR + 1, 1, 15)
+DEMO_CONTACT = {"office": "县政务公开办", "name": "李明", "phone": "0370-8112345",
+                "email": "zwgk@suixian.example.cn"}
+
+
+def samples_dir() -> Path:
+    """The built-in samples: ``samples/`` in a checkout, ``toolkit/_samples`` when installed."""
+    here = Path(__file__).resolve().parent
+    for candidate in (here / "_samples", here.parent / "samples"):
+        if (candidate / "roster.csv").is_file():
+            return candidate
+    raise FileNotFoundError("samples/ not found next to the toolkit package")
+
+
+class DemoStepFailed(FindingType):
+    code = "demo-step-failed"
+    severity = ERROR
+    title = "演示步骤失败"
+    template = "{step}失败：{reason}"
+    description = "A step of `nianbao demo` raised; the other steps still ran."
+
+
+@dataclass
+class DemoContext:
+    out_dir: Path
+    samples: Path
+    year: int = DEMO_YEAR
+    deadline: dt.date = DEMO_DEADLINE
+    contact: dict = field(default_factory=lambda: dict(DEMO_CONTACT))
+    console: Any = None
+    shared: dict[str, Any] = field(default_factory=dict)  # what a step leaves for later steps
+
+    def say(self, text: str) -> None:
+        if self.console is not None:
+            self.console.print(text)
+
+
+@dataclass
+class StepResult:
+    name: str
+    title: str
+    summary: str
+    paths: list[Path] = field(default_factory=list)
+    findings: list[Finding] = field(default_factory=list)
+    ok: bool = True
+
+
+@dataclass
+class DemoResult:
+    out_dir: Path
+    steps: list[StepResult] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return all(step.ok for step in self.steps)
+
+
+@dataclass(frozen=True)
+class Step:
+    name: str
+    title: str
+    run: Callable[[DemoContext], StepResult]
+
+
+def _blank_step(ctx: DemoContext) -> StepResult:
+    from toolkit.blank import make_blanks
+
+    outbox = ctx.out_dir / "blank"
+    batch = make_blanks(ctx.samples / "roster.csv", ctx.year, outbox, deadline=ctx.deadline, contact=ctx.contact)
+    ctx.shared["blank"] = batch
+    paths = [path for _, path in batch.written]
+    summary = f"为样例名册中的 {len(paths)} 个单位生成了{ctx.year}年度空白填报表（{batch.format.name}），保存在 {outbox}"
+    return StepResult("blank", "生成空白填报表", summary, paths, list(batch.findings), ok=batch.ok and bool(paths))
+
+
+STEPS: list[Step] = [
+    Step("blank", "生成空白填报表", _blank_step),
+]
+
+
+def run_demo(out_dir: str | Path, console: Any = None) -> DemoResult:
+    """Run every demo step, writing into ``out_dir``; ``console`` (rich) gets a line per step."""
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    ctx = DemoContext(out_dir=out_dir, samples=samples_dir(), console=console)
+    result = DemoResult(out_dir)
+    for step in STEPS:
+        try:
+            outcome = step.run(ctx)
+        except Exception as exc:  # one failing step must not hide the others
+            finding = DemoStepFailed.make(step=step.title, reason=f"{type(exc).__name__}: {exc}")
+            outcome = StepResult(step.name, step.title, finding.message, findings=[finding], ok=False)
+        result.steps.append(outcome)
+        mark = "[green]✓[/green]" if outcome.ok else "[red]✗[/red]"
+        ctx.say(f"{mark} {outcome.title}：{outcome.summary}")
+    return result
