@@ -464,14 +464,16 @@ def _identity(ev: Evaluation) -> Iterator[Finding]:
     named: list[str] = []
     if file_name and ctx.roster:
         named = roster_units_in_name(file_name, ctx.roster)
+    not_in_roster = False
     if data.unit and ctx.roster is not None:
         if not any(same_unit(data.unit, u) or normalize_label(data.unit) == normalize_label(u) for u in ctx.roster):
             close = named or [u for u in ctx.roster
                               if unit_core(data.unit) in unit_core(u) or unit_core(u) in unit_core(data.unit)]
             hint = f"（名单中有“{close[0]}”，是否为同一单位？）" if close else ""
+            not_in_roster = True
             yield rf.UnitNotInRoster.make(sheet=unit_sheet, cell=unit_cell, expected=close[0] if close else None,
                                           actual=data.unit, unit=data.unit, hint=hint)
-    if data.unit and file_name:
+    if data.unit and file_name and not not_in_roster:
         if named:
             if not any(same_unit(data.unit, u) for u in named):
                 yield rf.UnitDiffersFromFileName.make(
