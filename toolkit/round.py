@@ -116,6 +116,21 @@ class SendReport:
         }
 
 
+def match_unit(name: str, candidates: dict[str, Any]) -> Any | None:
+    """The value in ``candidates`` (keyed by :func:`unit_key`) for unit ``name``: the exact name
+    first, else the only one that is the same unit without 人民政府/办事处 (``蓼堤镇`` ~
+    ``蓼堤镇人民政府``)."""
+    if not name:
+        return None
+    exact = candidates.get(unit_key(name))
+    if exact is not None:
+        return exact
+    from toolkit.checks.engine import same_unit
+
+    loose = [value for key, value in candidates.items() if same_unit(key, name)]
+    return loose[0] if len(loose) == 1 else None
+
+
 def _addresses(entry: Any) -> tuple[list[str], str | None]:
     good, bad = parse_addresses(getattr(entry, "email", None))
     if good:
@@ -337,7 +352,7 @@ def findings_mails(
     mails, unreachable, notes = [], [], []
     for item in items:
         label = item.unit or (Path(item.path).name if item.path else "？")
-        entry = by_key.get(unit_key(item.unit)) if item.unit else None
+        entry = match_unit(item.unit, by_key) if item.unit else None
         if entry is None:
             why = "无法确定文件所属单位" if not item.unit else "单位不在名单中"
             unreachable.append(Unreachable(label, None, f"{why}（{item.path}）"))
@@ -456,9 +471,9 @@ def round_status(roster: str | Path | Sequence[Any], *, year: int, archive: Arch
             arch.close()
     units, seen = [], set()
     for entry in entries:
-        key = unit_key(entry.unit)
-        seen.add(key)
-        stored: StoredReport | None = current.get(key)
+        stored: StoredReport | None = match_unit(entry.unit, current)
+        if stored is not None:
+            seen.add(unit_key(stored.unit))
         extra = dict(contact=getattr(entry, "contact", None), phone=getattr(entry, "phone", None),
                      email=getattr(entry, "email", None))
         if stored is None:
@@ -748,6 +763,7 @@ def synthetic_report(
         else:
             values[cell.id] = Decimal(rng.choice((0, 0, 1, 2, rng.randint(0, 40))))
     _follow_on(fmt, values, prior_values, rng)
+    _at_least(fmt, values)
     for rule in fmt.rules:
         if rule.kind == "unit_zero" and re.search(rule.params["units"], unit):
             for cell_id in rule.params["cells"]:
@@ -791,6 +807,21 @@ def _follow_on(fmt: Format, values: dict, prior: dict, rng: random.Random) -> No
                         values[term.cell] = max(Decimal(0), (values.get(term.cell) or Decimal(0)) + right)
                         right = Decimal(0)
             values[target.cell] = right
+
+
+def _at_least(fmt: Format, values: dict) -> None:
+    """Raise the first left cell of each ``at_least`` rule (outside 表三) to what it must reach."""
+    for rule in fmt.rules:
+        if rule.kind != "at_least":
+            continue
+        for inst in rule.instances:
+            target = inst.left[0]
+            if inst.uses_prior or target.cell.startswith("t3.") or fmt.cell(target.cell).is_total:
+                continue
+            need = sum((t.sign * (values.get(t.cell) or Decimal(0)) for t in inst.right), Decimal(0))
+            have = sum((t.sign * (values.get(t.cell) or Decimal(0)) for t in inst.left), Decimal(0))
+            if have < need:
+                values[target.cell] = (values.get(target.cell) or Decimal(0)) + need - have
 
 
 def _table_three(fmt: Format, values: dict, prior: dict, rng: random.Random) -> None:
