@@ -62,19 +62,54 @@ class Hit:
 
 
 RuleKind = Callable[[Rule, "Evaluation"], Iterator[Hit]]
-RULE_KINDS: dict[str, RuleKind] = {}
 
 
-def rule_kind(name: str) -> Callable[[RuleKind], RuleKind]:
-    """Register a generator ``fn(rule, evaluation) -> Iterator[Hit]`` for rules of kind ``name``."""
+@dataclass(frozen=True)
+class KindInfo:
+    """A registered rule kind: its generator, the finding types it raises (a tuple, or a function
+    of the rule) and the extra message placeholders it fills."""
+
+    name: str
+    fn: RuleKind
+    codes: tuple[type[FindingType], ...] | Callable[[Rule], tuple[type[FindingType], ...]]
+    fields: tuple[str, ...] = ()
+
+    def finding_types(self, rule: Rule) -> tuple[type[FindingType], ...]:
+        return self.codes(rule) if callable(self.codes) else self.codes
+
+
+RULE_KINDS: dict[str, KindInfo] = {}
+COMMON_FIELDS = ("column", "row", "cell", "cell_label", "unit", "expected", "actual")
+TERM_FIELDS = ("left", "right")
+
+
+def rule_kind(name: str, *, codes: Any, fields: tuple[str, ...] = ()) -> Callable[[RuleKind], RuleKind]:
+    """Register a generator ``fn(rule, evaluation) -> Iterator[Hit]`` for rules of kind ``name``;
+    ``codes``: the finding types it raises; ``fields``: message placeholders it adds to the
+    common ones (and, for kinds with terms, ``left``/``right``/``left_N``/``right_N``)."""
 
     def register(fn: RuleKind) -> RuleKind:
         if name in RULE_KINDS:
             raise ValueError(f"rule kind {name!r} registered twice")
-        RULE_KINDS[name] = fn
+        RULE_KINDS[name] = KindInfo(name, fn, codes, tuple(fields))
         return fn
 
     return register
+
+
+def message_placeholders(rule: Rule) -> set[str]:
+    """The placeholders the engine fills for ``rule``'s message template."""
+    allowed = set(COMMON_FIELDS) | set(RULE_KINDS[rule.kind].fields)
+    if rule.instances:
+        allowed |= set(TERM_FIELDS)
+        allowed |= {f"left_{i}" for i in range(1, min(len(x.left) for x in rule.instances) + 1)}
+        allowed |= {f"right_{i}" for i in range(1, min(len(x.right) for x in rule.instances) + 1)}
+    return allowed
+
+
+def rule_finding_types(rule: Rule) -> tuple[type[FindingType], ...]:
+    """The finding types a declared rule can raise."""
+    return RULE_KINDS[rule.kind].finding_types(rule)
 
 
 class ValidationError(ValueError):
@@ -322,7 +357,7 @@ def _finding(ev: Evaluation, rule: Rule | None, hit: Hit) -> Finding:
 # ---------------------------------------------------------------- rule kinds
 
 
-@rule_kind("sum")
+@rule_kind("sum", codes=(rf.TotalMismatch, rf.TotalTypedOver, rf.TotalTypedOverWrong))
 def _sum_rule(rule: Rule, ev: Evaluation) -> Iterator[Hit]:
     """total = sum(terms): the total stored in the file against its recomputation."""
     for inst in ev.instances(rule):
@@ -343,7 +378,8 @@ def _sum_rule(rule: Rule, ev: Evaluation) -> Iterator[Hit]:
             yield Hit(rf.TotalMismatch, total, expected, actual, fields, severity=rule.severity)
 
 
-@rule_kind("equal")
+@rule_kind("equal", codes=lambda rule: (rf.PriorYearMismatch,) if any(i.uses_prior for i in rule.instances)
+           else (rf.RuleNotEqual,))
 def _equal_rule(rule: Rule, ev: Evaluation) -> Iterator[Hit]:
     """sum(left) = sum(right); with ``prior:`` terms a cross-year check."""
     for inst in ev.instances(rule):
@@ -353,7 +389,7 @@ def _equal_rule(rule: Rule, ev: Evaluation) -> Iterator[Hit]:
             yield Hit(kind, ev.anchor(inst), right, left, ev.term_fields(inst), severity=rule.severity)
 
 
-@rule_kind("at_least")
+@rule_kind("at_least", codes=(rf.ImplausibleValue,))
 def _at_least_rule(rule: Rule, ev: Evaluation) -> Iterator[Hit]:
     """sum(left) >= sum(right): numbers that cannot be true together."""
     for inst in ev.instances(rule):
@@ -363,7 +399,7 @@ def _at_least_rule(rule: Rule, ev: Evaluation) -> Iterator[Hit]:
                       severity=rule.severity)
 
 
-@rule_kind("unit_zero")
+@rule_kind("unit_zero", codes=(rf.UnitShouldBeZero,))
 def _unit_zero_rule(rule: Rule, ev: Evaluation) -> Iterator[Hit]:
     """Units whose name matches ``units`` must have 0 in each of ``cells``."""
     unit = (ev.data.unit or "").strip()
@@ -385,7 +421,7 @@ def _numbers_in(match: re.Match) -> list[int]:
     return out
 
 
-@rule_kind("narrative_zero")
+@rule_kind("narrative_zero", codes=(rf.NarrativeContradictsZero,), fields=("part", "quote"))
 def _narrative_zero_rule(rule: Rule, ev: Evaluation) -> Iterator[Hit]:
     """All of ``cells`` are 0, but a narrative part in ``parts`` matches ``pattern`` with a
     non-zero number in it."""
@@ -521,7 +557,7 @@ def iter_findings(data: ReportData, fmt: Format | None = None, *, prior: ReportD
         kind = RULE_KINDS.get(rule.kind)
         if kind is None:
             raise FormatError(f"{fmt.path.name}: rule {rule.id!r} has unknown kind {rule.kind!r}")
-        for hit in kind(rule, ev):
+        for hit in kind.fn(rule, ev):
             yield _finding(ev, rule, hit)
 
 
