@@ -48,7 +48,6 @@ def history_command(
 
 
 def _table(history) -> None:
-    from rich.console import Console
     from rich.table import Table
 
     from toolkit.model import format_decimal
@@ -66,4 +65,12 @@ def _table(history) -> None:
                for y in history.years]
         table.add_row(fig.group_label if fig.group_label != group else "", fig.label, *row)
         group = fig.group_label
-    Console(soft_wrap=False).print(table)
+    _console().print(table)
+
+
+def _console():
+    """A terminal console, or a wide one when the output goes to a file or pipe."""
+    from rich.console import Console
+
+    console = Console()
+    return console if console.is_terminal else Console(width=200)

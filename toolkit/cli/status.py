@@ -58,7 +58,6 @@ def status_command(
 
 
 def _table(status) -> None:
-    from rich.console import Console
     from rich.table import Table
 
     table = Table(title=f"{status.year}年度报送情况", title_justify="left")
@@ -71,7 +70,15 @@ def _table(status) -> None:
             "" if u.errors is None else str(u.errors), "" if u.warnings is None else str(u.warnings),
             (u.received or "").replace("T", " "), u.file_name or "",
         )
-    console = Console(soft_wrap=False)
+    console = _console()
     console.print(table)
     console.print(f"共 {len(status.units)} 个单位：已通过 {status.count('clean')} 个，"
                   f"有错误 {status.count('errors')} 个，未报送 {status.count('missing')} 个。")
+
+
+def _console():
+    """A terminal console, or a wide one when the output goes to a file or pipe."""
+    from rich.console import Console
+
+    console = Console()
+    return console if console.is_terminal else Console(width=200)

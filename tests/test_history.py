@@ -1,0 +1,141 @@
+"""``nianbao history``: a unit's main figures across years, as a table, JSON and a chart."""
+
+from __future__ import annotations
+
+import json
+from decimal import Decimal
+
+import pytest
+from typer.testing import CliRunner
+
+from toolkit.archive import Archive
+from toolkit.cli import app
+from toolkit.formats import all_formats, load_format
+from toolkit.model import format_decimal
+from toolkit.round import (
+    draw_history_chart,
+    figure_cells,
+    find_cjk_font,
+    history_figures,
+    synthetic_report,
+    unit_history,
+)
+
+UNIT = "蓼堤镇人民政府"
+
+
+@pytest.fixture
+def archive(tmp_path):
+    path = tmp_path / "nianbao.db"
+    reports = {}
+    prior = None
+    with Archive(path) as arch:
+        for year in (2020, 2022, 2023, 2024, 2025):
+            fmt = "2019" if year < 2021 else "2021"
+            data = synthetic_report(fmt, UNIT, year, seed=7, prior=prior if prior and prior.format == fmt else None)
+            reports[year] = data
+            arch.record_data(data, source="import" if year == 2020 else "check")
+            prior = data
+        arch.record_data(synthetic_report("2021", "蓼堤镇卫生院", 2025), source="check")
+    return path, reports
+
+
+def _sum(data, predicate):
+    return sum((v for k, v in data.values.items() if predicate(k)), Decimal(0))
+
+
+def test_history_figures_match_the_formats():
+    figures = history_figures()
+    assert len({f.id for f in figures}) == len(figures)
+    for fmt in all_formats():
+        for fig in figures:
+            cells = figure_cells(fig, fmt)
+            assert cells and all(c in fmt.cells for c in cells)
+    other = next(f for f in figures if f.id == "other_handling")
+    assert figure_cells(other, load_format("2019")) == ["t3.other_handling.total"]
+    assert len(figure_cells(other, load_format("2021"))) == 3
+
+
+def test_history_values(archive):
+    path, reports = archive
+    history = unit_history(path, UNIT)
+    assert history.unit == UNIT and history.years == [2020, 2022, 2023, 2024, 2025]
+    assert history.sources[2020] == "import" and history.sources[2025] == "check"
+    for year, data in reports.items():
+        row = history.values[year]
+        assert row["new"] == data.values["t3.new.total"]
+        assert row["carried_over"] == data.values["t3.carried_over.total"]
+        assert row["withheld"] == _sum(data, lambda k: k.startswith("t3.withheld_") and k.endswith(".total"))
+        assert row["other_handling"] == _sum(
+            data, lambda k: k.startswith("t3.other_") and k.endswith(".total"))
+        assert row["review"] == data.values["t4.review.total"]
+        assert row["suit"] == data.values["t4.suit_direct.total"] + data.values["t4.suit_after_review.total"]
+        assert row["licensing"] == data.values["t2.licensing.decisions"]
+        assert row["penalty"] == data.values["t2.penalty.decisions"]
+        parts = ("disclosed", "partial", "withheld", "unable", "not_handled", "other_handling")
+        assert sum(row[p] for p in parts) == row["results_total"]
+
+
+def test_totals_in_the_archive_are_not_trusted(tmp_path):
+    data = synthetic_report("2021", UNIT, 2025)
+    data.values["t3.new.total"] = Decimal(999)  # a wrong total typed over the formula
+    with Archive(tmp_path / "a.db") as arch:
+        arch.record_data(data, source="check")
+        history = unit_history(arch, UNIT)
+    expected = sum(data.values[f"t3.new.{c}"] for c in ("natural", "business", "research", "nonprofit", "legal", "other"))
+    assert history.values[2025]["new"] == expected != Decimal(999)
+
+
+def test_cli_table_and_json(archive):
+    path, reports = archive
+    result = CliRunner().invoke(app, ["history", UNIT, "--archive", str(path)])
+    assert result.exit_code == 0, result.output
+    for text in ("本年新收申请", "行政复议", "行政许可处理决定", "2025", "2020（导入）"):
+        assert text in result.output
+    result = CliRunner().invoke(app, ["history", UNIT, "--archive", str(path), "--json"])
+    data = json.loads(result.stdout)
+    assert data["years"] == [2020, 2022, 2023, 2024, 2025]
+    assert data["values"]["2024"]["new"] == format_decimal(reports[2024].values["t3.new.total"])
+
+
+def test_unit_lookup(archive):
+    path, _ = archive
+    assert unit_history(path, "蓼堤镇 人民政府").unit == UNIT
+    result = CliRunner().invoke(app, ["history", "蓼堤镇", "--archive", str(path)])
+    assert result.exit_code == 1 and "对应多个单位" in result.output
+    result = CliRunner().invoke(app, ["history", "卫生院", "--archive", str(path), "--json"])
+    assert result.exit_code == 0 and json.loads(result.stdout)["unit"] == "蓼堤镇卫生院"
+    result = CliRunner().invoke(app, ["history", "不存在的单位", "--archive", str(path)])
+    assert result.exit_code == 1 and "档案中没有单位" in result.output
+
+
+def test_chart_with_a_chinese_font(tmp_path, archive):
+    path, _ = archive
+    if find_cjk_font() is None:
+        pytest.skip("no CJK font installed (.ci/run installs fonts-noto-cjk)")
+    chart = tmp_path / "蓼堤镇.png"
+    warnings = draw_history_chart(unit_history(path, UNIT), chart)
+    assert warnings == []
+    from PIL import Image
+
+    with Image.open(chart) as image:
+        assert image.format == "PNG" and image.size[0] > 600 and image.size[1] > 600
+
+
+def test_chart_without_a_chinese_font_degrades_with_a_warning(tmp_path, archive, monkeypatch):
+    import toolkit.round as round_module
+
+    path, _ = archive
+    monkeypatch.setattr(round_module, "find_cjk_font", lambda: None)
+    chart = tmp_path / "chart.png"
+    warnings = draw_history_chart(unit_history(path, UNIT), chart)
+    assert len(warnings) == 1 and "中文字体" in warnings[0]
+    assert chart.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_cli_chart(tmp_path, archive):
+    path, _ = archive
+    chart = tmp_path / "out" / "history.png"
+    result = CliRunner().invoke(app, ["history", UNIT, "--archive", str(path), "--chart", str(chart)])
+    assert result.exit_code == 0, result.output
+    assert chart.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
