@@ -1,0 +1,997 @@
+"""The one low-level reading interface: a workbook file in; cell values, formulas, merged ranges
+and what the file recorded about itself out.
+
+``open_source(path)`` sniffs the bytes (never the suffix), checks the container before any
+parser sees it, and returns a :class:`WorkbookSource`. Engines: python-calamine (primary: xlsx,
+xlsm, xlsb, xls, ods, and WPS .et, which is an xls or xlsx inside) and openpyxl read-only (fallback
+for xlsx/xlsm). Formulas come from a targeted, defused parse of the ``<f>`` elements of the
+sheets asked for, whatever the engine.
+
+Hardening (limits in :class:`Limits`): file size; zip entry count, declared and actual
+uncompressed sizes and compression ratio, deflate/stored only; every XML parse through
+defusedxml with DTDs forbidden; rows and columns read capped (an xlsx sheet is pre-scanned before
+the engine builds its grid); encrypted OLE packages and legacy non-workbook files recognised.
+Fatal problems raise :class:`SourceError` whose ``code`` is a finding code and whose message is
+Chinese and names the file.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import io
+import math
+import os
+import re
+import stat
+import struct
+import zipfile
+import zlib
+from dataclasses import dataclass, field
+from pathlib import Path, PurePosixPath
+from typing import Any
+
+from toolkit.model import Finding
+
+Pos = tuple[int, int]  # 1-based (row, col)
+
+
+class SourceError(Exception):
+    """A file that cannot be read at all. ``code`` is a finding code (e.g. ``not-a-workbook``)."""
+
+    def __init__(self, code: str, message: str, path: str | Path | None = None):
+        super().__init__(message)
+        self.code = code
+        self.message = message
+        self.path = None if path is None else str(path)
+
+
+@dataclass(frozen=True)
+class Limits:
+    """What a single file may cost. Anything above is refused (or, for sheets, cut) before parsing."""
+
+    max_file_bytes: int = 64 * 1024 * 1024
+    max_entries: int = 2000
+    max_entry_bytes: int = 128 * 1024 * 1024  # one zip entry, uncompressed
+    max_total_bytes: int = 256 * 1024 * 1024  # all entries, uncompressed
+    max_ratio: int = 1000  # uncompressed / compressed, for entries over 1 MB
+    max_rows: int = 5000
+    max_cols: int = 256
+
+
+DEFAULT_LIMITS = Limits()
+
+KINDS = ("xlsx", "xlsm", "xlsb", "xls", "ods", "et")
+_DEFLATE_MAX_RATIO = 1032  # deflate cannot expand more than this: bounds an entry that lies
+_OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+_ZIP_MAGICS = (b"PK\x03\x04", b"PK\x05\x06", b"PK\x07\x08")
+
+NS_MAIN = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
+NS_REL = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
+NS_PKG_REL = "http://schemas.openxmlformats.org/package/2006/relationships"
+NS_CUSTOM = "http://schemas.openxmlformats.org/officeDocument/2006/custom-properties"
+NS_DC = "http://purl.org/dc/elements/1.1/"
+NS_CP = "http://schemas.openxmlformats.org/package/2006/metadata/core-properties"
+NS_DCTERMS = "http://purl.org/dc/terms/"
+
+
+# ---------------------------------------------------------------- messages
+
+
+def _fail(code: str, path: Path, reason: str = "") -> SourceError:
+    from toolkit.checks import reading_findings  # noqa: F401  (registers the codes)
+    from toolkit.checks.catalogue import finding_type
+
+    message = finding_type(code).template.format(file=path.name or str(path), reason=reason)
+    return SourceError(code, message, path)
+
+
+def _note(code: str, **fields: Any) -> Finding:
+    from toolkit.checks import reading_findings  # noqa: F401
+    from toolkit.checks.catalogue import finding_type
+
+    return finding_type(code).make(**fields)
+
+
+# ---------------------------------------------------------------- reading the bytes
+
+
+def _read_bytes(path: Path, limits: Limits) -> bytes:
+    try:
+        st = os.stat(path)
+    except FileNotFoundError:
+        if os.path.islink(path):
+            raise _fail("file-unreadable", path, "是一个指向不存在文件的快捷方式（链接）") from None
+        raise _fail("file-unreadable", path, "文件不存在") from None
+    except OSError as exc:
+        raise _fail("file-unreadable", path, f"系统错误（{exc.strerror or exc}）") from None
+    if stat.S_ISDIR(st.st_mode):
+        raise _fail("file-unreadable", path, "这是一个文件夹，不是文件")
+    if not stat.S_ISREG(st.st_mode):
+        raise _fail("file-unreadable", path, "不是普通文件")
+    if st.st_size > limits.max_file_bytes:
+        raise _fail("file-too-large", path, f"有{st.st_size / 1048576:.0f}MB（上限{limits.max_file_bytes // 1048576}MB）")
+    try:
+        with open(path, "rb") as fh:
+            data = fh.read(limits.max_file_bytes + 1)
+    except PermissionError:
+        raise _fail("file-unreadable", path, "没有读取权限") from None
+    except OSError as exc:
+        raise _fail("file-unreadable", path, f"系统错误（{exc.strerror or exc}）") from None
+    if len(data) > limits.max_file_bytes:
+        raise _fail("file-too-large", path, f"超过{limits.max_file_bytes // 1048576}MB")
+    return data
+
+
+def _looks_like_text(head: bytes) -> str | None:
+    stripped = head.lstrip(b"\xef\xbb\xbf\xff\xfe\xfe\xff \t\r\n").lower()
+    if stripped.startswith(b"%pdf"):
+        return "是PDF文件"
+    if stripped.startswith(b"{\\rtf"):
+        return "是RTF文档"
+    if stripped.startswith((b"<!doctype html", b"<html", b"<table", b"<meta")) or b"<html" in stripped[:512]:
+        return "是网页（HTML）文件，只是扩展名为表格"
+    if stripped.startswith(b"<?xml"):
+        if b"urn:schemas-microsoft-com:office:spreadsheet" in head or b"progid=\"excel.sheet\"" in stripped:
+            return "是Excel 2003 XML表格，请用Excel另存为.xlsx"
+        return "是XML文件"
+    try:
+        text = head.decode("utf-8")
+    except UnicodeDecodeError:
+        try:
+            text = head.decode("gb18030")
+        except UnicodeDecodeError:
+            return None
+    if all(ch.isprintable() or ch in "\r\n\t" for ch in text[:2000]):
+        if "," in text or "\t" in text:
+            return "是文本文件（CSV或制表符分隔），不是工作簿"
+        return "是文本文件"
+    return None
+
+
+# ---------------------------------------------------------------- OLE compound files (xls, et, encrypted)
+
+
+def ole_stream_names(data: bytes) -> set[str]:
+    """Names of the entries in an OLE compound file's directory; raises ValueError if malformed."""
+    if len(data) < 512 or not data.startswith(_OLE_MAGIC):
+        raise ValueError("not an OLE compound file")
+    shift = struct.unpack_from("<H", data, 0x1E)[0]
+    if shift not in (9, 12):
+        raise ValueError("bad sector size")
+    size = 1 << shift
+    n_sectors = max(0, (len(data) - 512) // size + (1 if (len(data) - 512) % size else 0))
+    first_dir, = struct.unpack_from("<I", data, 0x30)
+    n_difat, = struct.unpack_from("<I", data, 0x48)
+    first_difat, = struct.unpack_from("<I", data, 0x44)
+    fat_sectors = [s for s in struct.unpack_from("<109I", data, 0x4C) if s < 0xFFFFFFFA]
+    difat, seen = first_difat, set()
+    per = size // 4
+    while difat < 0xFFFFFFFA and len(seen) < n_difat + 1:
+        if difat in seen or difat >= n_sectors:
+            raise ValueError("bad DIFAT chain")
+        seen.add(difat)
+        off = 512 + difat * size
+        entries = struct.unpack_from(f"<{per}I", data, off) if off + size <= len(data) else ()
+        if not entries:
+            raise ValueError("truncated DIFAT")
+        fat_sectors.extend(s for s in entries[:-1] if s < 0xFFFFFFFA)
+        difat = entries[-1]
+    fat: list[int] = []
+    for s in fat_sectors:
+        off = 512 + s * size
+        if s >= n_sectors or off + size > len(data):
+            raise ValueError("FAT sector outside the file")
+        fat.extend(struct.unpack_from(f"<{per}I", data, off))
+    names: set[str] = set()
+    sector, visited = first_dir, set()
+    while sector < 0xFFFFFFFA:
+        if sector in visited or sector >= len(fat) or sector >= n_sectors:
+            raise ValueError("bad directory chain")
+        visited.add(sector)
+        off = 512 + sector * size
+        for i in range(size // 128):
+            entry = data[off + i * 128: off + (i + 1) * 128]
+            if len(entry) < 128:
+                raise ValueError("truncated directory")
+            name_len = struct.unpack_from("<H", entry, 64)[0]
+            if entry[66] in (1, 2, 5) and 2 <= name_len <= 64:
+                names.add(entry[: name_len - 2].decode("utf-16-le", "replace"))
+        sector = fat[sector]
+    return names
+
+
+def _sniff_ole(data: bytes, path: Path) -> str:
+    try:
+        names = ole_stream_names(data)
+    except (ValueError, struct.error):
+        raise _fail("workbook-damaged", path, "文件结构不完整") from None
+    if {"EncryptionInfo", "EncryptedPackage"} & names:
+        raise _fail("workbook-encrypted", path)
+    if {"Workbook", "Book", "WORKBOOK", "BOOK"} & names:
+        return "xls"
+    if "WordDocument" in names:
+        raise _fail("not-a-workbook", path, "是Word文档（.doc）")
+    if "PowerPoint Document" in names:
+        raise _fail("not-a-workbook", path, "是PowerPoint演示文稿")
+    raise _fail("not-a-workbook", path, "是其他Office文件，不含工作表")
+
+
+# ---------------------------------------------------------------- zip containers (xlsx, xlsm, xlsb, ods)
+
+
+def _check_zip(zf: zipfile.ZipFile, path: Path, limits: Limits) -> None:
+    infos = zf.infolist()
+    if len(infos) > limits.max_entries:
+        raise _fail("file-too-large", path, f"压缩包内有{len(infos)}个文件（上限{limits.max_entries}）")
+    total = 0
+    for info in infos:
+        if info.flag_bits & 0x1:
+            raise _fail("workbook-encrypted", path)
+        if info.compress_type not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED):
+            raise _fail("workbook-damaged", path, "使用了不支持的压缩方式")
+        if info.file_size > limits.max_entry_bytes:
+            raise _fail("file-too-large", path, f"解压后的“{info.filename[:60]}”有{info.file_size // 1048576}MB")
+        if info.file_size > 1048576 and info.file_size > limits.max_ratio * max(info.compress_size, 1):
+            raise _fail("file-too-large", path, "压缩比异常（疑似压缩炸弹）")
+        total += info.file_size
+    if total > limits.max_total_bytes:
+        raise _fail("file-too-large", path, f"解压后共{total // 1048576}MB")
+    # Declared sizes may lie. Deflate expands at most ~1032x, so an entry whose compressed size
+    # bounds it under the caps is safe unread; the others are decompressed here, counting.
+    bounds = {info.filename: _upper_bound(info) for info in infos}
+    for info in infos:
+        if bounds[info.filename] > limits.max_entry_bytes:
+            bounds[info.filename] = _measured_size(zf, info, path, limits, limits.max_entry_bytes)
+    for info in sorted(infos, key=lambda i: bounds[i.filename], reverse=True):
+        if sum(bounds.values()) <= limits.max_total_bytes:
+            break
+        if bounds[info.filename] > info.file_size:
+            bounds[info.filename] = _measured_size(zf, info, path, limits, limits.max_entry_bytes)
+    if sum(bounds.values()) > limits.max_total_bytes:
+        raise _fail("file-too-large", path, "解压后的数据超出上限（疑似压缩炸弹）")
+
+
+def _upper_bound(info: zipfile.ZipInfo) -> int:
+    if info.compress_type == zipfile.ZIP_STORED:
+        return info.compress_size
+    return info.compress_size * _DEFLATE_MAX_RATIO + 1024
+
+
+def _measured_size(zf: zipfile.ZipFile, info: zipfile.ZipInfo, path: Path, limits: Limits, cap: int) -> int:
+    """Decompress one entry counting bytes, refusing it as soon as it passes ``cap``."""
+    raw_offset = info.header_offset
+    fp = zf.fp
+    fp.seek(raw_offset)
+    header = fp.read(30)
+    if len(header) < 30 or header[:4] != b"PK\x03\x04":
+        raise _fail("workbook-damaged", path, "压缩包结构损坏")
+    name_len, extra_len = struct.unpack_from("<HH", header, 26)
+    fp.seek(raw_offset + 30 + name_len + extra_len)
+    remaining = info.compress_size
+    decomp = zlib.decompressobj(-15) if info.compress_type == zipfile.ZIP_DEFLATED else None
+    size = 0
+    while remaining > 0:
+        chunk = fp.read(min(65536, remaining))
+        if not chunk:
+            break
+        remaining -= len(chunk)
+        if decomp is None:
+            size += len(chunk)
+        else:
+            try:
+                while chunk:
+                    out = decomp.decompress(chunk, 1 << 20)
+                    size += len(out)
+                    if size > cap:
+                        break
+                    chunk = decomp.unconsumed_tail
+            except zlib.error:
+                raise _fail("workbook-damaged", path, "压缩数据损坏") from None
+        if size > cap:
+            raise _fail("file-too-large", path, "解压后的数据超出上限（疑似压缩炸弹）")
+    return size
+
+
+def _read_entry(zf: zipfile.ZipFile, name: str, path: Path, limits: Limits) -> bytes:
+    try:
+        with zf.open(name) as fh:
+            data = fh.read(limits.max_entry_bytes + 1)
+    except KeyError:
+        raise
+    except (zipfile.BadZipFile, zlib.error, EOFError, OSError, RuntimeError, ValueError, NotImplementedError):
+        raise _fail("workbook-damaged", path, f"“{name}”数据损坏") from None
+    if len(data) > limits.max_entry_bytes:
+        raise _fail("file-too-large", path, f"解压后的“{name[:60]}”超出上限")
+    return data
+
+
+def _parse_xml(data: bytes, path: Path, part: str):
+    import defusedxml.ElementTree as DET
+    from defusedxml import DefusedXmlException
+
+    try:
+        return DET.fromstring(data, forbid_dtd=True, forbid_entities=True, forbid_external=True)
+    except DefusedXmlException:
+        raise _fail("workbook-damaged", path, f"“{part}”含有不安全的XML内容（DTD或实体）") from None
+    except Exception:  # ParseError and expat errors
+        raise _fail("workbook-damaged", path, f"“{part}”的XML内容损坏") from None
+
+
+def _zip_kind(zf: zipfile.ZipFile, path: Path, limits: Limits) -> str:
+    names = set(zf.namelist())
+    if "xl/workbook.xml" in names or any(n.lower() == "xl/workbook.xml" for n in names):
+        types = b""
+        if "[Content_Types].xml" in names:
+            types = _read_entry(zf, "[Content_Types].xml", path, limits)
+        if "xl/vbaProject.bin" in names or b"macroEnabled" in types:
+            return "xlsm"
+        return "xlsx"
+    if "xl/workbook.bin" in names:
+        return "xlsb"
+    if "mimetype" in names:
+        mime = _read_entry(zf, "mimetype", path, limits)[:100].strip()
+        if mime == b"application/vnd.oasis.opendocument.spreadsheet":
+            return "ods"
+        if mime.startswith(b"application/vnd.oasis.opendocument.text"):
+            raise _fail("not-a-workbook", path, "是OpenDocument文字文档（.odt）")
+        raise _fail("not-a-workbook", path, "是OpenDocument其他类型的文件")
+    if "word/document.xml" in names:
+        raise _fail("not-a-workbook", path, "是Word文档（.docx）")
+    if "ppt/presentation.xml" in names:
+        raise _fail("not-a-workbook", path, "是PowerPoint演示文稿")
+    if any(n.startswith("xl/") for n in names) or "[Content_Types].xml" in names:
+        raise _fail("workbook-damaged", path, "缺少工作簿的主要部分（xl/workbook.xml）")
+    raise _fail("not-a-workbook", path, "是普通压缩包（zip），不是工作簿")
+
+
+# ---------------------------------------------------------------- xlsx parts (engine-independent)
+
+
+_CELL_REF = re.compile(r"^\$?([A-Z]{1,3})\$?(\d+)$")
+_QUICK_BIG_CELL = re.compile(rb' r="(?:[A-Z]{2}|[A-Z][0-9]{4})')
+_SCAN_BIG_CELL = re.compile(rb'<(?:\w+:)?c\s[^>]*?\br="([A-Z]{2,3}|[A-Z](?=[0-9]{4}))([0-9]{1,7})"[^>/]*>')
+_FORMULA_TOKEN = re.compile(r'"[^"]*"|\'[^\']*\'|(?<![A-Za-z0-9_.])(\$?)([A-Z]{1,3})(\$?)([0-9]{1,7})(?![0-9A-Za-z_(])')
+
+
+def col_number(letters: str) -> int:
+    n = 0
+    for ch in letters:
+        n = n * 26 + ord(ch) - 64
+    return n
+
+
+def col_letters(col: int) -> str:
+    letters = ""
+    while col:
+        col, rem = divmod(col - 1, 26)
+        letters = chr(65 + rem) + letters
+    return letters
+
+
+def parse_ref(ref: str) -> Pos | None:
+    m = _CELL_REF.match(ref.strip().upper())
+    return (int(m.group(2)), col_number(m.group(1))) if m else None
+
+
+def shift_formula(formula: str, drow: int, dcol: int) -> str:
+    """A shared formula as it reads in a cell ``drow`` rows and ``dcol`` columns from its master."""
+
+    def repl(m: re.Match) -> str:
+        if m.group(2) is None:
+            return m.group(0)
+        c_abs, col, r_abs, row = m.group(1), m.group(2), m.group(3), m.group(4)
+        c = col_number(col) if c_abs else col_number(col) + dcol
+        r = int(row) if r_abs else int(row) + drow
+        if c < 1 or r < 1:
+            return "#REF!"
+        return f"{c_abs}{col_letters(c)}{r_abs}{r}"
+
+    return _FORMULA_TOKEN.sub(repl, formula)
+
+
+@dataclass
+class _XlsxParts:
+    """The parts of an xlsx/xlsm package the toolkit reads itself (never through the engine)."""
+
+    zf: zipfile.ZipFile
+    path: Path
+    limits: Limits
+    sheet_parts: dict[str, str] = field(default_factory=dict)  # sheet name -> zip entry
+    sheet_states: dict[str, str] = field(default_factory=dict)
+    defined_names: dict[str, str] = field(default_factory=dict)
+    _xml_cache: dict[str, bytes] = field(default_factory=dict)
+
+    @classmethod
+    def load(cls, zf: zipfile.ZipFile, path: Path, limits: Limits) -> "_XlsxParts":
+        from toolkit.workbook.layout import workbook_plan
+
+        parts = cls(zf, path, limits)
+        prefix = workbook_plan().defined_name_prefix.encode()
+        root = _parse_fragments(parts._xml("xl/workbook.xml"), path, "xl/workbook.xml", b"workbook", [
+            rb'<(?:\w+:)?sheet\s[^>]*?/>',
+            rb'<(?:\w+:)?definedName\s[^>]*?name="' + re.escape(prefix) + rb'(?!C_)[^"]*"[^>]*>[^<]*</(?:\w+:)?definedName>',
+        ])
+        rels: dict[str, str] = {}
+        try:
+            rel_root = _parse_xml(parts._xml("xl/_rels/workbook.xml.rels"), path, "workbook.xml.rels")
+            for rel in rel_root.iter(f"{{{NS_PKG_REL}}}Relationship"):
+                target = rel.get("Target", "")
+                if rel.get("TargetMode") == "External":
+                    continue
+                full = target.lstrip("/") if target.startswith("/") else str(PurePosixPath("xl") / target)
+                rels[rel.get("Id", "")] = _normpath(full)
+        except KeyError:
+            pass
+        for sheet in root.iter(f"{{{NS_MAIN}}}sheet"):
+            name = sheet.get("name", "")
+            target = rels.get(sheet.get(f"{{{NS_REL}}}id", ""))
+            if target:
+                parts.sheet_parts[name] = target
+            parts.sheet_states[name] = sheet.get("state", "visible")
+        for dn in root.iter(f"{{{NS_MAIN}}}definedName"):
+            if dn.get("localSheetId") is None and dn.get("name"):
+                parts.defined_names[dn.get("name")] = (dn.text or "").strip()
+        return parts
+
+    def _xml(self, name: str) -> bytes:
+        if name not in self._xml_cache:
+            data = _read_entry(self.zf, name, self.path, self.limits)
+            if b"<!DOCTYPE" in data or b"<!ENTITY" in data:
+                raise _fail("workbook-damaged", self.path, f"“{name}”含有不安全的XML内容（DTD或实体）")
+            self._xml_cache[name] = data
+        return self._xml_cache[name]
+
+    def sheet_xml(self, sheet: str) -> bytes | None:
+        part = self.sheet_parts.get(sheet)
+        if part is None:
+            return None
+        try:
+            return self._xml(part)
+        except KeyError:
+            raise _fail("workbook-damaged", self.path, f"缺少工作表“{sheet}”的数据") from None
+
+    def extent(self, sheet: str) -> Pos:
+        """The largest row and column holding a value in ``sheet``, as far as they pass 999 rows
+        or column Z (a regex scan of its XML; smaller sheets give (0, 0))."""
+        data = self.sheet_xml(sheet)
+        if not data:
+            return (0, 0)
+        if not _QUICK_BIG_CELL.search(data):
+            return (0, 0)
+        max_row = max_col = 0
+        for col, row in _SCAN_BIG_CELL.findall(data):
+            max_row = max(max_row, int(row))
+            max_col = max(max_col, col_number(col.decode()))
+        return max_row, max_col
+
+    def formulas(self, sheet: str, max_rows: int, max_cols: int) -> dict[Pos, str]:
+        data = self.sheet_xml(sheet)
+        if not data:
+            return {}
+        fragments = _formula_cells(data)
+        if not fragments:
+            return {}
+        root = _parse_xml(_wrap(data, b"worksheet", fragments), self.path, self.sheet_parts.get(sheet, sheet))
+        out: dict[Pos, str] = {}
+        masters: dict[str, tuple[Pos, str]] = {}
+        pending: list[tuple[Pos, str]] = []
+        c_tag, f_tag = f"{{{NS_MAIN}}}c", f"{{{NS_MAIN}}}f"
+        for cell in root.iter(c_tag):
+            f = cell.find(f_tag)
+            if f is None:
+                continue
+            pos = parse_ref(cell.get("r", ""))
+            if pos is None or pos[0] > max_rows or pos[1] > max_cols:
+                continue
+            text = (f.text or "").strip()
+            if f.get("t") == "shared" and f.get("si") is not None:
+                if text:
+                    masters[f.get("si")] = (pos, text)
+                else:
+                    pending.append((pos, f.get("si")))
+                    continue
+            if text:
+                out[pos] = text
+        for pos, si in pending:
+            if si in masters:
+                (mr, mc), text = masters[si]
+                out[pos] = shift_formula(text, pos[0] - mr, pos[1] - mc)
+        return out
+
+    def merged(self, sheet: str) -> list[tuple[int, int, int, int]]:
+        data = self.sheet_xml(sheet)
+        if not data or b"mergeCell" not in data:
+            return []
+        out = []
+        for ref in re.findall(rb'<(?:\w+:)?mergeCell\s[^>]*?ref="([A-Z0-9:$]+)"', data):
+            a, _, b = ref.decode().partition(":")
+            p, q = parse_ref(a), parse_ref(b or a)
+            if p and q:
+                out.append((p[0], p[1], q[0], q[1]))
+        return out
+
+    def doc_properties(self) -> dict[str, str]:
+        out: dict[str, str] = {}
+        names = set(self.zf.namelist())
+        if "docProps/custom.xml" in names:
+            root = _parse_xml(self._xml("docProps/custom.xml"), self.path, "docProps/custom.xml")
+            for prop in root.iter(f"{{{NS_CUSTOM}}}property"):
+                value = next((child.text for child in prop if child.text is not None), None)
+                if prop.get("name") and value is not None:
+                    out[prop.get("name")] = value.strip()
+        if "docProps/core.xml" in names:
+            root = _parse_xml(self._xml("docProps/core.xml"), self.path, "docProps/core.xml")
+            for ns, tag in ((NS_DC, "title"), (NS_DC, "subject"), (NS_DC, "creator"), (NS_CP, "keywords"),
+                            (NS_DC, "description"), (NS_CP, "category"), (NS_DCTERMS, "created"),
+                            (NS_DCTERMS, "modified"), (NS_CP, "lastModifiedBy")):
+                el = root.find(f"{{{ns}}}{tag}")
+                if el is not None and el.text:
+                    out[f"doc.{tag}"] = el.text.strip()
+        return out
+
+
+def _root_tag(data: bytes, local: bytes) -> tuple[bytes, bytes]:
+    """The start tag of the document element (with its namespace declarations) and its prefix."""
+    m = re.search(rb"<((?:\w+:)?)" + local + rb"\b[^>]*>", data[:8192])
+    if m is None:
+        raise ValueError("no document element")
+    return m.group(0), m.group(1)
+
+
+def _wrap(data: bytes, local: bytes, fragments: list[bytes]) -> bytes:
+    start, prefix = _root_tag(data, local)
+    if start.endswith(b"/>"):
+        start = start[:-2] + b">"
+    return start + b"".join(fragments) + b"</" + prefix + local + b">"
+
+
+def _formula_cells(data: bytes) -> list[bytes]:
+    """The ``<c>`` elements of a sheet that hold an ``<f>``, cut out of the XML text; parsed
+    afterwards (with defusedxml) as one small document instead of the whole sheet."""
+    try:
+        _, prefix = _root_tag(data, b"worksheet")
+    except ValueError:
+        return []
+    open_tag, close_tag = b"<" + prefix + b"c ", b"</" + prefix + b"c>"
+    out: list[bytes] = []
+    last_end = 0
+    for m in re.finditer(b"<" + re.escape(prefix) + rb"f[\s>/]", data):
+        i = m.start()
+        if i < last_end:
+            continue
+        start = data.rfind(open_tag, last_end, i)
+        if start < 0 or data.find(close_tag, start, i) >= 0:
+            continue
+        end = data.find(close_tag, i)
+        if end < 0:
+            break
+        last_end = end + len(close_tag)
+        out.append(data[start:last_end])
+    return out
+
+
+def _parse_fragments(data: bytes, path: Path, part: str, local: bytes, patterns: list[bytes]):
+    try:
+        fragments = [m.group(0) for pattern in patterns for m in re.finditer(pattern, data, re.S)]
+        doc = _wrap(data, local, fragments)
+    except ValueError:
+        raise _fail("workbook-damaged", path, f"“{part}”的XML内容损坏") from None
+    return _parse_xml(doc, path, part)
+
+
+def _normpath(path: str) -> str:
+    parts: list[str] = []
+    for piece in path.split("/"):
+        if piece == "..":
+            if parts:
+                parts.pop()
+        elif piece not in ("", "."):
+            parts.append(piece)
+    return "/".join(parts)
+
+
+# ---------------------------------------------------------------- values
+
+
+def _clean(value: Any) -> Any:
+    """A cell value as both engines agree on it; None for an empty cell."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        return value if value != "" else None
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, float):
+        if math.isfinite(value) and value.is_integer() and abs(value) < 2**53:
+            return int(value)
+        return value
+    if isinstance(value, int):
+        return value
+    if isinstance(value, _dt.datetime):
+        return value
+    if isinstance(value, _dt.date):
+        return _dt.datetime(value.year, value.month, value.day)
+    return value
+
+
+# ---------------------------------------------------------------- the interface
+
+
+class WorkbookSource:
+    """One opened workbook. Rows and columns are 1-based; ``cells`` drops empty cells.
+
+    ``kind`` is what the file is ("xlsx", "xlsm", "xlsb", "xls", "ods", or "et" for a WPS file,
+    whose ``container`` says what is inside); ``engine`` the reader in use; ``notes`` non-fatal
+    reading findings (e.g. ``sheet-truncated``).
+    """
+
+    kind: str
+    container: str
+    engine: str
+    path: Path
+
+    def __init__(self, path: Path, kind: str, container: str, data: bytes, limits: Limits,
+                 zf: zipfile.ZipFile | None = None):
+        self.path = path
+        self.kind = kind
+        self.container = container
+        self.limits = limits
+        self.notes: list[Finding] = []
+        self._data = data
+        self._zip: zipfile.ZipFile | None = None
+        self._parts: _XlsxParts | None = None
+        self._cells: dict[str, dict[Pos, Any]] = {}
+        self._meta: dict[str, str] | None = None
+        if container in ("xlsx", "xlsm", "xlsb", "ods"):
+            self._zip = zf if zf is not None else zipfile.ZipFile(io.BytesIO(data))
+        if container in ("xlsx", "xlsm"):
+            self._parts = _XlsxParts.load(self._zip, path, limits)
+
+    # --- to be provided by an engine
+    @property
+    def sheet_names(self) -> list[str]:
+        raise NotImplementedError
+
+    def _load_cells(self, sheet: str, max_rows: int, max_cols: int) -> dict[Pos, Any]:
+        raise NotImplementedError
+
+    def _engine_merged(self, sheet: str) -> list[tuple[int, int, int, int]]:
+        return []
+
+    def hidden_sheets(self) -> set[str]:
+        return set()
+
+    # --- the interface
+    @property
+    def formulas_known(self) -> bool:
+        """Whether :meth:`formulas` can tell (xlsx/xlsm): else it returns None."""
+        return self._parts is not None
+
+    def cells(self, sheet: str) -> dict[Pos, Any]:
+        """(row, col) -> value (str, int, float, bool, datetime) of every non-empty cell."""
+        if sheet not in self._cells:
+            if sheet not in self.sheet_names:
+                raise KeyError(sheet)
+            max_rows, max_cols = self.limits.max_rows, self.limits.max_cols
+            if self._parts is not None:
+                rows, cols = self._parts.extent(sheet)
+                if rows > max_rows or cols > max_cols:
+                    self.notes.append(_note("sheet-truncated", sheet=sheet,
+                                            reason=f"{max_rows}行或{max_cols}列"))
+                    self._cells[sheet] = self._capped_cells(sheet, max_rows, max_cols)
+                    return self._cells[sheet]
+            self._cells[sheet] = self._load_cells(sheet, max_rows, max_cols)
+        return self._cells[sheet]
+
+    def _capped_cells(self, sheet: str, max_rows: int, max_cols: int) -> dict[Pos, Any]:
+        return _openpyxl_cells(self, sheet, max_rows, max_cols)
+
+    def formulas(self, sheet: str) -> dict[Pos, str] | None:
+        """(row, col) -> formula text without "=" for xlsx/xlsm (shared formulas expanded);
+        None for containers whose formulas this reader cannot see (xls, xlsb, ods)."""
+        if self._parts is None:
+            return None
+        if sheet not in self.sheet_names:
+            raise KeyError(sheet)
+        return self._parts.formulas(sheet, self.limits.max_rows, self.limits.max_cols)
+
+    def merged(self, sheet: str) -> list[tuple[int, int, int, int]]:
+        """Merged ranges as (first row, first col, last row, last col), 1-based, inclusive."""
+        if sheet not in self.sheet_names:
+            raise KeyError(sheet)
+        if self._parts is not None:
+            return self._parts.merged(sheet)
+        return self._engine_merged(sheet)
+
+    @property
+    def meta(self) -> dict[str, str]:
+        """What the file recorded about itself: the hidden meta sheet (key in A, value in B),
+        workbook-level defined names with the toolkit's prefix, and document properties.
+        Keys are lower-case without prefix ("format", "unit", "year", ...); document core
+        properties appear as "doc.title" etc. The meta sheet wins over names over properties."""
+        if self._meta is None:
+            self._meta = self._read_meta()
+        return self._meta
+
+    def _read_meta(self) -> dict[str, str]:
+        from toolkit.workbook.layout import workbook_plan
+
+        plan = workbook_plan()
+        prefix = plan.defined_name_prefix.lower()
+        out: dict[str, str] = {}
+        if self._parts is not None:
+            for name, value in self._parts.doc_properties().items():
+                out[_meta_key(name, prefix)] = value
+            for name, value in self._parts.defined_names.items():
+                if name.lower().startswith(prefix) and not name.lower().startswith(prefix + "c_"):
+                    resolved = self._resolve_name(value)
+                    if resolved is not None:
+                        out[name[len(prefix):].lower()] = resolved
+        if plan.meta_sheet in self.sheet_names:
+            for (r, c), key in sorted(self.cells(plan.meta_sheet).items()):
+                if c == 1 and isinstance(key, str) and key.strip():
+                    value = self.cells(plan.meta_sheet).get((r, 2))
+                    if value is not None:
+                        out[key.strip().lower()] = _meta_text(value)
+        return out
+
+    def _resolve_name(self, value: str) -> str | None:
+        value = value.strip().lstrip("=")
+        if len(value) >= 2 and value[0] == value[-1] == '"':
+            return value[1:-1].replace('""', '"')
+        if re.fullmatch(r"-?\d+(\.\d+)?", value):
+            return value
+        sheet, _, ref = value.rpartition("!")
+        sheet = sheet.strip("'").replace("''", "'")
+        pos = parse_ref(ref)
+        if sheet in self.sheet_names and pos:
+            cell = self.cells(sheet).get(pos)
+            return None if cell is None else _meta_text(cell)
+        return None
+
+    def close(self) -> None:
+        if self._zip is not None:
+            self._zip.close()
+        self._cells.clear()
+
+    def __enter__(self) -> "WorkbookSource":
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
+
+
+def _meta_key(name: str, prefix: str) -> str:
+    key = name.strip()
+    low = key.lower()
+    for p in (prefix, "nianbao_", "nianbao.", "nianbao-"):
+        if low.startswith(p) and len(low) > len(p):
+            return low[len(p):]
+    return key if key.startswith("doc.") else low
+
+
+def _meta_text(value: Any) -> str:
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    if isinstance(value, _dt.datetime):
+        return value.isoformat()
+    return str(value).strip()
+
+
+class CalamineSource(WorkbookSource):
+    """python-calamine: values of xlsx, xlsm, xlsb, xls and ods."""
+
+    engine = "calamine"
+
+    def __init__(self, path: Path, kind: str, container: str, data: bytes, limits: Limits,
+                 zf: zipfile.ZipFile | None = None):
+        super().__init__(path, kind, container, data, limits, zf)
+        import python_calamine as pc
+
+        try:
+            self._wb = pc.CalamineWorkbook.from_filelike(io.BytesIO(data))
+        except pc.PasswordError:
+            raise _fail("workbook-encrypted", path) from None
+        except Exception as exc:  # calamine raises several error types for broken containers
+            raise _fail("workbook-damaged", path, _calamine_reason(exc)) from None
+        self._names = list(self._wb.sheet_names)
+
+    @property
+    def sheet_names(self) -> list[str]:
+        return self._names
+
+    def hidden_sheets(self) -> set[str]:
+        return {m.name for m in self._wb.sheets_metadata if str(m.visible).rsplit(".", 1)[-1] != "Visible"}
+
+    def _sheet(self, sheet: str):
+        import python_calamine as pc
+
+        try:
+            return self._wb.get_sheet_by_name(sheet)
+        except pc.PasswordError:
+            raise _fail("workbook-encrypted", self.path) from None
+        except Exception as exc:
+            raise _fail("workbook-damaged", self.path, f"工作表“{sheet}”无法读取：{_calamine_reason(exc)}") from None
+
+    def _load_cells(self, sheet: str, max_rows: int, max_cols: int) -> dict[Pos, Any]:
+        ws = self._sheet(sheet)
+        out: dict[Pos, Any] = {}
+        if ws.height == 0 or ws.width == 0:
+            return out
+        (r0, c0) = ws.start
+        if ws.height > max_rows or ws.width > max_cols:
+            self.notes.append(_note("sheet-truncated", sheet=sheet, reason=f"{max_rows}行或{max_cols}列"))
+        rows = ws.to_python(skip_empty_area=True, nrows=max(0, min(ws.height, max_rows - r0)))
+        width = max(0, max_cols - c0)
+        for i, row in enumerate(rows, r0 + 1):
+            for j, value in enumerate(row[:width], c0 + 1):
+                if value == "":
+                    continue
+                if type(value) is float:
+                    if value.is_integer() and abs(value) < 2**53:
+                        value = int(value)
+                elif type(value) is not str:
+                    value = _clean(value)
+                    if value is None:
+                        continue
+                out[(i, j)] = value
+        return out
+
+    def _engine_merged(self, sheet: str) -> list[tuple[int, int, int, int]]:
+        ws = self._sheet(sheet)
+        try:
+            ranges = ws.merged_cell_ranges or []
+        except Exception:
+            return []
+        return [(a[0] + 1, a[1] + 1, b[0] + 1, b[1] + 1) for a, b in ranges]
+
+    def close(self) -> None:
+        try:
+            self._wb.close()
+        except Exception:
+            pass
+        super().close()
+
+
+def _calamine_reason(exc: Exception) -> str:
+    text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    return f"读取引擎报告：{text[:120]}"
+
+
+class OpenpyxlSource(WorkbookSource):
+    """openpyxl in read-only mode: the fallback engine for xlsx/xlsm."""
+
+    engine = "openpyxl"
+
+    def __init__(self, path: Path, kind: str, container: str, data: bytes, limits: Limits,
+                 zf: zipfile.ZipFile | None = None):
+        super().__init__(path, kind, container, data, limits, zf)
+        if container not in ("xlsx", "xlsm"):
+            raise _fail("workbook-damaged", path, "备用读取引擎只支持.xlsx/.xlsm")
+        self._wb = _openpyxl_workbook(data, path)
+        self._names = list(self._wb.sheetnames)
+
+    @property
+    def sheet_names(self) -> list[str]:
+        return self._names
+
+    def hidden_sheets(self) -> set[str]:
+        return {n for n, s in self._parts.sheet_states.items() if s != "visible"} if self._parts else set()
+
+    def _load_cells(self, sheet: str, max_rows: int, max_cols: int) -> dict[Pos, Any]:
+        return _openpyxl_cells(self, sheet, max_rows, max_cols)
+
+    def close(self) -> None:
+        try:
+            self._wb.close()
+        except Exception:
+            pass
+        super().close()
+
+
+def _openpyxl_workbook(data: bytes, path: Path):
+    import warnings
+
+    import openpyxl
+
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            return openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True, keep_links=False)
+    except Exception as exc:
+        raise _fail("workbook-damaged", path, f"读取引擎报告：{str(exc)[:120] or type(exc).__name__}") from None
+
+
+def _openpyxl_cells(source: WorkbookSource, sheet: str, max_rows: int, max_cols: int) -> dict[Pos, Any]:
+    wb = getattr(source, "_opx", None)
+    if wb is None:
+        wb = source._wb if isinstance(source, OpenpyxlSource) else _openpyxl_workbook(source._data, source.path)
+        source._opx = wb
+    out: dict[Pos, Any] = {}
+    try:
+        ws = wb[sheet]
+        if hasattr(ws, "reset_dimensions"):
+            ws.reset_dimensions()
+        for row in ws.iter_rows(min_row=1, max_row=max_rows, max_col=max_cols):
+            for cell in row:
+                value = getattr(cell, "value", None)
+                if value is None or value == "":
+                    continue
+                r, c = getattr(cell, "row", None), getattr(cell, "column", None)
+                if r is None or c is None or r > max_rows or c > max_cols:
+                    continue
+                out[(r, c)] = _clean(value)
+    except SourceError:
+        raise
+    except Exception as exc:
+        raise _fail("workbook-damaged", source.path, f"工作表“{sheet}”无法读取：{str(exc)[:100]}") from None
+    return out
+
+
+ENGINES = {"calamine": CalamineSource, "openpyxl": OpenpyxlSource}
+
+
+def sniff(path: str | Path, limits: Limits = DEFAULT_LIMITS) -> tuple[str, str, bytes]:
+    """(kind, container, bytes) of a workbook file; raises :class:`SourceError` for anything else.
+
+    The container comes from the bytes; ``kind`` is "et" for a WPS file named ``.et``.
+    """
+    kind, container, data, zf = _sniff(Path(path), limits)
+    if zf is not None:
+        zf.close()
+    return kind, container, data
+
+
+def _sniff(path: Path, limits: Limits) -> tuple[str, str, bytes, zipfile.ZipFile | None]:
+    data = _read_bytes(path, limits)
+    zf = None
+    if not data:
+        raise _fail("not-a-workbook", path, "文件是空的（0字节）")
+    if data.startswith(_OLE_MAGIC):
+        container = _sniff_ole(data, path)
+    elif data.startswith(_ZIP_MAGICS):
+        try:
+            zf = zipfile.ZipFile(io.BytesIO(data))
+        except zipfile.BadZipFile:
+            raise _fail("workbook-damaged", path, "文件不完整或压缩结构损坏（可能下载或复制时被截断）") from None
+        except Exception:
+            raise _fail("workbook-damaged", path, "压缩结构损坏") from None
+        try:
+            _check_zip(zf, path, limits)
+            container = _zip_kind(zf, path, limits)
+        except BaseException:
+            zf.close()
+            raise
+    else:
+        what = _looks_like_text(data[:4096])
+        if what:
+            raise _fail("not-a-workbook", path, what)
+        if data[:4] in (b"\x09\x08\x10\x00", b"\x09\x04\x06\x00", b"\x09\x02\x06\x00"):
+            raise _fail("not-a-workbook", path, "是早期版本的Excel文件（Excel 5.0以前），请用Excel另存为.xlsx")
+        raise _fail("not-a-workbook", path, "无法识别的文件内容")
+    kind = "et" if path.suffix.lower() == ".et" else container
+    return kind, container, data, zf
+
+
+def open_source(path: str | Path, *, engine: str = "auto", limits: Limits = DEFAULT_LIMITS) -> WorkbookSource:
+    """Open a workbook for reading. ``engine``: "auto" (calamine, openpyxl if calamine cannot
+    open an xlsx/xlsm), "calamine" or "openpyxl". Raises :class:`SourceError` for a file that
+    cannot be read at all; never modifies the file."""
+    path = Path(path)
+    if engine != "auto" and engine not in ENGINES:
+        raise ValueError(f"unknown engine {engine!r}; choose from auto, {', '.join(ENGINES)}")
+    kind, container, data, zf = _sniff(path, limits)
+    try:
+        if engine == "auto":
+            try:
+                return CalamineSource(path, kind, container, data, limits, zf)
+            except SourceError as exc:
+                if exc.code != "workbook-damaged" or container not in ("xlsx", "xlsm"):
+                    raise
+                return OpenpyxlSource(path, kind, container, data, limits, zf)
+        return ENGINES[engine](path, kind, container, data, limits, zf)
+    except zipfile.BadZipFile:
+        raise _fail("workbook-damaged", path, "压缩结构损坏") from None
+    except KeyError as exc:
+        raise _fail("workbook-damaged", path, f"缺少“{exc.args[0] if exc.args else ''}”") from None
+
