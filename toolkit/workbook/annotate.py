@@ -1,0 +1,201 @@
+"""Annotated copies: the returned workbook with every offending cell marked.
+
+Each cell a finding points at is filled red (error) or yellow (warning) and gets a comment with
+the messages; a 校验结果 sheet, placed first, lists every finding with a link to its cell. The
+township can fix its file from the copy alone. The original is only read; the copy is written
+atomically. Workbooks openpyxl cannot open (.xls, WPS .et, .ods) become an .xlsx copy of their
+values and merged cells.
+"""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+from typing import Any, Iterable
+
+from toolkit.checks.catalogue import FindingType
+from toolkit.files import atomic_path
+from toolkit.model import ERROR, WARNING, FileReport, Finding, ReportData
+
+RESULT_SHEET = "校验结果"
+ERROR_FILL = "FFFFC7CE"
+WARNING_FILL = "FFFFEB9C"
+SEVERITY_TEXT = {ERROR: "错误", WARNING: "警告"}
+RESULT_HEADERS = ("序号", "级别", "工作表", "单元格", "问题说明", "行", "列", "应为", "实为", "代码", "规则")
+
+
+class AnnotateFailed(FindingType):
+    code = "annotate-failed"
+    severity = WARNING
+    title = "无法生成标注副本"
+    template = "无法为此文件生成标注副本（{reason}）；校验结果不受影响"
+    description = "Writing the `--annotate` copy of a file failed (e.g. openpyxl cannot open it); the findings stand."
+
+
+def _load(source: Path) -> Any:
+    """An openpyxl workbook of ``source``: the file itself when openpyxl can open it, else a new
+    workbook holding its values and merged cells (read through toolkit.workbook.source)."""
+    import openpyxl
+
+    data = source.read_bytes()
+    try:
+        return openpyxl.load_workbook(io.BytesIO(data), keep_vba=source.suffix.lower() == ".xlsm",
+                                      keep_links=False, rich_text=True)
+    except Exception:  # not an OOXML zip openpyxl understands: copy the values instead
+        pass
+    from toolkit.workbook.source import open_source
+
+    wb = openpyxl.Workbook()
+    wb.remove(wb.active)
+    with open_source(source) as src:
+        hidden = src.hidden_sheets()
+        for name in src.sheet_names:
+            ws = wb.create_sheet(_sheet_title(name))
+            for (row, col), value in src.cells(name).items():
+                ws.cell(row=row, column=col, value=_plain(value))
+            for r1, c1, r2, c2 in src.merged(name):
+                if (r1, c1) != (r2, c2):
+                    ws.merge_cells(start_row=r1, start_column=c1, end_row=r2, end_column=c2)
+            if name in hidden:
+                ws.sheet_state = "hidden"
+    if not wb.worksheets:
+        wb.create_sheet("Sheet1")
+    return wb
+
+
+def _sheet_title(name: str) -> str:
+    for ch in "[]:*?/\\":
+        name = name.replace(ch, "_")
+    return name[:31] or "Sheet"
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, str) and value.startswith("="):
+        return "'" + value  # text stays text
+    return value
+
+
+def _anchor(ws: Any, ref: str) -> Any:
+    """The cell at ``ref``, or the top-left cell of the merged range containing it."""
+    cell = ws[ref]
+    if type(cell).__name__ == "MergedCell":
+        for rng in ws.merged_cells.ranges:
+            if ref in rng:
+                return ws.cell(row=rng.min_row, column=rng.min_col)
+    return cell
+
+
+def _valid_ref(ref: str | None) -> bool:
+    from openpyxl.utils.cell import coordinate_from_string
+
+    if not ref:
+        return False
+    try:
+        coordinate_from_string(ref)
+    except ValueError:
+        return False
+    return True
+
+
+def _mark_cells(wb: Any, findings: list[Finding]) -> None:
+    from openpyxl.comments import Comment
+    from openpyxl.styles import PatternFill
+
+    by_cell: dict[tuple[str, str], list[Finding]] = {}
+    for f in findings:
+        if f.sheet in wb.sheetnames and _valid_ref(f.cell):
+            by_cell.setdefault((f.sheet, f.cell.upper()), []).append(f)
+    for (sheet, ref), items in by_cell.items():
+        cell = _anchor(wb[sheet], ref)
+        colour = ERROR_FILL if any(f.severity == ERROR for f in items) else WARNING_FILL
+        cell.fill = PatternFill(fill_type="solid", start_color=colour, end_color=colour)
+        lines = [f"【{SEVERITY_TEXT.get(f.severity, f.severity)}】{f.message}" for f in items]
+        text = "\n".join(lines)
+        if cell.comment is not None and cell.comment.text:
+            text = f"{cell.comment.text}\n{text}"
+        comment = Comment(text, "nianbao 校验")
+        comment.width = 360
+        comment.height = min(600, 60 + 40 * len(lines) + 16 * (len(text) // 30))
+        cell.comment = comment
+
+
+def _result_sheet(wb: Any, findings: list[Finding], data: ReportData | None, source_name: str) -> None:
+    from openpyxl.styles import Alignment, Font, PatternFill
+    from openpyxl.worksheet.hyperlink import Hyperlink
+
+    if RESULT_SHEET in wb.sheetnames:
+        del wb[RESULT_SHEET]
+    ws = wb.create_sheet(RESULT_SHEET, 0)
+    errors = sum(1 for f in findings if f.severity == ERROR)
+    warnings = sum(1 for f in findings if f.severity == WARNING)
+    who = " ".join(str(x) for x in ((data.unit if data else None), (f"{data.year}年" if data and data.year else None)) if x)
+    ws["A1"] = f"{who or source_name} 校验结果：错误{errors}个，警告{warnings}个"
+    ws["A1"].font = Font(bold=True, size=14)
+    ws["A2"] = ("未发现问题。" if not findings else
+                "红色底色的单元格有错误，黄色底色的有警告，鼠标移到单元格上可看批注；点击下表的单元格地址可跳到该单元格。"
+                "请在原填报表中改正后重新报送。")
+    ws.append([])
+    ws.append(list(RESULT_HEADERS))
+    header_row = ws.max_row
+    for cell in ws[header_row]:
+        cell.font = Font(bold=True)
+    order = sorted(range(len(findings)), key=lambda i: (findings[i].severity != ERROR, i))
+    for n, i in enumerate(order, 1):
+        f = findings[i]
+        ws.append([n, SEVERITY_TEXT.get(f.severity, f.severity), f.sheet, f.cell, f.message, f.row, f.column,
+                   _show(f.expected), _show(f.actual), f.code, f.rule])
+        row = ws.max_row
+        colour = ERROR_FILL if f.severity == ERROR else WARNING_FILL
+        ws.cell(row=row, column=2).fill = PatternFill(fill_type="solid", start_color=colour, end_color=colour)
+        ws.cell(row=row, column=5).alignment = Alignment(wrap_text=True, vertical="top")
+        if f.sheet in wb.sheetnames and _valid_ref(f.cell):
+            link = ws.cell(row=row, column=4)
+            link.hyperlink = Hyperlink(ref=link.coordinate, location=f"{_quote_sheet(f.sheet)}!{f.cell}")
+            link.style = "Hyperlink"
+    for letter, width in zip("ABCDEFGHIJK", (6, 6, 10, 8, 70, 24, 16, 10, 10, 24, 22)):
+        ws.column_dimensions[letter].width = width
+    ws.freeze_panes = ws.cell(row=header_row + 1, column=1)
+    for other in wb.worksheets:
+        other.sheet_view.tabSelected = False
+    ws.sheet_view.tabSelected = True
+    wb.active = 0
+
+
+def _quote_sheet(name: str) -> str:
+    return "'" + name.replace("'", "''") + "'"
+
+
+def _show(value: Any) -> Any:
+    from decimal import Decimal
+
+    from toolkit.model import format_decimal
+
+    if isinstance(value, Decimal):
+        return format_decimal(value)
+    return value
+
+
+def annotate_workbook(source: str | Path, target: str | Path, findings: Iterable[Finding], *,
+                      data: ReportData | None = None) -> Path:
+    """Write an annotated copy of workbook ``source`` to ``target`` (atomically; ``source`` is
+    only read). Raises when the source cannot be opened or the target cannot be written."""
+    source, target = Path(source), Path(target)
+    if target.exists() and source.exists() and target.resolve() == source.resolve():
+        raise ValueError("标注副本不能覆盖原文件")
+    findings = list(findings)
+    wb = _load(source)
+    _mark_cells(wb, findings)
+    _result_sheet(wb, findings, data, source.name)
+    with atomic_path(target) as tmp:
+        wb.save(tmp)
+    return target
+
+
+def annotate_file_report(report: FileReport, target: str | Path) -> Path | None:
+    """Annotate the file of one checked report; on failure add an ``annotate-failed`` warning to
+    the report instead of raising. Returns the copy's path, or None."""
+    try:
+        return annotate_workbook(report.path, target, report.findings, data=report.data)
+    except Exception as exc:
+        report.findings.append(AnnotateFailed.make(reason=f"{type(exc).__name__}: {exc}"))
+        return None
