@@ -101,6 +101,16 @@ def test_unit_names_match_across_widths_and_spaces(tmp_path):
         assert archive.find_unit("蓼堤镇人民政府　") == "蓼堤镇人民政府"
 
 
+def test_short_and_full_unit_names_are_one_unit(tmp_path):
+    with Archive(tmp_path / "a.db") as archive:
+        archive.record_data(_data(unit="蓼堤镇人民政府", year=2024, **{"t3__carried_over__natural": "2"}), source="check")
+        archive.record_data(_data(unit="蓼堤镇", year=2025), source="check")
+        archive.record_data(_data(unit="蓼堤镇卫生院", year=2025), source="check")
+        assert archive.units() == ["蓼堤镇人民政府", "蓼堤镇卫生院"]
+        assert archive.prior_for("蓼堤镇", 2025).values["t3.carried_over.natural"] == Decimal(2)
+        assert archive.years("蓼堤镇人民政府") == [2024, 2025]
+
+
 def test_prior_for_is_last_years_current_data(tmp_path):
     with Archive(tmp_path / "a.db") as archive:
         archive.record_data(_data(year=2024, **{"t3__carried_over__natural": "3"}), source="check")
@@ -223,3 +233,21 @@ def test_data_round_trips_through_the_archive(tmp_path, values, unit):
     for key, value in values.items():
         assert back.values[key] == value
 
+
+
+def test_record_report_flags_files_it_cannot_record(tmp_path):
+    from toolkit.archive import prior_from_archive, record_report
+    from toolkit.model import Report
+
+    good = FileReport(str(_file(tmp_path, "a.xlsx", b"a")), [], _data(year=2024, **{"t3__carried_over__natural": "4"}))
+    unreadable = FileReport(str(tmp_path / "broken.xlsx"), [_error()], None)
+    report = Report([good, unreadable])
+    results = record_report(tmp_path / "a.db", report)
+    assert [r.recorded for r in results] == [True, False]
+    assert [f.code for f in unreadable.findings] == ["rule-t3-balance", "archive-not-recorded"]
+    assert unreadable.findings[-1].severity == "warning" and "未记入档案" in unreadable.findings[-1].message
+    assert good.findings == []
+    prior = prior_from_archive(tmp_path / "a.db", _data(year=2025))
+    assert prior.year == 2024 and prior.values["t3.carried_over.natural"] == Decimal(4)
+    assert prior_from_archive(tmp_path / "none.db", _data(year=2025)) is None
+    assert not (tmp_path / "none.db").exists()

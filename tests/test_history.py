@@ -101,7 +101,8 @@ def test_cli_table_and_json(archive):
 def test_unit_lookup(archive):
     path, _ = archive
     assert unit_history(path, "蓼堤镇 人民政府").unit == UNIT
-    result = CliRunner().invoke(app, ["history", "蓼堤镇", "--archive", str(path)])
+    assert unit_history(path, "蓼堤镇").unit == UNIT  # the same unit without 人民政府
+    result = CliRunner().invoke(app, ["history", "蓼堤", "--archive", str(path)])
     assert result.exit_code == 1 and "对应多个单位" in result.output
     result = CliRunner().invoke(app, ["history", "卫生院", "--archive", str(path), "--json"])
     assert result.exit_code == 0 and json.loads(result.stdout)["unit"] == "蓼堤镇卫生院"

@@ -24,8 +24,9 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, Iterable, Iterator
 
+from toolkit.checks.catalogue import FindingType
 from toolkit.labels import normalize_label
-from toolkit.model import FileReport, Finding, ReportData
+from toolkit.model import WARNING, FileReport, Finding, Report, ReportData
 
 SCHEMA_VERSION = 1
 APPLICATION_ID = 0x4E42414F  # "NBAO": marks the file as a nianbao archive
@@ -66,6 +67,14 @@ _MIGRATIONS: dict[int, str] = {
     );
     """,
 }
+
+
+class ArchiveNotRecorded(FindingType):
+    code = "archive-not-recorded"
+    severity = WARNING
+    title = "未记入档案"
+    template = "本文件未记入档案：{reason}"
+    description = "check --archive / import --archive: the unit or year of the file is unknown, so it was not recorded."
 
 
 class ArchiveError(Exception):
@@ -236,8 +245,20 @@ class Archive:
 
     # ------------------------------------------------------------ writing
 
-    def _unit_id(self, name: str) -> tuple[int, str]:
+    def _key(self, name: str) -> str:
+        """The archive's key for ``name``: its own key when known, else the key of the only unit
+        that is the same one without 人民政府/办事处 (``蓼堤镇`` ~ ``蓼堤镇人民政府``)."""
         key = unit_key(name)
+        if self._db.execute("SELECT 1 FROM units WHERE key = ?", (key,)).fetchone():
+            return key
+        from toolkit.checks.engine import unit_core
+
+        core = unit_core(name)
+        same = [k for (k,) in self._db.execute("SELECT key FROM units") if unit_core(k) == core]
+        return same[0] if len(same) == 1 else key
+
+    def _unit_id(self, name: str) -> tuple[int, str]:
+        key = self._key(name)
         row = self._db.execute("SELECT id, name FROM units WHERE key = ?", (key,)).fetchone()
         if row:
             return row[0], row[1]
@@ -361,8 +382,9 @@ class Archive:
     # ------------------------------------------------------------ reading
 
     def find_unit(self, name: str) -> str | None:
-        """The archive's spelling of a unit name, matched after folding widths and spaces."""
-        row = self._db.execute("SELECT name FROM units WHERE key = ?", (unit_key(name),)).fetchone()
+        """The archive's spelling of a unit name, matched after folding widths and spaces (and
+        without 人民政府/办事处 when that leaves exactly one unit)."""
+        row = self._db.execute("SELECT name FROM units WHERE key = ?", (self._key(name),)).fetchone()
         return row[0] if row else None
 
     def units(self) -> list[str]:
@@ -376,7 +398,7 @@ class Archive:
         else:
             rows = self._db.execute(
                 "SELECT r.year FROM reports r JOIN units u ON u.id = r.unit_id WHERE u.key = ? ORDER BY r.year",
-                (unit_key(unit),),
+                (self._key(unit),),
             )
         return [r[0] for r in rows]
 
@@ -419,7 +441,7 @@ class Archive:
         clauses, args = [], []
         if unit is not None:
             clauses.append("u.key = ?")
-            args.append(unit_key(unit))
+            args.append(self._key(unit))
         if year is not None:
             clauses.append("s.year = ?")
             args.append(int(year))
@@ -467,3 +489,33 @@ def open_archive(path: str | Path, *, create: bool = True) -> Archive:
     """Open (and create or migrate) the archive at ``path``."""
     return Archive(path, create=create)
 
+
+
+def record_report(archive: str | Path | Archive, report: Report, *, source: str = "check") -> list[RecordResult]:
+    """Record every file of a check (or import) run in the archive, in input order.
+
+    A file that cannot be recorded (unit or year unknown) gets an ``archive-not-recorded``
+    warning in its findings, so the clerk sees it with the file's other findings.
+    """
+    own = not isinstance(archive, Archive)
+    arch = Archive(archive) if own else archive
+    try:
+        results = []
+        for file_report in report.files:
+            result = arch.record(file_report, source=source)
+            if not result.recorded:
+                file_report.findings.append(ArchiveNotRecorded.make(reason=result.reason))
+            results.append(result)
+        return results
+    finally:
+        if own:
+            arch.close()
+
+
+def prior_from_archive(archive: str | Path, data: ReportData) -> ReportData | None:
+    """Last year's data for ``data`` (same unit, year − 1) from the archive file, or None.
+    Opens its own connection, so it can be called from worker processes."""
+    if not data.unit or data.year is None or not Path(archive).is_file():
+        return None
+    with Archive(archive, create=False) as arch:
+        return arch.prior_for(data.unit, int(data.year))
