@@ -1,0 +1,119 @@
+"""Import published reports (text, Markdown, HTML, Word) into ReportData, with findings.
+
+``import_report(path)`` reads one report file into a ``ReadResult`` (the workbook reader's result
+type, so that ``nianbao check`` audits published reports with the same rules: this package
+registers itself with :func:`toolkit.workbook.reader.register_reader` for its suffixes).
+``import_text`` and ``import_document`` read a report that is already in memory.
+
+The readers for each kind of file (text.py, html.py, docx.py) turn a file into a
+:class:`~toolkit.importers.document.Document`; everything after that is shared (assemble.py).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from toolkit.importers.document import Document
+from toolkit.model import Finding, ReportData
+
+TEXT_SUFFIXES = (".txt", ".md", ".markdown")
+HTML_SUFFIXES = (".html", ".htm")
+WORD_SUFFIXES = (".docx",)
+SUFFIXES = TEXT_SUFFIXES + HTML_SUFFIXES + WORD_SUFFIXES
+
+
+def import_document(doc: Document, *, format_id: str | None = None,
+                    year: int | None = None) -> tuple[ReportData, list[Finding]]:
+    """Read a report already split into items: (data, import findings)."""
+    from toolkit.importers.assemble import assemble
+
+    return assemble(doc, format_id=format_id, year=year)
+
+
+def import_text(text: str, *, kind: str = "text", source: str | None = None, format_id: str | None = None,
+                year: int | None = None) -> tuple[ReportData, list[Finding]]:
+    """Read report text (plain text or Markdown): (data, import findings)."""
+    from toolkit.importers.text import parse_text
+
+    return import_document(parse_text(text, kind=kind, source=source), format_id=format_id, year=year)
+
+
+def read_document(path: str | Path) -> Document:
+    """The items of a report file, by its suffix. Raises ``ImportFileError`` for a file that is
+    not a readable report of that kind."""
+    path = Path(path)
+    suffix = path.suffix.lower()
+    try:
+        if suffix in HTML_SUFFIXES:
+            from toolkit.importers.html import read_html_file
+
+            return read_html_file(path)
+        if suffix in WORD_SUFFIXES:
+            from toolkit.importers.docx import read_docx_file
+
+            return read_docx_file(path)
+        from toolkit.importers.text import read_text_file
+
+        return read_text_file(path)
+    except ImportFileError:
+        raise
+    except FileNotFoundError:
+        raise ImportFileError("文件不存在") from None
+    except IsADirectoryError:
+        raise ImportFileError("这是一个文件夹，不是报告文件") from None
+    except PermissionError:
+        raise ImportFileError("没有读取权限") from None
+    except OSError as exc:
+        raise ImportFileError(f"读取失败（{exc.strerror or exc}）") from None
+    except ValueError as exc:
+        raise ImportFileError(str(exc)) from None
+
+
+class ImportFileError(Exception):
+    """A report file that cannot be read at all (missing, not text, a damaged Word file)."""
+
+
+def import_report(path: str | Path, *, format_id: str | None = None, year: int | None = None,
+                  expect_unit: str | None = None, **_options: Any):
+    """Read one published report file (.txt .md .html .htm .docx) into a ``ReadResult``.
+
+    ``format_id`` is a hint: the format is always the one the tables' labels follow, and a
+    different ``format_id`` is reported. ``year`` and ``expect_unit`` are used when the report
+    does not say them. Never raises for a user file: an unreadable file is a ReadResult with
+    ``data=None`` and one ``import-unreadable`` finding.
+    """
+    from toolkit.checks.import_findings import ImportUnreadable
+    from toolkit.workbook.reader import ReadResult
+
+    path = Path(path)
+    kind = _kind(path)
+    try:
+        doc = read_document(path)
+    except ImportFileError as exc:
+        return ReadResult(str(path), None, [ImportUnreadable.make(file=path.name, reason=str(exc))],
+                          source_kind=kind)
+    data, findings = import_document(doc, format_id=format_id, year=year)
+    if data.unit is None and expect_unit:
+        data.unit = expect_unit
+        findings = [f for f in findings if f.code != "import-unit-missing"]
+    data.source = str(path)
+    return ReadResult(str(path), data, findings, source_kind=kind, meta=dict(doc.meta), layout="labels")
+
+
+def _kind(path: Path) -> str:
+    suffix = path.suffix.lower()
+    if suffix in HTML_SUFFIXES:
+        return "html"
+    if suffix in WORD_SUFFIXES:
+        return "docx"
+    return "md" if suffix in (".md", ".markdown") else "txt"
+
+
+def _register() -> None:
+    from toolkit.workbook.reader import register_reader
+
+    register_reader(SUFFIXES, import_report)
+
+
+_register()
