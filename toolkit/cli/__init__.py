@@ -36,6 +36,7 @@ from toolkit.cli import formats_cmd  # noqa: E402,F401  (registers commands)
 from toolkit.cli import blank, demo  # noqa: E402,F401  (issue 2: blank workbooks, demo)
 from toolkit.cli import send, status, history  # noqa: E402,F401  (issue 8: the round)
 from toolkit.cli import render  # noqa: E402,F401  (issue 4: report drafts)
+from toolkit.cli import check  # noqa: E402,F401  (issue 3: check returned workbooks)
 
 
 def main() -> None:

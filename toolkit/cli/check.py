@@ -1,0 +1,153 @@
+"""``nianbao check``: read returned workbooks and check every number."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, List, NoReturn, Optional
+
+import typer
+
+from toolkit.cli import app
+
+
+def _usage(message: str) -> NoReturn:
+    typer.echo(f"用法错误：{message}", err=True)
+    raise typer.Exit(2)
+
+
+@app.command("check")
+def check_command(
+    paths: List[Path] = typer.Argument(..., help="要校验的文件或文件夹（文件夹会逐级查找其中的工作簿）。",
+                                       show_default=False),
+    as_json: bool = typer.Option(False, "--json", help="以 JSON 输出结果（标准输出只有 JSON）。"),
+    annotate: Optional[Path] = typer.Option(None, "--annotate", help="把标注了问题的副本写到这个文件夹（原文件不动）。"),
+    summary: Optional[Path] = typer.Option(None, "--summary", help="写出汇总表（.xlsx）：文件状态、问题清单、全县合计。"),
+    prior: Optional[Path] = typer.Option(None, "--prior", help="上年度的报告（工作簿、文件夹或数据 JSON），用于跨年度核对。"),
+    roster: Optional[Path] = typer.Option(None, "--roster", help="单位名册（CSV 或 XLSX，需有“单位名称”列）。"),
+    year: Optional[int] = typer.Option(None, "--year", help="本次收集的报告年度，如 2025。"),
+    format_id: Optional[str] = typer.Option(None, "--format", help="强制按此格式读取：2019 或 2021（默认按文件和年度识别）。"),
+    workers: int = typer.Option(1, "--workers", min=1, max=64, help="同时校验的进程数。"),
+) -> None:
+    """校验各单位报回的填报表：逐项核对勾稽关系，列出每个问题所在的单元格。
+
+    例：nianbao check 回收/ --year 2025 --annotate 标注/ --summary 汇总.xlsx
+
+    有错误时退出码为 1，没有错误为 0，用法错误为 2。
+    """
+    import json
+    import sys
+
+    from rich.console import Console
+
+    from toolkit.check import CheckSetupError, check_paths, expand_paths
+    from toolkit.formats import FormatError, format_for_year, format_ids
+
+    err = Console(stderr=True, highlight=False)
+    if format_id is not None and format_id not in format_ids():
+        _usage(f"--format 只能是 {' 或 '.join(format_ids())}，而不是 {format_id}")
+    if year is not None:
+        try:
+            format_for_year(year, format_id)
+        except FormatError as exc:
+            _usage(str(exc))
+    if summary is not None and summary.suffix.lower() != ".xlsx":
+        _usage(f"--summary 应是 .xlsx 文件：{summary}")
+    if summary is not None and summary.is_dir():
+        _usage(f"--summary 应是文件，而 {summary} 是文件夹")
+    if annotate is not None and annotate.exists() and not annotate.is_dir():
+        _usage(f"--annotate 应是文件夹，而 {annotate} 是文件")
+    for option, path in (("--prior", prior), ("--roster", roster)):
+        if path is not None and not path.exists():
+            _usage(f"找不到 {option} 文件：{path}")
+    missing = [p for p in paths if not p.exists() and not p.is_symlink()]
+    if missing and len(missing) == len(paths):
+        _usage("找不到要校验的文件：" + "、".join(str(p) for p in missing))
+    if not expand_paths(paths, exclude=[annotate] if annotate else []):
+        if as_json:
+            typer.echo(json.dumps({"files": []}, ensure_ascii=False))
+        _usage("在给出的文件夹中没有找到可校验的文件（.xlsx .xlsm .xls .et .ods 等）")
+
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+    try:
+        with Progress(TextColumn("校验"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.description}"),
+                      console=err, transient=True, disable=not err.is_terminal) as bar:
+            task = bar.add_task("", total=None)
+
+            def progress(done: int, total: int, name: str) -> None:
+                bar.update(task, completed=done, total=total, description=Path(name).name[:30])
+
+            report = check_paths(paths, prior=prior, roster=roster, year=year, format_id=format_id,
+                                 workers=workers, progress=progress, annotate=annotate, summary=summary)
+    except CheckSetupError as exc:
+        _usage(str(exc))
+    except OSError as exc:
+        err.print(f"[red]错误[/red]：无法写出结果：{exc.strerror or exc}（{exc.filename or ''}）")
+        raise typer.Exit(1)
+    except KeyboardInterrupt:
+        err.print("已中断；没有写出不完整的文件。")
+        raise typer.Exit(130)
+
+    if as_json:
+        sys.stdout.write(json.dumps(report.to_dict(), ensure_ascii=False, indent=2) + "\n")
+        sys.stdout.flush()
+        out = err
+    else:
+        out = Console(highlight=False)
+        print_report(report, out)
+    out.print(summary_line(report), markup=False)
+    if annotate is not None:
+        out.print(f"标注副本已写到：{annotate}", markup=False)
+    if summary is not None:
+        out.print(f"汇总表已写到：{summary}", markup=False)
+    raise typer.Exit(0 if report.valid else 1)
+
+
+SEVERITY_STYLE = {"error": ("错误", "bold red"), "warning": ("警告", "yellow")}
+
+
+def print_report(report: Any, console: Any) -> None:
+    """A compact table per file with findings, one line per clean file."""
+    from rich.markup import escape
+    from rich.table import Table
+    from rich.text import Text
+
+    from toolkit.workbook.summary import file_status
+
+    for file in report.files:
+        data = file.data
+        who = " ".join(str(x) for x in (data.unit if data else None, f"{data.year}年" if data and data.year else None)
+                       if x)
+        status = file_status(file)
+        style = {"通过": "green", "有警告": "yellow"}.get(status, "bold red")
+        counts = f"错误{file.errors}个，警告{file.warnings}个" if file.findings else ""
+        console.print(f"[{style}]{status}[/{style}]  {escape(file.path)}" + (f"  {escape(who)}" if who else "")
+                      + (f"  （{counts}）" if counts else ""), markup=True, highlight=False)
+        if not file.findings:
+            continue
+        table = Table(show_header=True, header_style="bold", box=None, pad_edge=False, expand=False)
+        table.add_column("级别", no_wrap=True)
+        table.add_column("位置", no_wrap=True)
+        table.add_column("问题", overflow="fold", ratio=1)
+        table.add_column("代码", style="dim", no_wrap=True)
+        for f in sorted(file.findings, key=lambda x: x.severity != "error"):
+            label, colour = SEVERITY_STYLE.get(f.severity, (f.severity, ""))
+            place = "!".join(x for x in (f.sheet, f.cell) if x)
+            table.add_row(Text(label, style=colour), Text(place), Text(f.message), Text(f.code))
+        console.print(table)
+        console.print()
+
+
+def summary_line(report: Any) -> str:
+    """One line: how many files passed, had warnings only, had errors, could not be read."""
+    files = report.files
+    unreadable = sum(1 for f in files if f.data is None)
+    with_errors = sum(1 for f in files if f.errors)
+    warned = sum(1 for f in files if not f.errors and f.warnings)
+    clean = len(files) - with_errors - warned
+    errors = sum(f.errors for f in files)
+    warnings = sum(f.warnings for f in files)
+    text = (f"共校验 {len(files)} 个文件：{clean} 个通过，{warned} 个仅有警告，{with_errors} 个有错误"
+            + (f"（其中 {unreadable} 个无法读取）" if unreadable else "")
+            + f"；共 {errors} 个错误、{warnings} 个警告。")
+    return text
