@@ -860,4 +860,4 @@ def _properties(w: _Writer) -> None:
     })
     for key, value in values.items():
         if value != "":
-            w.wb.set_custom_property(custom_property_name(key), str(value), "text")
+            w.wb.set_custom_property(custom_property_name(key), str(value)[:255], "text")  # Excel's limit
