@@ -153,13 +153,19 @@ class template_errors:
 # ---------------------------------------------------------------- markdown escaping
 
 _MD_SPECIAL = re.compile(r"([\\`*_\[\]<>|&])")
-_MD_LINE_START = re.compile(r"^(\s*)([#>+\-=]|\d+[.)])")
+_MD_LINE_START = re.compile(r"^(\s*)(?:([#>+\-=])|(\d+)([.)]))")
+
+
+def _escape_line_start(m: re.Match) -> str:
+    if m.group(2):
+        return f"{m.group(1)}\\{m.group(2)}"
+    return f"{m.group(1)}{m.group(3)}\\{m.group(4)}"
 
 
 def md_escape(text: Any) -> str:
     """Escape a paragraph for Markdown so that user text stays plain text."""
     s = _MD_SPECIAL.sub(r"\\\1", str(text))
-    return _MD_LINE_START.sub(lambda m: m.group(1) + "\\" + m.group(2), s)
+    return _MD_LINE_START.sub(_escape_line_start, s)
 
 
 def md_cell(text: Any) -> str:

@@ -16,6 +16,7 @@ from docx.enum.text import WD_ALIGN_PARAGRAPH, WD_LINE_SPACING
 from docx.oxml import OxmlElement
 from docx.oxml.ns import qn
 from docx.shared import Cm, Pt, RGBColor
+from docx.table import _Cell
 from lxml import etree
 
 W_NS = "http://schemas.openxmlformats.org/wordprocessingml/2006/main"
@@ -148,7 +149,7 @@ def _styles(doc: Any, settings: dict[str, Any]) -> None:
     _style_font(table_style, fonts["table"])
     pf = table_style.paragraph_format
     pf.first_line_indent = Pt(0)
-    pf.line_spacing_rule, pf.line_spacing = WD_LINE_SPACING.SINGLE, None
+    pf.line_spacing = 1.0
     pf.space_before = pf.space_after = Pt(0)
     pf.alignment = WD_ALIGN_PARAGRAPH.CENTER
 
@@ -230,6 +231,7 @@ def _column_widths(t: dict[str, Any], settings: dict[str, Any], usable_cm: float
 
 
 def _table(doc: Any, t: dict[str, Any], settings: dict[str, Any], usable_cm: float) -> None:
+    """A real Word table; merged cells as Word writes them (w:gridSpan across, w:vMerge down)."""
     table = doc.add_table(rows=t["n_rows"], cols=t["n_cols"])
     table.style = doc.styles["Table Grid"]
     table.alignment = WD_TABLE_ALIGNMENT.CENTER
@@ -237,25 +239,39 @@ def _table(doc: Any, t: dict[str, Any], settings: dict[str, Any], usable_cm: flo
     widths = _column_widths(t, settings, usable_cm)
     for i, col in enumerate(table.columns):
         col.width = Cm(widths[i])
-    for row in table.rows:
-        for i, cell in enumerate(row.cells):
-            cell.width = Cm(widths[i])
-    for r, row in enumerate(table.rows):
-        tr_pr = row._tr.get_or_add_trPr()
+    trs = table._tbl.tr_lst
+    tcs = [list(tr.tc_lst) for tr in trs]
+    for r, tr in enumerate(trs):
+        tr_pr = tr.get_or_add_trPr()
         tr_pr.append(OxmlElement("w:cantSplit"))
         if r < t["head_rows"]:
             tr_pr.append(OxmlElement("w:tblHeader"))
+    covered = []
+    style = doc.styles[STYLE_TABLE]
+    heading_rows = {c["row"] for row in t["rows"] for c in row if c["role"] in ("caption", "corner", "column")}
     for grid_row in t["rows"]:
         for c in grid_row:
-            cell = table.cell(c["row"], c["col"])
-            if c["rowspan"] > 1 or c["colspan"] > 1:
-                cell = cell.merge(table.cell(c["row"] + c["rowspan"] - 1, c["col"] + c["colspan"] - 1))
-            cell.text = c["text"]
-            cell.vertical_alignment = WD_ALIGN_VERTICAL.CENTER
+            r0, c0, rs, cs = c["row"], c["col"], c["rowspan"], c["colspan"]
+            width = Cm(sum(widths[c0:c0 + cs]))
+            for i in range(rs):
+                tc = tcs[r0 + i][c0]
+                if cs > 1:
+                    tc.grid_span = cs
+                if rs > 1:
+                    tc.vMerge = "restart" if i == 0 else "continue"
+                cell = _Cell(tc, table)
+                cell.width = width
+                cell.vertical_alignment = WD_ALIGN_VERTICAL.CENTER
+                cell.paragraphs[0].style = style
+                if r0 + i in heading_rows:
+                    cell.paragraphs[0].paragraph_format.keep_with_next = True
+                covered.extend(tcs[r0 + i][c0 + 1:c0 + cs])
+            cell = _Cell(tcs[r0][c0], table)
             paragraph = cell.paragraphs[0]
-            paragraph.style = doc.styles[STYLE_TABLE]
+            run = paragraph.add_run(c["text"])
             if c["role"] in ("row", "caption"):
                 paragraph.alignment = WD_ALIGN_PARAGRAPH.LEFT
             if c["role"] == "caption":
-                for run in paragraph.runs:
-                    run.bold = True
+                run.bold = True
+    for tc in covered:
+        tc.getparent().remove(tc)
