@@ -187,3 +187,19 @@ class ImportNoteInCell(FindingType):
     title = "单元格中带有说明文字"
     template = "{where}填写为“{typed}”，已按其中的数字{value}读取，括号中的说明“{note}”未计入。"
     description = "A number followed by a note in brackets, e.g. 22（其中修订16件）: the number is read."
+
+
+class ImportNotWritten(FindingType):
+    code = "import-not-written"
+    severity = ERROR
+    title = "导入结果无法写出"
+    template = "导入的数据无法写到“{file}”：{reason}。"
+    description = "The imported data could not be written as a workbook or JSON (no year for a workbook, I/O error)."
+
+
+class ImportNotAReport(FindingType):
+    code = "import-not-a-report"
+    severity = ERROR
+    title = "不是政府信息公开工作年度报告"
+    template = "“{file}”中既没有年度报告的六部分标题，也没有统计表，不像是政府信息公开工作年度报告，未导入。"
+    description = "No section heading and no number row of any official table: nothing to import."

@@ -37,6 +37,7 @@ from toolkit.cli import blank, demo  # noqa: E402,F401  (issue 2: blank workbook
 from toolkit.cli import send, status, history  # noqa: E402,F401  (issue 8: the round)
 from toolkit.cli import render  # noqa: E402,F401  (issue 4: report drafts)
 from toolkit.cli import check  # noqa: E402,F401  (issue 3: check returned workbooks)
+from toolkit.cli import import_  # noqa: E402,F401  (issue 5: import published reports)
 
 
 def main() -> None:

@@ -24,15 +24,16 @@ SUFFIXES = TEXT_SUFFIXES + HTML_SUFFIXES + WORD_SUFFIXES
 
 
 def import_document(doc: Document, *, format_id: str | None = None,
-                    year: int | None = None) -> tuple[ReportData, list[Finding]]:
-    """Read a report already split into items: (data, import findings)."""
+                    year: int | None = None) -> tuple[ReportData | None, list[Finding]]:
+    """Read a report already split into items: (data, import findings); data is None when the
+    document is not a report at all."""
     from toolkit.importers.assemble import assemble
 
     return assemble(doc, format_id=format_id, year=year)
 
 
 def import_text(text: str, *, kind: str = "text", source: str | None = None, format_id: str | None = None,
-                year: int | None = None) -> tuple[ReportData, list[Finding]]:
+                year: int | None = None) -> tuple[ReportData | None, list[Finding]]:
     """Read report text (plain text or Markdown): (data, import findings)."""
     from toolkit.importers.text import parse_text
 
@@ -94,6 +95,8 @@ def import_report(path: str | Path, *, format_id: str | None = None, year: int |
         return ReadResult(str(path), None, [ImportUnreadable.make(file=path.name, reason=str(exc))],
                           source_kind=kind)
     data, findings = import_document(doc, format_id=format_id, year=year)
+    if data is None:
+        return ReadResult(str(path), None, findings, source_kind=kind, meta=dict(doc.meta))
     if data.unit is None and expect_unit:
         data.unit = expect_unit
         findings = [f for f in findings if f.code != "import-unit-missing"]

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from pathlib import Path
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 
@@ -750,8 +751,10 @@ def _convert_unit(text: str, unit: str) -> Decimal | None:
 # ---------------------------------------------------------------- the whole report
 
 
-def assemble(doc: Document, *, format_id: str | None = None, year: int | None = None) -> tuple[ReportData, list[Finding]]:
-    """Read a Document into ReportData; see the module docstring. Never raises on bad content."""
+def assemble(doc: Document, *, format_id: str | None = None,
+             year: int | None = None) -> tuple[ReportData | None, list[Finding]]:
+    """Read a Document into ReportData; see the module docstring. Never raises on bad content.
+    A document with no section heading and no table row is not a report: (None, one finding)."""
     findings: list[Finding] = []
     unit, found_year = find_identity(doc)
     if found_year is not None and year is not None and found_year != year:
@@ -823,6 +826,8 @@ def assemble(doc: Document, *, format_id: str | None = None, year: int | None = 
         region = regions.get(section.id) if section else None
         reader = TableReader(fmt, table, data, findings)
         reader.read_region(table_rows(region.items) if region else [])
+    if not regions and all(v is None for v in data.values.values()):
+        return None, [imf.ImportNotAReport.make(file=Path(doc.source).name if doc.source else "报告")]
     return data, findings
 
 
