@@ -153,6 +153,7 @@ class _Job:
     format_id: str | None = None
     annotate_to: Path | None = None
     options: dict[str, Any] = field(default_factory=dict)
+    archive: Path | None = None  # issue 8: last year's data from the archive when no prior is given
 
 
 def _run(job: _Job) -> FileReport:
@@ -170,6 +171,10 @@ def _run(job: _Job) -> FileReport:
         findings: list[Finding] = list(result.findings)
         if result.data is not None:
             prior = _prior_for(result.data, job.priors, job.single_file) if job.priors else None
+            if not job.priors and job.archive is not None:
+                from toolkit.archive import prior_from_archive
+
+                prior = prior_from_archive(job.archive, result.data)
             context = CheckContext(file_name=path.name, roster=job.roster, year=job.year)
             findings.extend(check_data(result.data, prior=prior, context=context))
         report = FileReport(str(path), findings, result.data)
@@ -216,7 +221,8 @@ def annotated_name(path: Path) -> str:
 def check_paths(paths: Iterable[str | Path], *, prior: str | Path | ReportData | Sequence[ReportData] | None = None,
                 roster: str | Path | Iterable[Any] | None = None, year: int | None = None,
                 format_id: str | None = None, workers: int = 1, progress: Progress | None = None,
-                annotate: str | Path | None = None, summary: str | Path | None = None) -> Report:
+                annotate: str | Path | None = None, summary: str | Path | None = None,
+                archive: str | Path | None = None) -> Report:
     """Check every file under ``paths`` (files, or folders searched recursively).
 
     ``prior``: last year's report(s) (a file, folder or data JSON, or ReportData), matched to each
@@ -225,11 +231,20 @@ def check_paths(paths: Iterable[str | Path], *, prior: str | Path | ReportData |
     collected; ``format_id``: force a format. ``workers`` > 1 checks in that many processes;
     ``progress(done, total, path)`` is called after each file. ``annotate``: a folder for the
     annotated copies (originals are never touched); ``summary``: an .xlsx summary to write.
+    ``archive``: an archive file (:mod:`toolkit.archive`) to record every file's data and findings
+    in; without ``prior``, last year's data for each file comes from it.
     Results are in input order.
     """
     priors = _priors(prior)
     units = load_roster_units(roster) if roster is not None else None
     annotate_dir = Path(annotate) if annotate else None
+    if archive is not None:
+        from toolkit.archive import Archive, ArchiveError
+
+        try:
+            Archive(archive).close()
+        except ArchiveError as exc:
+            raise CheckSetupError(str(exc)) from None
     files = expand_paths(paths, exclude=[annotate_dir] if annotate_dir else [])
     targets: list[Path | None] = [None] * len(files)
     if annotate_dir is not None:
@@ -238,7 +253,8 @@ def check_paths(paths: Iterable[str | Path], *, prior: str | Path | ReportData |
         taken: set[str] = set()
         for i, file in enumerate(files):
             targets[i] = unique_path(annotate_dir, annotated_name(file), taken)
-    jobs = [_Job(f, priors, len(files) == 1, units, year, format_id, t) for f, t in zip(files, targets)]
+    jobs = [_Job(f, priors, len(files) == 1, units, year, format_id, t, archive=Path(archive) if archive else None)
+            for f, t in zip(files, targets)]
     reports: list[FileReport] = []
     if workers > 1 and len(jobs) > 1:
         from concurrent.futures import ProcessPoolExecutor
@@ -254,6 +270,10 @@ def check_paths(paths: Iterable[str | Path], *, prior: str | Path | ReportData |
             if progress:
                 progress(i + 1, len(jobs), str(job.path))
     report = Report(reports)
+    if archive is not None:
+        from toolkit.archive import record_report
+
+        record_report(archive, report)
     if summary is not None:
         from toolkit.workbook.summary import write_summary
 

@@ -27,6 +27,8 @@ def check_command(
     year: Optional[int] = typer.Option(None, "--year", help="本次收集的报告年度，如 2025。"),
     format_id: Optional[str] = typer.Option(None, "--format", help="强制按此格式读取：2019 或 2021（默认按文件和年度识别）。"),
     workers: int = typer.Option(1, "--workers", min=1, max=64, help="同时校验的进程数。"),
+    archive: Optional[Path] = typer.Option(
+        None, "--archive", help="年报档案文件（如 nianbao.db）：记入各文件的数据和问题；不给 --prior 时从中取上年数据。"),
 ) -> None:
     """校验各单位报回的填报表：逐项核对勾稽关系，列出每个问题所在的单元格。
 
@@ -39,6 +41,7 @@ def check_command(
 
     from rich.console import Console
 
+    from toolkit.archive import ArchiveError
     from toolkit.check import CheckSetupError, check_paths, expand_paths
     from toolkit.formats import FormatError, format_for_year, format_ids
 
@@ -78,9 +81,13 @@ def check_command(
                 bar.update(task, completed=done, total=total, description=Path(name).name[:30])
 
             report = check_paths(paths, prior=prior, roster=roster, year=year, format_id=format_id,
-                                 workers=workers, progress=progress, annotate=annotate, summary=summary)
+                                 workers=workers, progress=progress, annotate=annotate, summary=summary,
+                                 archive=archive)
     except CheckSetupError as exc:
         _usage(str(exc))
+    except ArchiveError as exc:
+        err.print(f"[red]错误[/red]：{exc}", markup=True)
+        raise typer.Exit(1)
     except OSError as exc:
         err.print(f"[red]错误[/red]：无法写出结果：{exc.strerror or exc}（{exc.filename or ''}）")
         raise typer.Exit(1)
@@ -100,6 +107,8 @@ def check_command(
         out.print(f"标注副本已写到：{annotate}", markup=False)
     if summary is not None:
         out.print(f"汇总表已写到：{summary}", markup=False)
+    if archive is not None:
+        out.print(f"已记入档案：{archive}", markup=False)
     raise typer.Exit(0 if report.valid else 1)
 
 
