@@ -77,3 +77,78 @@ def prior_report(fmt: Format, current: ReportData, seed: int = 1) -> ReportData:
             values[f"t2.{row}.in_force"] = v[f"t2.{row}.in_force"] - v[f"t2.{row}.made"] + v[f"t2.{row}.repealed"]
     return ReportData(format=fmt.id, unit=current.unit, year=current.year - 1,
                       values=with_totals(fmt, {c.id: values[c.id] for c in fmt.input_cells}))
+
+
+# ---------------------------------------------------------------- returned workbooks on disk
+
+RETURN_YEAR = 2025
+
+
+def write_returned(path, fmt: Format, data: ReportData):
+    """``data`` written into the standard workbook, as a township would return it."""
+    from toolkit.workbook.writer import write_workbook
+
+    return write_workbook(path, fmt, unit=data.unit, year=data.year, data=data)
+
+
+def type_over(path, sheet: str, ref: str, number) -> None:
+    """Replace the formula of cell ``ref`` on ``sheet`` by a typed number, in the file's XML,
+    as Excel saves a cell whose formula was overwritten (other cells and cached values kept)."""
+    import re
+    import zipfile
+
+    from openpyxl.utils.cell import coordinate_from_string  # noqa: F401  (ref sanity)
+
+    with zipfile.ZipFile(path) as zf:
+        entries = {info.filename: zf.read(info.filename) for info in zf.infolist()}
+    workbook = entries["xl/workbook.xml"].decode("utf-8")
+    rels = entries["xl/_rels/workbook.xml.rels"].decode("utf-8")
+    rid = re.search(rf'<sheet [^>]*name="{sheet}"[^>]*r:id="(rId\d+)"', workbook).group(1)
+    target = re.search(rf'<Relationship [^>]*Id="{rid}"[^>]*Target="([^"]+)"', rels) or \
+        re.search(rf'<Relationship [^>]*Target="([^"]+)"[^>]*Id="{rid}"', rels)
+    name = "xl/" + target.group(1).lstrip("/").removeprefix("xl/")
+    xml = entries[name].decode("utf-8")
+    pattern = re.compile(rf'<c r="{ref}"([^>]*?)(?:\s+t="[^"]*")?>\s*<f>[^<]*</f>\s*(?:<v>[^<]*</v>)?\s*</c>')
+    xml, n = pattern.subn(rf'<c r="{ref}"\1><v>{number}</v></c>', xml)
+    assert n == 1, f"no formula at {sheet}!{ref}"
+    entries[name] = xml.encode("utf-8")
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as zf:
+        for filename, content in entries.items():
+            zf.writestr(filename, content)
+
+
+def returned_folder(root) -> dict[str, "Path"]:
+    """A folder of returned 2025 workbooks: clean, a broken balance, totals typed over (right
+    and wrong), and a file that is not a workbook. Returns name -> path."""
+    from pathlib import Path
+
+    from toolkit.formats import load_format
+
+    fmt = load_format("2021")
+    root = Path(root)
+    root.mkdir(parents=True, exist_ok=True)
+    files = {}
+    clean = clean_report(fmt, 11, unit="蓼堤镇人民政府", year=RETURN_YEAR)
+    files["clean"] = write_returned(root / "蓼堤镇人民政府.xlsx", fmt, clean)
+    balance = clean_report(fmt, 12, unit="城关镇人民政府", year=RETURN_YEAR)
+    balance.values["t3.new.natural"] += 1
+    files["balance"] = write_returned(root / "城关镇人民政府.xlsx", fmt, balance)
+    typed = clean_report(fmt, 13, unit="东湖街道办事处", year=RETURN_YEAR)
+    files["typed"] = write_returned(root / "东湖街道办事处.xlsx", fmt, typed)
+    type_over(files["typed"], "表三", "J6", typed.values["t3.new.total"] + 2)
+    right = clean_report(fmt, 14, unit="西湖街道办事处", year=RETURN_YEAR)
+    files["typed_right"] = write_returned(root / "sub" / "西湖街道办事处.xlsx", fmt, right)
+    type_over(files["typed_right"], "表四", "E6", right.values["t4.review.total"])
+    files["bad"] = root / "sub" / "说明.xlsx"
+    files["bad"].write_text("这不是工作簿", encoding="utf-8")
+    return files
+
+
+# file -> the findings it must give, as (code, sheet, cell)
+RETURNED_FINDINGS = {
+    "clean": set(),
+    "balance": {("rule-not-equal", "表三", "D6"), ("rule-not-equal", "表三", "J6")},
+    "typed": {("total-typed-over-wrong", "表三", "J6")},
+    "typed_right": {("total-typed-over", "表四", "E6")},
+    "bad": {("not-a-workbook", None, None)},
+}
