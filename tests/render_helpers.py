@@ -92,3 +92,14 @@ def ancestors_labels(nodes, leaf_id) -> list[str]:
         return None
 
     return walk(nodes, []) or []
+
+
+def filled_workbook(tmp_path, fmt: Format, seed: int = 0, **kwargs) -> tuple:
+    """A standard workbook filled with :func:`filled_data` (the writer's own output, as a
+    township would return it), and the data written into it."""
+    from toolkit.workbook.writer import write_workbook
+
+    data = filled_data(fmt, seed, **kwargs)
+    path = tmp_path / f"{data.unit}_{fmt.id}.xlsx"
+    write_workbook(path, fmt, unit=data.unit, year=data.year, data=data)
+    return path, data

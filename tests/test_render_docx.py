@@ -16,7 +16,7 @@ from docx.oxml.ns import qn
 from docx.shared import Cm
 from lxml import etree
 
-from render_helpers import expected_matrix, filled_data
+from render_helpers import expected_matrix, filled_data, filled_workbook
 from toolkit.formats import load_format
 from toolkit.grid import table_grid
 from toolkit.model import format_decimal
@@ -71,6 +71,21 @@ def test_tables_with_official_merges_and_numbers(fmt):
         assert all(a is not b for i, a in enumerate(tops) for b in tops[i + 1:])
     money = [c.text for t in doc.tables for row in t.rows for c in row.cells if c.text == "2460.95"]
     assert money
+
+
+def test_filled_workbook_to_word(tmp_path, fmt):
+    """End to end: a filled standard workbook rendered to Word; every value cell back in place."""
+    path, data = filled_workbook(tmp_path, fmt, 12)
+    result = render_file(path, "docx")
+    assert result.ok and not result.draft, (result.error, result.findings)
+    assert result.out.parent == path.parent and result.out.suffix == ".docx"
+    doc = Document(str(result.out))
+    assert [p.text for p in doc.paragraphs if p.style.name == "Heading 1"] == [s.label for s in fmt.sections]
+    for section, table in zip([s for s in fmt.sections if s.table], doc.tables, strict=True):
+        grid = table_grid(fmt, section.table)
+        cells = table._cells
+        for cell_id, (r, c) in grid.positions.items():
+            assert cells[r * grid.n_cols + c].text == format_decimal(data.values[cell_id])
 
 
 def test_table_three_merges():

@@ -10,11 +10,11 @@ from pathlib import Path
 import pytest
 from bs4 import BeautifulSoup
 
-from render_helpers import expected_matrix, filled_data, find_node, leaf_count
+from render_helpers import expected_matrix, filled_data, filled_workbook, find_node, leaf_count
 from toolkit.formats import load_format
 from toolkit.grid import table_grid
 from toolkit.model import ReportData, format_decimal
-from toolkit.render import RenderError, render_report
+from toolkit.render import RenderError, render_file, render_report
 
 GOLDEN = Path(__file__).resolve().parent / "golden"
 NARRATIVE = {
@@ -74,6 +74,22 @@ def test_every_table_cell_in_its_official_place(fmt):
         for gc in grid.cells:
             assert cells[(gc.row, gc.col)][3] == ("td" if gc.role == "value" else "th")
         assert len(section_table(soup, section.id).find_all("tr")) == grid.n_rows
+
+
+def test_filled_workbook_to_html(tmp_path, fmt):
+    """End to end: a filled standard workbook, read and checked, rendered and parsed back."""
+    path, data = filled_workbook(tmp_path, fmt, 11, narrative=NARRATIVE)
+    result = render_file(path, "html", tmp_path / "out" / "report.html")
+    assert result.ok and not result.draft, (result.error, result.findings)
+    soup = parse(result.out.read_text(encoding="utf-8"))
+    assert soup.find("h1").get_text() == fmt.title.format(unit=data.unit, year=data.year)
+    assert [h.get_text() for h in soup.find_all("h2")] == [s.label for s in fmt.sections]
+    for section in fmt.sections:
+        if section.table:
+            cells = table_cells(section_table(soup, section.id))
+            assert {pos: v[:3] for pos, v in cells.items()} == expected_matrix(fmt, section.table, data)
+    assert "第二段：政策解读12篇。" in [p.get_text() for p in soup.find_all("p")]
+    assert result.defaults_used == [p.id for p in fmt.parts if p.id not in NARRATIVE]
 
 
 def test_official_merges(fmt):

@@ -12,7 +12,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from typer.testing import CliRunner
 
-from render_helpers import ancestors_labels, expected_matrix, filled_data
+from render_helpers import ancestors_labels, expected_matrix, filled_data, filled_workbook
 from toolkit.cli import app
 from toolkit.formats import load_format
 from toolkit.grid import table_grid
@@ -181,6 +181,27 @@ def test_text_round_trip_of_every_value(seed, fid, money):
 
 
 # ---------------------------------------------------------------- files and the command
+
+
+@pytest.mark.parametrize("to", ["txt", "md"])
+def test_filled_workbook_to_text_and_markdown(tmp_path, fmt, to):
+    """End to end: a filled standard workbook rendered as text/Markdown; every value back."""
+    path, data = filled_workbook(tmp_path, fmt, 13, narrative={"other.text": "本年度无其他事项。"})
+    result = render_file(path, to, tmp_path / f"report.{to}")
+    assert result.ok and not result.draft, (result.error, result.findings)
+    text = result.out.read_text(encoding="utf-8")
+    assert "本年度无其他事项。" in text
+    if to == "txt":
+        for table_id, rows in text_tables(text, fmt).items():
+            for cell_id, (r, c) in table_grid(fmt, table_id).positions.items():
+                assert rows[r][c] == format_decimal(data.values[cell_id])
+    else:
+        values = [cell for _, rows in md_tables(text) for row in rows[1:] for cell in row]
+        expected = [format_decimal(data.values[c.id]) for t in fmt.tables for b in t.blocks
+                    for row in b.leaf_rows for c in t.cells if c.block is b and c.row is row]
+        numbers = [v for v in values if re.fullmatch(r"-?[0-9.]+", v)]
+        assert numbers == expected
+
 
 
 def write_json(path: Path, data: ReportData) -> Path:
