@@ -204,6 +204,7 @@ class _TableExpect:
     known: frozenset[str]
     fixed: tuple[tuple[int, int, frozenset[str]], ...]  # standard position -> labels (fast path)
     n_leaves: int
+    positions: dict[str, Pos]  # cell id -> standard position
 
 
 @lru_cache(maxsize=None)
@@ -238,7 +239,8 @@ def _expect(fmt: Format) -> dict[str, _TableExpect]:
         out[table.id] = _TableExpect(
             table=table, sheet_key=_norm(table.sheet), blocks=tuple(blocks),
             known=frozenset(table_known - {""}), fixed=tuple(fixed),
-            n_leaves=sum(len(b.rows) + len(b.cols) for b in blocks))
+            n_leaves=sum(len(b.rows) + len(b.cols) for b in blocks),
+            positions={c.id: (cell_addresses(fmt)[c.id].row, cell_addresses(fmt)[c.id].col) for c in table.cells})
     return out
 
 
@@ -349,8 +351,7 @@ def _fast_table(exp: _TableExpect, sheet: _Sheet, fmt: Format) -> _Located | Non
         if sheet.norm_at((r, c)) not in labels:
             return None
     addresses = cell_addresses(fmt)
-    loc = _Located(sheet.name, {cid: (addresses[cid].row, addresses[cid].col) for cid in
-                                (c.id for c in exp.table.cells)}, exp.n_leaves)
+    loc = _Located(sheet.name, dict(exp.positions), exp.n_leaves)
     for bexp in exp.blocks:
         if not bexp.rows:  # a block without row labels: its values must be on the standard row
             row = addresses[next(iter(bexp.cell_ids.values()))].row
@@ -713,8 +714,9 @@ def read_source(source: WorkbookSource, *, format_id: str | None = None, year: i
                 data.values[cell.id] = None
             continue
         _table_findings(fmt, table, loc, findings)
-        if formulas is not None and loc.sheet not in sheet_formulas:
-            sheet_formulas[loc.sheet] = source.formulas(loc.sheet) or {}
+        if formulas is not None:
+            sheet_formulas[loc.sheet] = {**sheet_formulas.get(loc.sheet, {}),
+                                         **(source.formulas(loc.sheet, loc.cells.values()) or {})}
         cells = ctx.sheet(loc.sheet).cells
         sheet_f = sheet_formulas.get(loc.sheet)
         for cell in table.cells:

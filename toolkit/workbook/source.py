@@ -28,7 +28,7 @@ import zipfile
 import zlib
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
-from typing import Any
+from typing import Any, Iterable
 
 from toolkit.model import Finding
 
@@ -407,10 +407,11 @@ class _XlsxParts:
 
         parts = cls(zf, path, limits)
         prefix = workbook_plan().defined_name_prefix.encode()
+        cell_names = b'name="' + prefix + b"C_"
         root = _parse_fragments(parts._xml("xl/workbook.xml"), path, "xl/workbook.xml", b"workbook", [
-            rb'<(?:\w+:)?sheet\s[^>]*?/>',
-            rb'<(?:\w+:)?definedName\s[^>]*?name="' + re.escape(prefix) + rb'(?!C_)[^"]*"[^>]*>[^<]*</(?:\w+:)?definedName>',
-        ])
+            rb'<(?:\w+:)?sheet\s[^>]*>',
+            rb'<(?:\w+:)?definedName\s[^>]*>[^<]*</(?:\w+:)?definedName>',
+        ], skip=lambda fragment: cell_names in fragment)
         rels: dict[str, str] = {}
         try:
             rel_root = _parse_xml(parts._xml("xl/_rels/workbook.xml.rels"), path, "workbook.xml.rels")
@@ -464,11 +465,11 @@ class _XlsxParts:
             max_col = max(max_col, col_number(col.decode()))
         return max_row, max_col
 
-    def formulas(self, sheet: str, max_rows: int, max_cols: int) -> dict[Pos, str]:
+    def formulas(self, sheet: str, max_rows: int, max_cols: int, within: set[Pos] | None = None) -> dict[Pos, str]:
         data = self.sheet_xml(sheet)
         if not data:
             return {}
-        fragments = _formula_cells(data)
+        fragments = _formula_cells(data, within)
         if not fragments:
             return {}
         root = _parse_xml(_wrap(data, b"worksheet", fragments), self.path, self.sheet_parts.get(sheet, sheet))
@@ -496,6 +497,8 @@ class _XlsxParts:
             if si in masters:
                 (mr, mc), text = masters[si]
                 out[pos] = shift_formula(text, pos[0] - mr, pos[1] - mc)
+        if within is not None:
+            out = {pos: text for pos, text in out.items() if pos in within}
         return out
 
     def merged(self, sheet: str) -> list[tuple[int, int, int, int]]:
@@ -545,14 +548,19 @@ def _wrap(data: bytes, local: bytes, fragments: list[bytes]) -> bytes:
     return start + b"".join(fragments) + b"</" + prefix + local + b">"
 
 
-def _formula_cells(data: bytes) -> list[bytes]:
-    """The ``<c>`` elements of a sheet that hold an ``<f>``, cut out of the XML text; parsed
-    afterwards (with defusedxml) as one small document instead of the whole sheet."""
+_CELL_R = re.compile(rb'\sr="([A-Z]{1,3})([0-9]{1,7})"')
+
+
+def _formula_cells(data: bytes, within: set[Pos] | None = None) -> list[bytes]:
+    """``<c r=..><f ..>..</f></c>`` for each cell of a sheet holding a formula (optionally only
+    at positions ``within``), cut out of the XML text to be parsed (with defusedxml) as one
+    small document instead of the whole sheet."""
     try:
         _, prefix = _root_tag(data, b"worksheet")
     except ValueError:
         return []
     open_tag, close_tag = b"<" + prefix + b"c ", b"</" + prefix + b"c>"
+    f_close = b"</" + prefix + b"f>"
     out: list[bytes] = []
     last_end = 0
     for m in re.finditer(b"<" + re.escape(prefix) + rb"f[\s>/]", data):
@@ -566,17 +574,74 @@ def _formula_cells(data: bytes) -> list[bytes]:
         if end < 0:
             break
         last_end = end + len(close_tag)
-        out.append(data[start:last_end])
+        head_end = data.find(b">", start, i)
+        ref = _CELL_R.search(data, start, head_end + 1) if head_end > 0 else None
+        if ref is None:
+            continue
+        outside = within is not None and (int(ref.group(2)), col_number(ref.group(1).decode())) not in within
+        if outside and b'si="' not in data[i:data.find(b">", i, end) + 1]:
+            continue
+        f_self = data.find(b"/>", i, end)
+        tag_end = data.find(b">", i, end)
+        if f_self >= 0 and f_self + 1 == tag_end:
+            f_end = tag_end + 1
+        else:
+            f_end = data.find(f_close, i, end)
+            if f_end < 0:
+                continue
+            f_end += len(f_close)
+        out.append(b"<" + prefix + b'c r="' + ref.group(1) + ref.group(2) + b'">' + data[i:f_end] + close_tag)
     return out
 
 
-def _parse_fragments(data: bytes, path: Path, part: str, local: bytes, patterns: list[bytes]):
+def _parse_fragments(data: bytes, path: Path, part: str, local: bytes, patterns: list[bytes], skip=None):
     try:
-        fragments = [m.group(0) for pattern in patterns for m in re.finditer(pattern, data, re.S)]
+        fragments = [m.group(0) for pattern in patterns for m in re.finditer(pattern, data)
+                     if skip is None or not skip(m.group(0))]
+        fragments = [f if f.endswith(b"/>") or b"</" in f else f[:-1] + b"/>" for f in fragments]
         doc = _wrap(data, local, fragments)
     except ValueError:
         raise _fail("workbook-damaged", path, f"“{part}”的XML内容损坏") from None
     return _parse_xml(doc, path, part)
+
+
+_ODS_ROW = re.compile(rb"<table:table-row\b([^>]*?)(?:/>|>(.*?)</table:table-row>)", re.S)
+_ODS_CELL = re.compile(rb"<table:(?:covered-)?table-cell\b([^>]*?)(/?)>")
+_ODS_REPEAT = re.compile(rb'number-(?:rows|columns)-repeated="(\d+)"')
+
+
+def _repeat(attrs: bytes) -> int:
+    m = _ODS_REPEAT.search(attrs)
+    return int(m.group(1)) if m else 1
+
+
+def _check_ods(zf: zipfile.ZipFile, path: Path, limits: Limits) -> None:
+    """Refuse an OpenDocument sheet whose values lie so far down or right, or repeat so often,
+    that the engine would build a huge grid (trailing empty repeats, as LibreOffice writes
+    them, are fine)."""
+    try:
+        content = _read_entry(zf, "content.xml", path, limits)
+    except KeyError:
+        raise _fail("workbook-damaged", path, "缺少content.xml") from None
+    if b"<!DOCTYPE" in content or b"<!ENTITY" in content:
+        raise _fail("workbook-damaged", path, "“content.xml”含有不安全的XML内容（DTD或实体）")
+    max_rows, max_cols = limits.max_rows * 4, limits.max_cols * 4
+    for table in content.split(b"<table:table ")[1:]:
+        row = 0
+        for m in _ODS_ROW.finditer(table):
+            body = m.group(2) or b""
+            reps = _repeat(m.group(1))
+            if b"office:value-type" in body or b"<text:" in body:
+                col = 0
+                for cell in _ODS_CELL.finditer(body):
+                    span = _repeat(cell.group(1))
+                    empty = cell.group(2) == b"/" or body.startswith(b"</table:", cell.end())
+                    if not empty and (col + span > max_cols):
+                        raise _fail("file-too-large", path, f"有数据超出{max_cols}列")
+                    col += span
+                if row + reps > max_rows:
+                    raise _fail("file-too-large", path, f"有数据超出{max_rows}行")
+            row += reps
 
 
 def _normpath(path: str) -> str:
@@ -646,6 +711,8 @@ class WorkbookSource:
             self._zip = zf if zf is not None else zipfile.ZipFile(io.BytesIO(data))
         if container in ("xlsx", "xlsm"):
             self._parts = _XlsxParts.load(self._zip, path, limits)
+        if container == "ods":
+            _check_ods(self._zip, path, limits)
 
     # --- to be provided by an engine
     @property
@@ -686,14 +753,16 @@ class WorkbookSource:
     def _capped_cells(self, sheet: str, max_rows: int, max_cols: int) -> dict[Pos, Any]:
         return _openpyxl_cells(self, sheet, max_rows, max_cols)
 
-    def formulas(self, sheet: str) -> dict[Pos, str] | None:
-        """(row, col) -> formula text without "=" for xlsx/xlsm (shared formulas expanded);
-        None for containers whose formulas this reader cannot see (xls, xlsb, ods)."""
+    def formulas(self, sheet: str, within: Iterable[Pos] | None = None) -> dict[Pos, str] | None:
+        """(row, col) -> formula text without "=" for xlsx/xlsm (shared formulas expanded), of
+        every cell or only of the positions ``within``; None for containers whose formulas this
+        reader cannot see (xls, xlsb, ods)."""
         if self._parts is None:
             return None
         if sheet not in self.sheet_names:
             raise KeyError(sheet)
-        return self._parts.formulas(sheet, self.limits.max_rows, self.limits.max_cols)
+        wanted = None if within is None else set(within)
+        return self._parts.formulas(sheet, self.limits.max_rows, self.limits.max_cols, wanted)
 
     def merged(self, sheet: str) -> list[tuple[int, int, int, int]]:
         """Merged ranges as (first row, first col, last row, last col), 1-based, inclusive."""
