@@ -86,7 +86,7 @@ def check_command(
     except CheckSetupError as exc:
         _usage(str(exc))
     except ArchiveError as exc:
-        err.print(f"[red]错误[/red]：{exc}", markup=True)
+        err.print(f"错误：{exc}", markup=False)
         raise typer.Exit(1)
     except OSError as exc:
         err.print(f"[red]错误[/red]：无法写出结果：{exc.strerror or exc}（{exc.filename or ''}）")

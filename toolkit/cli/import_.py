@@ -25,6 +25,8 @@ def import_command(
     format_id: Optional[str] = typer.Option(None, "--format", help="预期的格式：2019 或 2021（格式以报告表格为准，不一致时提示）。"),
     year: Optional[int] = typer.Option(None, "--year", help="报告年度（报告中找不到年度时使用；不一致时提示）。"),
     as_json: bool = typer.Option(False, "--json", help="以 JSON 输出导入和校验结果（标准输出只有 JSON）。"),
+    archive: Optional[Path] = typer.Option(
+        None, "--archive", help="年报档案文件（如 nianbao.db）：记入导入的数据，补齐往年（不覆盖已校验的填报表）。"),
 ) -> None:
     """导入已发布的年度报告，按标准格式读出各项数字并逐项校验，可写成标准填报表或数据 JSON。
 
@@ -37,6 +39,7 @@ def import_command(
 
     from rich.console import Console
 
+    from toolkit.archive import ArchiveError
     from toolkit.cli.check import print_report, summary_line
     from toolkit.formats import format_ids
     from toolkit.importers.batch import ImportSetupError, expand_reports, import_reports
@@ -50,9 +53,13 @@ def import_command(
         _usage("在给出的文件夹中没有找到报告文件（.txt .md .html .htm .docx）")
     err = Console(stderr=True, highlight=False)
     try:
-        batch = import_reports(reports, out=out, out_dir=out_dir, to=to, format_id=format_id, year=year)
+        batch = import_reports(reports, out=out, out_dir=out_dir, to=to, format_id=format_id, year=year,
+                               archive=archive)
     except ImportSetupError as exc:
         _usage(str(exc))
+    except ArchiveError as exc:
+        err.print(f"错误：{exc}", markup=False)
+        raise typer.Exit(1)
     except KeyboardInterrupt:
         err.print("已中断；没有写出不完整的文件。")
         raise typer.Exit(130)
@@ -70,4 +77,6 @@ def import_command(
     for source, written in batch.outputs.items():
         console.print(f"{Path(source).name} → {written}", markup=False)
     console.print(summary_line(batch.report), markup=False)
+    if archive is not None:
+        console.print(f"已记入档案：{archive}", markup=False)
     raise typer.Exit(0 if batch.valid else 1)

@@ -49,13 +49,15 @@ def expand_reports(paths: Iterable[str | Path]) -> list[Path]:
 
 def import_reports(paths: Iterable[str | Path], *, out: str | Path | None = None,
                    out_dir: str | Path | None = None, to: str = "xlsx", format_id: str | None = None,
-                   year: int | None = None, check: bool = True, progress: Progress | None = None) -> ImportBatch:
+                   year: int | None = None, check: bool = True, progress: Progress | None = None,
+                   archive: str | Path | None = None) -> ImportBatch:
     """Import each report in ``paths`` (files or folders).
 
     ``out`` is the output file for a single report (``.xlsx`` or ``.json``); ``out_dir`` a folder
     for many, each named after the report's unit and year, as ``to`` ("xlsx" or "json"). With
     neither, nothing is written. ``check`` adds the findings of the format's rules
-    (:func:`toolkit.checks.engine.check_data`). Never raises for a bad report file.
+    (:func:`toolkit.checks.engine.check_data`). ``archive``: an archive file (:mod:`toolkit.archive`)
+    to record each report's data in, filling past years. Never raises for a bad report file.
     """
     files = expand_reports(paths)
     if out is not None and out_dir is not None:
@@ -68,6 +70,13 @@ def import_reports(paths: Iterable[str | Path], *, out: str | Path | None = None
             raise ImportSetupError(f"-o 只能用于一份报告（现有 {len(files)} 份）；多份报告请用 --out-dir")
         if out.is_dir():
             raise ImportSetupError(f"-o 应是文件，而 {out} 是文件夹")
+    if archive is not None:
+        from toolkit.archive import Archive, ArchiveError
+
+        try:
+            Archive(archive).close()
+        except ArchiveError as exc:
+            raise ImportSetupError(str(exc)) from None
     if to not in ("xlsx", "json"):
         raise ImportSetupError(f"--to 只能是 xlsx 或 json，而不是 {to}")
     if out_dir is not None:
@@ -94,6 +103,10 @@ def import_reports(paths: Iterable[str | Path], *, out: str | Path | None = None
                 batch.outputs[str(path)] = written
     if progress:
         progress(len(files), len(files), "")
+    if archive is not None:
+        from toolkit.archive import record_report
+
+        record_report(archive, batch.report, source="import")
     return batch
 
 
