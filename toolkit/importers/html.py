@@ -13,6 +13,7 @@ from pathlib import Path
 
 from toolkit.importers.document import Document, Item
 from toolkit.importers.text import decode, parse_text
+from toolkit.importers.vocabulary import vocabulary
 
 _BLOCKS = {"p", "h1", "h2", "h3", "h4", "h5", "h6", "li", "div", "section", "article", "header", "footer",
            "main", "blockquote", "dd", "dt", "caption", "figcaption", "address", "center", "td", "th", "body"}
@@ -34,6 +35,10 @@ def parse_html(html: str, *, source: str | None = None) -> Document:
         doc.title = soup.title.get_text(strip=True)
     for tag in soup.find_all(_SKIP):
         tag.decompose()
+    skip = vocabulary().html_skip_classes
+    for tag in soup.find_all(lambda t: _furniture(t, skip)):
+        if not tag.decomposed:
+            tag.decompose()
     for comment in soup.find_all(string=lambda s: isinstance(s, Comment)):
         comment.extract()
     for br in soup.find_all("br"):
@@ -42,6 +47,14 @@ def parse_html(html: str, *, source: str | None = None) -> Document:
     state = {"tables": 0, "paras": 0}
     _walk(root, doc, state)
     return doc
+
+
+def _furniture(tag, skip: tuple[str, ...]) -> bool:
+    """Page furniture around the report (navigation, footer), never a table or its ancestor."""
+    if tag.name in ("html", "body", "table", "tr", "td", "th") or tag.find("table") is not None:
+        return False
+    names = " ".join([*(tag.get("class") or []), tag.get("id") or ""]).lower()
+    return bool(names) and any(word in names for word in skip)
 
 
 def _text(node) -> str:

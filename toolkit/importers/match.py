@@ -3,7 +3,8 @@
 Labels are compared after :func:`fold` (``normalize_label`` plus traditional characters folded to
 simplified ones), then in stages, each scored 0..1:
 
-- the official label itself (1.0), or a known variant from the format file (0.98, a variant);
+- the official label itself (1.0; widths, spaces and "1、" for "1." are typography, not variants),
+  or a known variant from the format file, or the label in traditional characters (0.98, a variant);
 - the same words without item numbers or punctuation ("予以公开" for "（一）予以公开": 0.95, a variant);
 - the official label inside a longer text, as PDF extraction leaves it ("三 2.其他法律…": the
   label's share of the text), or a text that is a long enough piece of one label (a label cell
@@ -77,6 +78,7 @@ class _Entry:
     key: object
     label: str
     via: str
+    norm: str
     folded: str
     core: str
     official: bool
@@ -91,7 +93,7 @@ class LabelIndex:
             for i, text in enumerate((label, *variants)):
                 if not text:
                     continue
-                self.entries.append(_Entry(key, label, text, fold(text), core(text), i == 0))
+                self.entries.append(_Entry(key, label, text, normalize_label(text), fold(text), core(text), i == 0))
 
     def scores(self, text: str, *, pieces: bool = True) -> list[Match]:
         """Every key's best match for ``text``, best first (score > 0 only)."""
@@ -124,7 +126,9 @@ def _score(text: str, entry: _Entry, pieces: bool) -> Match | None:
         return Match(entry.key, score, how, entry.label, entry.via)
 
     if folded == entry.folded:
-        return match(1.0 if entry.official else 0.98, EXACT if entry.official else VARIANT)
+        if entry.official and normalize_label(text) == entry.norm:
+            return match(1.0, EXACT)
+        return match(0.98, VARIANT)  # a known variant, or traditional characters
     c = core(text)
     if not c or not entry.core:
         return None

@@ -32,6 +32,7 @@ class ImportVocabulary:
     thresholds: dict[str, float]
     unit_factors: dict[str, dict[str, Decimal]]
     wrapped_line_max: int
+    html_skip_classes: tuple[str, ...]
 
 
 @lru_cache(maxsize=None)
@@ -57,4 +58,5 @@ def vocabulary() -> ImportVocabulary:
         unit_factors={unit: {word: Decimal(str(f)) for word, f in words.items()}
                       for unit, words in data["unit_factors"].items()},
         wrapped_line_max=int(data["wrapped_line_max"]),
+        html_skip_classes=tuple(str(c).lower() for c in data.get("html_skip_classes", ())),
     )
