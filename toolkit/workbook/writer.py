@@ -380,7 +380,8 @@ def _column_widths(grid: Grid, label_cols: int) -> list[float]:
             widths.append(float(min(max(need, default=6), 44)))
         else:
             heads = [c.text for c in grid.cells if c.role == COLUMN and c.col == j and c.colspan == 1]
-            need = max((math.ceil(display_width(t) / 2) + 2 for t in heads), default=10)
+            lines = 1 if grid.n_cols - label_cols <= 8 else 2  # few columns: room for one-line headers
+            need = max((math.ceil(display_width(t) / lines) + 2 for t in heads), default=10)
             widths.append(float(min(max(need, 10), 16)))
     return widths
 
