@@ -21,6 +21,7 @@ RESULT_SHEET = "校验结果"
 ERROR_FILL = "FFFFC7CE"
 WARNING_FILL = "FFFFEB9C"
 SEVERITY_TEXT = {ERROR: "错误", WARNING: "警告"}
+MESSAGE_CHARS_PER_LINE = 34  # Chinese characters in the 70-wide message column
 RESULT_HEADERS = ("序号", "级别", "工作表", "单元格", "问题说明", "行", "列", "应为", "实为", "代码", "规则")
 
 
@@ -148,6 +149,7 @@ def _result_sheet(wb: Any, findings: list[Finding], data: ReportData | None, sou
         colour = ERROR_FILL if f.severity == ERROR else WARNING_FILL
         ws.cell(row=row, column=2).fill = PatternFill(fill_type="solid", start_color=colour, end_color=colour)
         ws.cell(row=row, column=5).alignment = Alignment(wrap_text=True, vertical="top")
+        ws.row_dimensions[row].height = 15 * max(1, -(-len(f.message or "") // MESSAGE_CHARS_PER_LINE))
         if f.sheet in wb.sheetnames and _valid_ref(f.cell):
             link = ws.cell(row=row, column=4)
             link.hyperlink = Hyperlink(ref=link.coordinate, location=f"{_quote_sheet(f.sheet)}!{f.cell}")
@@ -155,6 +157,11 @@ def _result_sheet(wb: Any, findings: list[Finding], data: ReportData | None, sou
     for letter, width in zip("ABCDEFGHIJK", (6, 6, 10, 8, 70, 24, 16, 10, 10, 24, 22)):
         ws.column_dimensions[letter].width = width
     ws.freeze_panes = ws.cell(row=header_row + 1, column=1)
+    ws.page_setup.orientation = "landscape"
+    ws.page_setup.paperSize = ws.PAPERSIZE_A4
+    ws.page_setup.fitToWidth, ws.page_setup.fitToHeight = 1, 0
+    ws.sheet_properties.pageSetUpPr.fitToPage = True
+    ws.print_title_rows = f"{header_row}:{header_row}"
     for other in wb.worksheets:
         other.sheet_view.tabSelected = False
     ws.sheet_view.tabSelected = True
