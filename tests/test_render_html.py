@@ -146,8 +146,11 @@ def test_default_paragraphs_state_the_table_numbers(fmt):
     assert [h.get_text() for h in overview.find_all("h3")] == [p.label for p in fmt.sections[0].parts]
     text = overview.get_text()
     v = {k: format_decimal(x) for k, x in data.values.items()}
-    assert f"共收到政府信息公开申请{v['t3.new.total']}件" in text
-    assert f"其中自然人{v['t3.new.natural']}件" in text or data.values["t3.new.natural"] == 0
+    if data.values["t3.new.total"]:
+        assert f"共收到政府信息公开申请{v['t3.new.total']}件" in text
+        assert f"其中自然人{v['t3.new.natural']}件" in text or data.values["t3.new.natural"] == 0
+    else:
+        assert "本机关未收到新的政府信息公开申请" in text
     assert f"共办理政府信息公开申请{v['t3.results_total.total']}件" in text
     if data.values["t3.disclosed.total"]:
         assert f"予以公开{v['t3.disclosed.total']}件" in text
@@ -163,6 +166,18 @@ def test_default_paragraphs_state_the_table_numbers(fmt):
     six = soup.find("section", id="other").get_text()
     if fmt.id == "2021":
         assert "信息处理费" in six
+
+
+def test_default_when_only_last_years_requests_remain():
+    fmt = load_format("2021")
+    data = filled_data(fmt, 0, zero=True)
+    for cell_id, value in (("t3.carried_in.natural", 2), ("t3.carried_in.total", 2),
+                           ("t3.disclosed.natural", 2), ("t3.disclosed.total", 2),
+                           ("t3.results_total.natural", 2), ("t3.results_total.total", 2)):
+        data.values[cell_id] = Decimal(value)
+    text = parse(render_report(data, "html")).find("section", id="overview").get_text()
+    assert "本年度，本机关未收到新的政府信息公开申请；上年结转政府信息公开申请2件。" in text
+    assert "本年度共办理政府信息公开申请2件，其中予以公开2件；无结转下年度继续办理的申请。" in text
 
 
 def test_defaults_for_a_report_with_nothing_to_report(fmt):

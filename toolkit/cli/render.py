@@ -65,7 +65,7 @@ def _print_result(result) -> None:
         typer.echo(f"未生成：{result.source}：{result.error}", err=True)
     shown = result.findings if not result.ok or result.draft else [f for f in result.findings if f.severity != ERROR]
     for finding in shown:
-        label = "错误" if finding.severity == ERROR else "提示"
+        label = "错误" if finding.severity == ERROR else "警告"
         where = f"{finding.sheet}!{finding.cell} " if finding.sheet and finding.cell and finding.cell not in finding.message else ""
         typer.echo(f"  [{label}] {where}{finding.message}", err=not result.ok)
     if result.ok and result.defaults_used and result.data is not None:

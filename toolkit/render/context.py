@@ -289,7 +289,8 @@ def _flat_blocks(grid: Grid, values: dict[str, Decimal | None]) -> list[dict[str
 
 def _paragraphs_from_user(text: str) -> list[str]:
     """User text (a 文字部分 cell): every line break starts a new paragraph."""
-    lines = (line.strip(" \t\u3000\u00a0") for line in text.replace("\r\n", "\n").replace("\r", "\n").split("\n"))
+    lines = (line.strip(" \t\u3000\u00a0").replace("\t", " ")
+             for line in text.replace("\r\n", "\n").replace("\r", "\n").split("\n"))
     return [line for line in lines if line]
 
 

@@ -94,7 +94,13 @@ def _style_font(style: Any, font: dict[str, Any]) -> None:
     style.font.bold = bool(font.get("bold", False))
     style.font.italic = False
     style.font.color.rgb = RGBColor.from_string(str(font.get("color", "000000")))
-    _set_fonts(style.element.get_or_add_rPr(), font)
+    rpr = style.element.get_or_add_rPr()
+    _set_fonts(rpr, font)
+    for tag in ("w:spacing", "w:kern", "w:bCs"):
+        for old in rpr.findall(qn(tag)):
+            rpr.remove(old)
+    for size_cs in rpr.findall(qn("w:szCs")):
+        size_cs.set(qn("w:val"), str(int(round(font["size_pt"] * 2))))
 
 
 def _styles(doc: Any, settings: dict[str, Any]) -> None:
@@ -124,7 +130,6 @@ def _styles(doc: Any, settings: dict[str, Any]) -> None:
     ppr = title.element.get_or_add_pPr()
     for border in ppr.findall(qn("w:pBdr")):
         ppr.remove(border)
-    title.font.spacing = None
     pf = title.paragraph_format
     pf.alignment = WD_ALIGN_PARAGRAPH.CENTER
     pf.first_line_indent = Pt(0)
@@ -247,7 +252,7 @@ def _table(doc: Any, t: dict[str, Any], settings: dict[str, Any], usable_cm: flo
         if r < t["head_rows"]:
             tr_pr.append(OxmlElement("w:tblHeader"))
     covered = []
-    style = doc.styles[STYLE_TABLE]
+    style_id = doc.styles[STYLE_TABLE].style_id
     heading_rows = {c["row"] for row in t["rows"] for c in row if c["role"] in ("caption", "corner", "column")}
     for grid_row in t["rows"]:
         for c in grid_row:
@@ -262,7 +267,7 @@ def _table(doc: Any, t: dict[str, Any], settings: dict[str, Any], usable_cm: flo
                 cell = _Cell(tc, table)
                 cell.width = width
                 cell.vertical_alignment = WD_ALIGN_VERTICAL.CENTER
-                cell.paragraphs[0].style = style
+                cell.paragraphs[0]._p.style = style_id  # (setting .style looks the style up: slow)
                 if r0 + i in heading_rows:
                     cell.paragraphs[0].paragraph_format.keep_with_next = True
                 covered.extend(tcs[r0 + i][c0 + 1:c0 + cs])
