@@ -93,7 +93,7 @@ class ImportSectionVariant(FindingType):
     code = "import-section-variant"
     severity = WARNING
     title = "标题写法与标准格式不同"
-    template = "{where}标题“{found}”按“{label}”读取（标准写法为“{label}”）。"
+    template = "{where}标题“{found}”与标准写法不同，按“{label}”读取。"
     description = "A section heading matched an official heading only through a variant or a loose match."
 
 
@@ -159,7 +159,7 @@ class ImportRowCollapsed(FindingType):
     code = "import-row-collapsed"
     severity = WARNING
     title = "合并填报了应分项填报的行"
-    template = "{where}{table}“{row}”只填了一行合计，没有分{parts}等{n}项填报；这一行的数字记入“{into}”。"
+    template = "{where}{table}“{row}”只填了一行合计，没有按其下{n}项分别填报；这一行的数字记入“{into}”。"
     description = ("A group row (2021 （六）其他处理) given as one row, as in the older format: its numbers are "
                    "counted in the sub-row the format names (`collapse_to`), the other sub-rows stay empty.")
 
@@ -168,7 +168,7 @@ class ImportLabelVariant(FindingType):
     code = "import-label-variant"
     severity = WARNING
     title = "表格标签写法与标准格式不同"
-    template = "{where}{table}的标签“{found}”按“{label}”读取（标准写法为“{label}”）。"
+    template = "{where}{table}的标签“{found}”与标准写法不同，按“{label}”读取。"
     description = ("A row or column label matched an official label only through a known variant "
                    "(the format file's `variants`), a missing item number, or a loose match (typo).")
 

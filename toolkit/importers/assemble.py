@@ -31,7 +31,7 @@ from toolkit.checks.values import parse_value
 from toolkit.checks.values import vocabulary as value_vocabulary
 from toolkit.formats import Block, Format, Node, Section, Table, all_formats, format_for_year, load_format
 from toolkit.importers.document import Document, Item
-from toolkit.importers.match import LabelIndex, Match, core, fold
+from toolkit.importers.match import LOOSE, NUMBERLESS, VARIANT, LabelIndex, Match, core, fold
 from toolkit.importers.vocabulary import vocabulary
 from toolkit.model import CellSource, Finding, ReportData, format_decimal
 from toolkit.workbook.layout import cell_addresses
@@ -456,6 +456,9 @@ class TableReader:
         out = [labels[-1]]
         if len(labels) > 1:
             out += ["".join(labels[-2:]), "".join(labels)]
+        tokens = labels[-1].split()
+        if not row.explicit and len(tokens) > 1:  # "三、本年度办理结果 (一) 予以公开": its tail
+            out += [" ".join(tokens[-k:]) for k in range(1, len(tokens))]
         return out
 
     def _match(self, row: ValueRow, after: int) -> Match | None:
@@ -504,9 +507,11 @@ class TableReader:
         groups: list[tuple[ValueRow, Node]] = []
         for row, node, m in anchors:
             if m.is_variant:
+                slot = self.slots[self._first_index(node)]
+                first = self._cell_id(slot.block, slot.node, self._columns(slot.block)[0])
                 self.findings.append(imf.ImportLabelVariant.make(
                     where=row.where, table=self.table.number, found=" ".join(row.labels), label=m.label,
-                    sheet=self.table.sheet, row=m.label))
+                    sheet=self.table.sheet, cell=self.addresses[first].a1, row=m.label))
             if node.is_leaf:
                 self._place(self.slots[self._first_index(node)], row)
             else:
@@ -575,7 +580,7 @@ class TableReader:
         cell = self._cell_id(slot.block, into, self._columns(slot.block)[0])
         self.findings.append(imf.ImportRowCollapsed.make(
             where=row.where, table=self.table.number, row=group.label,
-            parts="、".join(leaf.label for leaf in leaves[:2]), n=len(leaves), into=into.label,
+            n=len(leaves), into=into.label,
             sheet=self.table.sheet, cell=self.addresses[cell].a1))
 
     def _cell_id(self, block: Block, row: Node, column: Node) -> str:
@@ -599,11 +604,6 @@ class TableReader:
             if m is not None:
                 mapped.append(m.key)
                 hits += 1
-                if m.is_variant and (id(header), cell) not in self._reported:
-                    self._reported.add((id(header), cell))
-                    self.findings.append(imf.ImportLabelVariant.make(
-                        where=f"{header.item.where}：", table=self.table.number, found=cell, label=m.label,
-                        sheet=self.table.sheet, column=m.label))
             elif others.best(cell, self.threshold, pieces=False) is not None:
                 mapped.append(None)
             else:
@@ -711,6 +711,27 @@ class TableReader:
                     headers[id(r)] = last
         self._headers = headers
         self.read(rows)
+        self._header_variants([r for r in rows if isinstance(r, HeaderRow)])
+
+    def _header_variants(self, headers: list[HeaderRow]) -> None:
+        """Column headers and block captions written as a variant of the official label."""
+        entries = []
+        for block in self.table.blocks:
+            if block.caption:
+                entries.append((block, block.caption, block.variants))
+            for node in block.columns:
+                entries.extend((n, n.label, n.variants) for n in node.walk())
+        index = LabelIndex(entries)
+        seen: set[str] = set()
+        for header in headers:
+            for cell in header.cells:
+                m = index.best(cell, self.threshold, pieces=False)
+                if m is None or not m.is_variant or m.how not in (VARIANT, NUMBERLESS, LOOSE) or cell in seen:
+                    continue
+                seen.add(cell)
+                self.findings.append(imf.ImportLabelVariant.make(
+                    where=f"{header.item.where}：", table=self.table.number, found=cell, label=m.label,
+                    sheet=self.table.sheet, column=m.label))
 
 
 def _trim(values: list[str], n: int) -> list[str]:
