@@ -15,7 +15,7 @@ import random
 import re
 import warnings as warnings_module
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date
 from decimal import Decimal
 from functools import lru_cache
 from pathlib import Path
@@ -28,7 +28,6 @@ from toolkit.files import atomic_path, safe_filename
 from toolkit.formats import TEMPLATES_DIR, Format, FormatError, all_formats, format_for_year, load_format
 from toolkit.mail import (
     Attachment,
-    MailError,
     MailTemplates,
     Outcome,
     Outgoing,
