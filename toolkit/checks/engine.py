@@ -136,30 +136,49 @@ def to_decimal(value: Any) -> Decimal | None:
     return number if number.is_finite() else None
 
 
+def _recompute_plan(fmt: Format) -> tuple[list[str], list[tuple[str, tuple[tuple[int, str], ...]]]]:
+    """Input cell ids, and each total with its signed terms in an order where terms come first
+    (cached on the Format)."""
+    plan = fmt.__dict__.get("_recompute_plan")
+    if plan is None:
+        order: list[tuple[str, tuple[tuple[int, str], ...]]] = []
+        done: set[str] = set()
+
+        def visit(cell_id: str) -> None:
+            inst = fmt.total_rule(cell_id)
+            if cell_id in done or inst is None:
+                return
+            for term in inst.right:
+                visit(term.cell)
+            done.add(cell_id)
+            order.append((cell_id, tuple((t.sign, t.cell) for t in inst.right)))
+
+        for cell_id in fmt.cells:
+            visit(cell_id)
+        plan = ([c for c in fmt.cells if fmt.total_rule(c) is None], order)
+        fmt.__dict__["_recompute_plan"] = plan
+    return plan
+
+
 def recompute(fmt: Format, values: dict[str, Any]) -> dict[str, Decimal]:
     """Every cell of ``fmt``: input cells as given (blank or unusable as 0), every total
     recomputed from the input cells through its defining ``sum`` rule, recursively."""
+    inputs, totals = _recompute_plan(fmt)
     out: dict[str, Decimal] = {}
-
-    def value(cell_id: str) -> Decimal:
-        if cell_id in out:
-            return out[cell_id]
-        inst = fmt.total_rule(cell_id)
-        if inst is None:
-            result = to_decimal(values.get(cell_id)) or ZERO
-        else:
-            result = sum((t.sign * value(t.cell) for t in inst.right), ZERO)
-        out[cell_id] = result
-        return result
-
-    for cell_id in fmt.cells:
-        value(cell_id)
+    for cell_id in inputs:
+        value = values.get(cell_id)
+        out[cell_id] = value if type(value) is Decimal and value.is_finite() else (to_decimal(value) or ZERO)
+    for cell_id, terms in totals:
+        total = ZERO
+        for sign, term in terms:
+            total = total + out[term] if sign > 0 else total - out[term]
+        out[cell_id] = total
     return out
 
 
 def same_value(a: Decimal, b: Decimal, decimals: int) -> bool:
     """Equal, up to ``decimals`` places when the kind has decimals (float noise in money)."""
-    if decimals <= 0:
+    if a == b or decimals <= 0:
         return a == b
     quantum = Decimal(1).scaleb(-decimals)
     return a.quantize(quantum, ROUND_HALF_UP) == b.quantize(quantum, ROUND_HALF_UP)
@@ -267,13 +286,16 @@ class Evaluation:
         return max(self.fmt.cell(t.cell).kind.decimals for t in (*inst.left, *inst.right))
 
     def same(self, a: Decimal, b: Decimal, inst: RuleInstance) -> bool:
-        return same_value(a, b, self.decimals(inst))
+        return a == b or same_value(a, b, self.decimals(inst))
 
     def instances(self, rule: Rule) -> Iterator[RuleInstance]:
         """The rule's instances that can be evaluated: those using last year's values only when
         last year is known and has those cells."""
-        for inst in rule.instances:
-            if inst.uses_prior:
+        flags = rule.__dict__.get("_uses_prior")
+        if flags is None:
+            flags = rule.__dict__["_uses_prior"] = [inst.uses_prior for inst in rule.instances]
+        for inst, uses_prior in zip(rule.instances, flags):
+            if uses_prior:
                 if self.prior_fmt is None:
                     continue
                 if any(t.cell not in self.prior_fmt.cells for t in (*inst.left, *inst.right) if t.prior):
@@ -365,10 +387,13 @@ def _sum_rule(rule: Rule, ev: Evaluation) -> Iterator[Hit]:
         actual = ev.file_value(total)
         if actual is None:
             continue
-        expected = ev.total(inst.right)
-        fields = {**ev.term_fields(inst), "left": actual, "left_1": actual}
+        expected = ev.computed[total] if ev.fmt.total_rule(total) is inst else ev.total(inst.right)
         same = ev.same(expected, actual, inst)
-        if ev.typed_over(total):
+        typed_over = ev.typed_over(total)
+        if same and not typed_over:
+            continue
+        fields = {**ev.term_fields(inst), "left": actual, "left_1": actual}
+        if typed_over:
             if same and total not in ev.typed_over_reported:
                 ev.typed_over_reported.add(total)
                 yield Hit(rf.TotalTypedOver, total, expected, actual, fields, rule_message=False)
