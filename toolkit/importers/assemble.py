@@ -446,6 +446,7 @@ class TableReader:
         self.placed: dict[int, ValueRow | None] = {}  # slot index -> row (None: nothing to read)
         self._reported: set = set()
         self._headers: dict[int, HeaderRow] = {}
+        self._spans: dict[int, tuple[int, int]] = {}
 
     # -- matching
 
@@ -478,12 +479,17 @@ class TableReader:
         return (later or ordered)[0]
 
     def _first_index(self, node: Node) -> int:
-        leaf = next(node.leaves())
-        return self.slot_of[id(leaf)].index
+        return self._span(node)[0]
 
     def _last_index(self, node: Node) -> int:
-        leaf = list(node.leaves())[-1]
-        return self.slot_of[id(leaf)].index
+        return self._span(node)[1]
+
+    def _span(self, node: Node) -> tuple[int, int]:
+        span = self._spans.get(id(node))
+        if span is None:
+            leaves = list(node.leaves())
+            span = self._spans[id(node)] = (self.slot_of[id(leaves[0])].index, self.slot_of[id(leaves[-1])].index)
+        return span
 
     # -- reading
 

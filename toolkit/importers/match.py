@@ -38,15 +38,25 @@ _FOLD = str.maketrans(_TRADITIONAL, _SIMPLIFIED)
 _PUNCT = re.compile(r"[,.;:!?\"'()\[\]<>/\\\-_~·•、。，；：！？“”‘’（）【】《》〈〉…]+")
 
 
-def fold(text: object) -> str:
-    """``normalize_label`` plus traditional characters folded to simplified ones, and "3、" read
-    as "3." anywhere (not only at the start), so that debris before an item number does not hide it."""
+@lru_cache(maxsize=65536)
+def _fold(text: str) -> str:
     s = normalize_label(text).translate(_FOLD)
     return re.sub(r"(?<!\d)(\d{1,2}),(?=\D)", r"\1.", s)
 
 
+def fold(text: object) -> str:
+    """``normalize_label`` plus traditional characters folded to simplified ones, and "3、" read
+    as "3." anywhere (not only at the start), so that debris before an item number does not hide it."""
+    return _fold("" if text is None else str(text))
+
+
 def core(text: object) -> str:
     """The words of a label: folded, without a leading item number and without punctuation."""
+    return _core("" if text is None else str(text))
+
+
+@lru_cache(maxsize=65536)
+def _core(text: str) -> str:
     s = fold(text)
     s = re.sub(vocabulary().label_number, "", s)
     return _PUNCT.sub("", s)
@@ -98,8 +108,9 @@ class LabelIndex:
     def scores(self, text: str, *, pieces: bool = True) -> list[Match]:
         """Every key's best match for ``text``, best first (score > 0 only)."""
         best: dict[int, Match] = {}
+        probe = (fold(text), core(text), normalize_label(text))
         for entry in self.entries:
-            m = _score(text, entry, pieces)
+            m = _score(probe, entry, pieces)
             if m is None:
                 continue
             old = best.get(id(entry.key))
@@ -117,8 +128,8 @@ class LabelIndex:
         return found[0]
 
 
-def _score(text: str, entry: _Entry, pieces: bool) -> Match | None:
-    folded = fold(text)
+def _score(probe: tuple[str, str, str], entry: _Entry, pieces: bool) -> Match | None:
+    folded, c, norm = probe
     if not folded:
         return None
 
@@ -126,10 +137,9 @@ def _score(text: str, entry: _Entry, pieces: bool) -> Match | None:
         return Match(entry.key, score, how, entry.label, entry.via)
 
     if folded == entry.folded:
-        if entry.official and normalize_label(text) == entry.norm:
+        if entry.official and norm == entry.norm:
             return match(1.0, EXACT)
         return match(0.98, VARIANT)  # a known variant, or traditional characters
-    c = core(text)
     if not c or not entry.core:
         return None
     if c == entry.core:
