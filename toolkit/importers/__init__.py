@@ -43,9 +43,14 @@ def import_text(text: str, *, kind: str = "text", source: str | None = None, for
 def read_document(path: str | Path) -> Document:
     """The items of a report file, by its suffix. Raises ``ImportFileError`` for a file that is
     not a readable report of that kind."""
+    from toolkit.importers.vocabulary import vocabulary
+
     path = Path(path)
     suffix = path.suffix.lower()
     try:
+        size = path.stat().st_size
+        if path.is_file() and size > vocabulary().max_file_bytes:
+            raise ImportFileError(f"文件过大（{size // 1_000_000} MB），不像是一份年度报告，未读取")
         if suffix in HTML_SUFFIXES:
             from toolkit.importers.html import read_html_file
 

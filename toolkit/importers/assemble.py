@@ -436,8 +436,10 @@ def _row_index(table: Table) -> LabelIndex:
 class TableReader:
     """Reads one official table from the rows of its region."""
 
-    def __init__(self, fmt: Format, table: Table, data: ReportData, findings: list[Finding]):
+    def __init__(self, fmt: Format, table: Table, data: ReportData, findings: list[Finding], *,
+                 lines: bool = True):
         self.fmt, self.table, self.data, self.findings = fmt, table, data, findings
+        self.lines = lines  # the source has lines a clerk can go to (text), not table cells (HTML, Word)
         self.slots = _slots(table)
         self.slot_of = {id(s.node): s for s in self.slots}
         self.index = _row_index(table)
@@ -659,7 +661,8 @@ class TableReader:
         common = dict(sheet=self.table.sheet, cell=address.a1, row=row_node.label or None,
                       column=column.label or None)
         self.data.raw[cell_id] = raw
-        self.data.cells[cell_id] = CellSource(sheet=None, cell=None, line=row.item.line)
+        if self.lines:
+            self.data.cells[cell_id] = CellSource(sheet=None, cell=None, line=row.item.line)
         text = _squash(raw)
         note = _NOTE.match(text)
         if note and is_value(note.group("head")):
@@ -851,7 +854,7 @@ def assemble(doc: Document, *, format_id: str | None = None,
     for table in fmt.tables:
         section = next((s for s in fmt.sections if s.table == table.id), None)
         region = regions.get(section.id) if section else None
-        reader = TableReader(fmt, table, data, findings)
+        reader = TableReader(fmt, table, data, findings, lines=doc.kind in ("text", "markdown"))
         reader.read_region(table_rows(region.items) if region else [])
     if not regions and all(v is None for v in data.values.values()):
         return None, [imf.ImportNotAReport.make(file=Path(doc.source).name if doc.source else "报告")]

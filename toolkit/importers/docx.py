@@ -19,6 +19,15 @@ def read_docx_file(path: str | Path) -> Document:
     path = Path(path)
     if not zipfile.is_zipfile(path):
         raise ValueError("不是Word文档（.docx）；旧版.doc请另存为.docx后再导入")
+    from toolkit.importers.vocabulary import vocabulary
+
+    try:
+        with zipfile.ZipFile(path) as archive:
+            unpacked = sum(info.file_size for info in archive.infolist() if info.filename.endswith(".xml"))
+    except (zipfile.BadZipFile, OSError) as exc:
+        raise ValueError(f"Word文档已损坏（{type(exc).__name__}）") from None
+    if unpacked > vocabulary().max_docx_xml_bytes:
+        raise ValueError("Word文档解压后过大，未读取")
     try:
         import docx
 

@@ -33,6 +33,8 @@ class ImportVocabulary:
     unit_factors: dict[str, dict[str, Decimal]]
     wrapped_line_max: int
     html_skip_classes: tuple[str, ...]
+    max_file_bytes: int
+    max_docx_xml_bytes: int
 
 
 @lru_cache(maxsize=None)
@@ -59,4 +61,6 @@ def vocabulary() -> ImportVocabulary:
                       for unit, words in data["unit_factors"].items()},
         wrapped_line_max=int(data["wrapped_line_max"]),
         html_skip_classes=tuple(str(c).lower() for c in data.get("html_skip_classes", ())),
+        max_file_bytes=int(data["max_file_bytes"]),
+        max_docx_xml_bytes=int(data["max_docx_xml_bytes"]),
     )
