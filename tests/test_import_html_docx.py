@@ -74,6 +74,20 @@ def test_handwritten_cms_page_with_merged_cells(from_text):
     assert not [f for f in result.findings if f.severity == "error"]
 
 
+def test_page_laid_out_in_a_table(from_text):
+    """Old CMS pages put the whole article in a layout table; the report tables sit inside a cell."""
+    from toolkit.importers import import_document
+    from toolkit.importers.html import parse_html
+
+    html = (HERE / "fixtures" / "seed004_cms.html").read_text(encoding="utf-8")
+    html = html.replace('<div class="content">', '<table width="100%"><tr><td>栏目</td><td><div class="content">', 1)
+    html = html.replace('<div class="footer">', '</td></tr></table><div class="footer">', 1)
+    data, findings = import_document(parse_html(html))
+    typed = {k: v for k, v in from_text["004"].values.items() if v is not None}
+    assert {k: data.values[k] for k in typed} == typed
+    assert not [f for f in findings if f.severity == "error"]
+
+
 # ---------------------------------------------------------------- a Word file made by hand
 
 

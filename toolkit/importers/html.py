@@ -86,7 +86,12 @@ def _walk(node, doc: Document, state: dict) -> None:
         if not isinstance(child, Tag):
             continue
         name = child.name.lower()
-        if name == "table":
+        if name == "table" and child.find("table") is not None:
+            flush()  # a layout table around the page (old CMS pages): read its cells as the page
+            for tr in (tr for tr in child.find_all("tr") if tr.find_parent("table") is child):
+                for td in tr.find_all(["td", "th"], recursive=False):
+                    _walk(td, doc, state)
+        elif name == "table":
             flush()
             _table(child, doc, state)
         elif name == "pre":
