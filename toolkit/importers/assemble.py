@@ -239,7 +239,6 @@ def detect_format(doc: Document) -> tuple[Format | None, dict[str, list[str]]]:
 class Region:
     section: Section
     items: list[Item] = field(default_factory=list)
-    heading: Item | None = None
 
 
 def _section_index(fmt: Format) -> LabelIndex:
@@ -254,9 +253,9 @@ def _heading_text(item: Item) -> str | None:
     return text if 0 < len(text) <= vocabulary().section_heading_max else None
 
 
-def find_sections(doc: Document, fmt: Format) -> tuple[list[Item], dict[str, Region], list[Finding]]:
-    """Split the items at the section headings: (items before the first heading, regions by
-    section id, findings for headings read through a variant)."""
+def find_sections(doc: Document, fmt: Format) -> tuple[dict[str, Region], list[Finding]]:
+    """Split the items at the section headings: (regions by section id, findings for headings
+    read through a variant). Items before the first heading (title, preface) belong to none."""
     voc = vocabulary()
     index = _section_index(fmt)
     heads: list[tuple[int, Section, Match]] = []
@@ -275,7 +274,7 @@ def find_sections(doc: Document, fmt: Format) -> tuple[list[Item], dict[str, Reg
         out: dict[str, Region] = {}
         bounds = [h[0] for h in heads] + [len(doc.items)]
         for (i, section, _), end in zip(heads, bounds[1:]):
-            region = out.setdefault(section.id, Region(section, heading=doc.items[i]))
+            region = out.setdefault(section.id, Region(section))
             region.items.extend(doc.items[i + 1:end])
         return out
 
@@ -296,8 +295,7 @@ def find_sections(doc: Document, fmt: Format) -> tuple[list[Item], dict[str, Reg
         if match.is_variant:
             findings.append(imf.ImportSectionVariant.make(
                 where=f"{doc.items[i].where}：", found=doc.items[i].text.strip(), label=section.label))
-    preamble = doc.items[: heads[0][0]] if heads else list(doc.items)
-    return preamble, regions, findings
+    return regions, findings
 
 
 def _region_slice(doc: Document, heads, head) -> list[Item]:
@@ -819,7 +817,7 @@ def assemble(doc: Document, *, format_id: str | None = None,
 
     data = ReportData(format=fmt.id, unit=unit, year=report_year, source=doc.source,
                       values={cid: None for cid in fmt.cells})
-    preamble, regions, section_findings = find_sections(doc, fmt)
+    regions, section_findings = find_sections(doc, fmt)
     findings.extend(section_findings)
 
     # a missing narrative section takes the text after the table before it (its heading was lost)
