@@ -192,7 +192,9 @@ class _BlockExpect:
     rows: tuple[tuple[str, frozenset[str]], ...]  # leaf row id, labels
     cols: tuple[tuple[str, frozenset[str]], ...]  # leaf column id, labels
     groups: frozenset[str]  # labels of the top-level column groups
-    known: frozenset[str]  # every label of the block
+    known_rows: frozenset[str]  # labels that may stand left of the values: rows, caption, corner
+    parents: frozenset[str]  # labels of rows that group other rows, caption, corner
+    known_cols: frozenset[str]  # labels that may stand above the values: columns, caption, corner
     cell_ids: dict[tuple[str, str], str]
 
 
@@ -201,7 +203,6 @@ class _TableExpect:
     table: Table
     sheet_key: str
     blocks: tuple[_BlockExpect, ...]
-    known: frozenset[str]
     fixed: tuple[tuple[int, int, frozenset[str]], ...]  # standard position -> labels (fast path)
     n_leaves: int
     positions: dict[str, Pos]  # cell id -> standard position
@@ -213,21 +214,21 @@ def _expect(fmt: Format) -> dict[str, _TableExpect]:
     top, left = sheet_origin()
     for table in fmt.tables:
         blocks = []
-        table_known = {_norm(table.caption), _norm(table.number), _norm(table.sheet)}
         for block in table.blocks:
-            known = {label for node in (*block.rows, *block.columns) for n in node.walk() for label in _labels(n)}
             caption = frozenset(_norm(x) for x in (block.caption, *block.variants) if x)
-            known |= caption
-            if block.corner:
-                known.add(_norm(block.corner))
+            common = set(caption) | ({_norm(block.corner)} if block.corner else set())
+            known_rows = {label for node in block.rows for n in node.walk() for label in _labels(n)} | common
+            known_cols = {label for node in block.columns for n in node.walk() for label in _labels(n)} | common
+            parents = {label for node in block.rows for n in node.walk() if n.children for label in _labels(n)}
+            parents |= common
             ids = {(c.row.id, c.column.id): c.id for c in table.cells if c.block is block}
             rows = tuple((r.id, _labels(r)) for r in block.leaf_rows) if block.row_depth else ()
             blocks.append(_BlockExpect(
                 block=block, caption=caption, rows=rows,
                 cols=tuple((c.id, _labels(c)) for c in block.leaf_columns),
                 groups=frozenset(label for node in block.columns if node.children for label in _labels(node)),
-                known=frozenset(known - {""}), cell_ids=ids))
-            table_known |= known
+                known_rows=frozenset(known_rows - {""}), parents=frozenset(parents - {""}),
+                known_cols=frozenset(known_cols - {""}), cell_ids=ids))
         fixed = []
         by_id = {b.block.id: b for b in blocks}
         for gc in table_grid(fmt, table.id).cells:
@@ -238,7 +239,7 @@ def _expect(fmt: Format) -> dict[str, _TableExpect]:
                 fixed.append((top + gc.row, left + gc.col, by_id[gc.block].caption))
         out[table.id] = _TableExpect(
             table=table, sheet_key=_norm(table.sheet), blocks=tuple(blocks),
-            known=frozenset(table_known - {""}), fixed=tuple(fixed),
+            fixed=tuple(fixed),
             n_leaves=sum(len(b.rows) + len(b.cols) for b in blocks),
             positions={c.id: (cell_addresses(fmt)[c.id].row, cell_addresses(fmt)[c.id].col) for c in table.cells})
     return out
@@ -438,17 +439,18 @@ def _locate_block(bexp: _BlockExpect, sheet: _Sheet, rows: tuple[int, int], loc:
             if r in value_rows:
                 continue
             texts = [(c, sheet.cells[(r, c)]) for c in range(1, label_right + 1) if (r, c) in sheet.cells]
-            unknown = [(c, t) for c, t in texts if _cell_norm(t) and _cell_norm(t) not in bexp.known]
+            if texts and all(_cell_norm(t) in bexp.parents for _, t in texts):
+                continue  # a parent row of the official layout written on its own row
+            unknown = [(c, t) for c, t in texts if _cell_norm(t) not in bexp.parents]
             has_values = any((r, c) in sheet.cells for c in value_cols)
-            if unknown or has_values:
-                col = unknown[0][0] if unknown else min(p[1] for p in row_pos.values())
-                loc.extra_rows.append((r, col, typed_text(unknown[0][1]) if unknown else "", has_values))
+            col = unknown[0][0] if unknown else min(p[1] for p in row_pos.values())
+            loc.extra_rows.append((r, col, typed_text(unknown[0][1]) if unknown else "", has_values))
     if len(value_cols) > 1:
         for c in range(value_cols[0] + 1, value_cols[-1]):
             if c in value_cols:
                 continue
             heads = [(r, sheet.cells[(r, c)]) for r in range(band[0], band[1] + 1) if (r, c) in sheet.cells]
-            unknown = [(r, t) for r, t in heads if _cell_norm(t) and _cell_norm(t) not in bexp.known]
+            unknown = [(r, t) for r, t in heads if _cell_norm(t) not in bexp.known_cols]
             has_values = any((r, c) in sheet.cells for r in value_rows)
             if unknown or has_values:
                 row = unknown[0][0] if unknown else min(p[0] for p in col_pos.values())

@@ -501,6 +501,20 @@ class _XlsxParts:
             out = {pos: text for pos, text in out.items() if pos in within}
         return out
 
+    def errors(self, sheet: str, max_rows: int, max_cols: int) -> dict[Pos, str]:
+        """Cells holding an Excel error value ("#DIV/0!"), which calamine reads as empty."""
+        data = self.sheet_xml(sheet)
+        if not data or b't="e"' not in data:
+            return {}
+        out: dict[Pos, str] = {}
+        for m in _ERROR_CELL.finditer(data):
+            ref = _CELL_R.search(m.group(1))
+            if ref:
+                pos = (int(ref.group(2)), col_number(ref.group(1).decode()))
+                if pos[0] <= max_rows and pos[1] <= max_cols:
+                    out[pos] = m.group(2).decode("utf-8", "replace").strip()
+        return out
+
     def merged(self, sheet: str) -> list[tuple[int, int, int, int]]:
         data = self.sheet_xml(sheet)
         if not data or b"mergeCell" not in data:
@@ -549,6 +563,7 @@ def _wrap(data: bytes, local: bytes, fragments: list[bytes]) -> bytes:
 
 
 _CELL_R = re.compile(rb'\sr="([A-Z]{1,3})([0-9]{1,7})"')
+_ERROR_CELL = re.compile(rb'<(?:\w+:)?c(\s[^>]*?\st="e"[^>]*)>\s*<(?:\w+:)?v>([^<]{1,20})</(?:\w+:)?v>')
 
 
 def _formula_cells(data: bytes, within: set[Pos] | None = None) -> list[bytes]:
@@ -747,7 +762,11 @@ class WorkbookSource:
                                             reason=f"{max_rows}行或{max_cols}列"))
                     self._cells[sheet] = self._capped_cells(sheet, max_rows, max_cols)
                     return self._cells[sheet]
-            self._cells[sheet] = self._load_cells(sheet, max_rows, max_cols)
+            cells = self._load_cells(sheet, max_rows, max_cols)
+            if self._parts is not None:
+                for pos, text in self._parts.errors(sheet, max_rows, max_cols).items():
+                    cells.setdefault(pos, text)
+            self._cells[sheet] = cells
         return self._cells[sheet]
 
     def _capped_cells(self, sheet: str, max_rows: int, max_cols: int) -> dict[Pos, Any]:
