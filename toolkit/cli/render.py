@@ -55,21 +55,35 @@ def _usage(message: str) -> None:
     raise typer.Exit(2)
 
 
+WARNINGS_SHOWN = 5
+
+
 def _print_result(result) -> None:
+    """What happened to one source: errors in full when it was refused or drafted, warnings
+    (up to a few; `nianbao check` lists them all), and the parts that got default text."""
     from toolkit.model import ERROR
 
+    err = not result.ok
     if result.ok:
         mark = "已生成草稿（未通过校验）" if result.draft else "已生成"
         typer.echo(f"{mark}：{result.out}")
     else:
         typer.echo(f"未生成：{result.source}：{result.error}", err=True)
-    shown = result.findings if not result.ok or result.draft else [f for f in result.findings if f.severity != ERROR]
-    for finding in shown:
-        label = "错误" if finding.severity == ERROR else "警告"
-        where = f"{finding.sheet}!{finding.cell} " if finding.sheet and finding.cell and finding.cell not in finding.message else ""
-        typer.echo(f"  [{label}] {where}{finding.message}", err=not result.ok)
+    errors = [f for f in result.findings if f.severity == ERROR]
+    warnings = [f for f in result.findings if f.severity != ERROR]
+    for finding in errors:
+        _print_finding("错误", finding, err)
+    for finding in warnings[:WARNINGS_SHOWN]:
+        _print_finding("警告", finding, err)
+    if len(warnings) > WARNINGS_SHOWN:
+        typer.echo(f"  ……另有{len(warnings) - WARNINGS_SHOWN}个警告，用 nianbao check 查看全部", err=err)
     if result.ok and result.defaults_used and result.data is not None:
         typer.echo(f"  以下文字部分未填写，已使用默认文字，请核对：{'、'.join(_part_labels(result))}")
+
+
+def _print_finding(label: str, finding, err: bool) -> None:
+    where = f"{finding.sheet}!{finding.cell} " if finding.sheet and finding.cell and finding.cell not in finding.message else ""
+    typer.echo(f"  [{label}] {where}{finding.message}", err=err)
 
 
 def _part_labels(result) -> list[str]:

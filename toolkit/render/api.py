@@ -13,9 +13,7 @@ from toolkit.render.context import DOCX_FILE, RenderError, TemplateSet, build_co
 
 FORMATS = {"html": ".html", "docx": ".docx", "md": ".md", "txt": ".txt"}
 TEMPLATE_NAMES = {"html": "report.html.j2", "md": "report.md.j2", "txt": "report.txt.j2"}
-WORKBOOK_SUFFIXES = {".xlsx", ".xlsm", ".xls", ".ods", ".et"}
 DATA_SUFFIXES = {".json"}
-SOURCE_SUFFIXES = WORKBOOK_SUFFIXES | DATA_SUFFIXES
 
 
 @dataclass
@@ -78,8 +76,8 @@ def _render(data: ReportData, to: str, templates: TemplateSet, draft: bool) -> t
 
 
 def load_source(source: Path) -> tuple[ReportData | None, list[Finding]]:
-    """Read a workbook (via the workbook reader) or a data JSON; return the data (None when it
-    could not be read) and every finding: reading problems, then the format's checks."""
+    """Read and check a workbook (:func:`toolkit.check.check_file`) or a data JSON; return the
+    data (None when it could not be read) and every finding: reading problems, then the checks."""
     source = Path(source)
     suffix = source.suffix.lower()
     if suffix in DATA_SUFFIXES:
@@ -95,23 +93,17 @@ def load_source(source: Path) -> tuple[ReportData | None, list[Finding]]:
             data = ReportData.from_dict(payload)
         except (KeyError, TypeError, ValueError, ArithmeticError) as exc:
             raise RenderError(f"数据文件内容有误：{exc}") from None
-        findings: list[Finding] = []
-    else:
-        from toolkit.workbook.reader import read_report
+        from toolkit.checks.engine import check_data
+        from toolkit.formats import FormatError
 
-        result = read_report(source)
-        data, findings = result.data, list(result.findings)
-    if data is None:
-        return None, findings
-    from toolkit.checks.engine import check_data
+        try:
+            return data, check_data(data)
+        except FormatError as exc:
+            raise RenderError(str(exc)) from None
+    from toolkit.check import check_file
 
-    seen = {(f.code, f.cell, f.message) for f in findings}
-    for finding in check_data(data):
-        key = (finding.code, finding.cell, finding.message)
-        if key not in seen:
-            seen.add(key)
-            findings.append(finding)
-    return data, findings
+    report = check_file(source)
+    return report.data, list(report.findings)
 
 
 def default_out_name(data: ReportData | None, source: Path, to: str) -> str:
@@ -183,12 +175,15 @@ def _render_source(source: Path, to: str, target_for: Callable[[ReportData | Non
 
 def expand_sources(sources: Iterable[Path]) -> list[Path]:
     """Files as given; a folder stands for every workbook and data JSON directly in it (sorted,
-    skipping hidden files and Office lock files ``~$…``)."""
+    skipping hidden files and Office lock files ``~$…``; not the reports rendered into it)."""
+    from toolkit.workbook.reader import WORKBOOK_SUFFIXES
+
+    suffixes = {s.lower() for s in WORKBOOK_SUFFIXES} | DATA_SUFFIXES
     out: list[Path] = []
     for source in map(Path, sources):
         if source.is_dir():
             out.extend(sorted(p for p in source.iterdir()
-                              if p.is_file() and p.suffix.lower() in SOURCE_SUFFIXES
+                              if p.is_file() and p.suffix.lower() in suffixes
                               and not p.name.startswith((".", "~$"))))
         else:
             out.append(source)

@@ -8,11 +8,12 @@ its own tables.
 
 from __future__ import annotations
 
+import contextlib
 import re
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any, Iterable, Iterator
 
 import yaml
 from jinja2 import ChoiceLoader, FileSystemLoader, StrictUndefined
@@ -41,10 +42,6 @@ def num(value: Any) -> str:
         return ""
     if isinstance(value, Decimal):
         return format_decimal(value)
-    if isinstance(value, bool):
-        return str(value)
-    if isinstance(value, int):
-        return str(value)
     if isinstance(value, float):
         return format_decimal(Decimal(repr(value)))
     return str(value)
@@ -65,6 +62,8 @@ class TemplateSet:
             if not self.template_dir.is_dir():
                 raise RenderError(f"模板目录不存在：{self.template_dir}")
         self._envs: dict[bool, SandboxedEnvironment] = {}
+        self._settings: dict[str, dict[str, Any]] = {}
+        self._snippets: dict[str, Any] = {}
 
     def environment(self, html: bool) -> SandboxedEnvironment:
         """The sandboxed environment; autoescaped for HTML."""
@@ -91,16 +90,21 @@ class TemplateSet:
             return self.environment(html).get_template(name).render(context)
 
     def render_string(self, source: str, context: dict[str, Any], *, where: str) -> str:
+        """Render a snippet (the default texts); compiled once per template set."""
         with template_errors(where):
-            return self.environment(False).from_string(source).render(context)
+            if source not in self._snippets:
+                self._snippets[source] = self.environment(False).from_string(source)
+            return self._snippets[source].render(context)
 
     def settings(self, name: str) -> dict[str, Any]:
         """A YAML settings file (``defaults.yaml``, ``docx.yaml``): the built-in one, with the
         user's keys laid over it (mappings merged key by key)."""
-        data = _load_yaml(REPORT_TEMPLATES / name)
-        if self.template_dir is not None and (self.template_dir / name).is_file():
-            data = _merge(data, _load_yaml(self.template_dir / name))
-        return data
+        if name not in self._settings:
+            data = _load_yaml(REPORT_TEMPLATES / name)
+            if self.template_dir is not None and (self.template_dir / name).is_file():
+                data = _merge(data, _load_yaml(self.template_dir / name))
+            self._settings[name] = data
+        return self._settings[name]
 
 
 def _load_yaml(path: Path) -> dict[str, Any]:
@@ -123,30 +127,23 @@ def _merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-class template_errors:
-    """Turn Jinja's exceptions into a RenderError with a Chinese message naming the template."""
-
-    def __init__(self, where: str) -> None:
-        self.where = where
-
-    def __enter__(self) -> None:
-        return None
-
-    def __exit__(self, exc_type, exc, tb) -> bool:
-        if exc is None or not isinstance(exc, Exception):
-            return False
-        where = self.where
-        if isinstance(exc, SecurityError):
-            raise RenderError(f"模板 {where} 试图访问不允许的 Python 内部对象，已被安全沙箱拦截：{exc}") from None
-        if isinstance(exc, TemplateSyntaxError):
-            name = exc.filename or exc.name or where
-            raise RenderError(f"模板 {name} 第{exc.lineno}行语法错误：{exc.message}") from None
-        if isinstance(exc, TemplateNotFound):
-            raise RenderError(f"找不到模板文件：{exc.name}") from None
-        if isinstance(exc, UndefinedError):
-            raise RenderError(f"模板 {where} 使用了未定义的变量或属性：{exc.message}") from None
-        if isinstance(exc, RenderError):
-            return False
+@contextlib.contextmanager
+def template_errors(where: str) -> Iterator[None]:
+    """Turn whatever a template raises into a RenderError with a Chinese message naming it."""
+    try:
+        yield
+    except RenderError:
+        raise
+    except SecurityError as exc:
+        raise RenderError(f"模板 {where} 试图访问不允许的 Python 内部对象，已被安全沙箱拦截：{exc}") from None
+    except TemplateSyntaxError as exc:
+        name = exc.filename or exc.name or where
+        raise RenderError(f"模板 {name} 第{exc.lineno}行语法错误：{exc.message}") from None
+    except TemplateNotFound as exc:
+        raise RenderError(f"找不到模板文件：{exc.name}") from None
+    except UndefinedError as exc:
+        raise RenderError(f"模板 {where} 使用了未定义的变量或属性：{exc.message}") from None
+    except Exception as exc:  # a user's template may raise anything (KeyError, TypeError ...)
         raise RenderError(f"模板 {where} 出错：{exc}") from None
 
 
