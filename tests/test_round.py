@@ -8,6 +8,7 @@ import json
 import os
 import time
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
@@ -203,3 +204,33 @@ def test_demo_round_on_the_samples(tmp_path):
     assert carry
     assert all(p.exists() for p in result.paths)
     assert any("次年校验" in line for line in result.lines)
+
+
+def test_imported_published_report_fills_last_year(tmp_path):
+    seeds = Path(__file__).resolve().parents[2] / "shared" / "seeds"
+    seed = next(p for p in sorted(seeds.glob("*.txt")) if "蓼堤镇" in p.read_text(encoding="utf-8")[:200])
+    db = tmp_path / "nianbao.db"
+    result = CliRunner().invoke(app, ["import", str(seed), "--archive", str(db)])
+    assert "已记入档案" in result.output, result.output
+    with Archive(db) as arch:
+        [stored] = arch.reports()
+        assert stored.submission.source == "import" and stored.submission.file_name == seed.name
+        unit, year = stored.unit, stored.year
+        published = stored.data.values
+    this = synthetic_report("2021", unit, year + 1, seed=5)
+    for col in ("natural", "business", "research", "nonprofit", "legal", "other"):
+        # this year's 上年结转 as published last year, with 表三 still balancing
+        delta = (published[f"t3.carried_over.{col}"] or Decimal(0)) - this.values[f"t3.carried_in.{col}"]
+        this.values[f"t3.carried_in.{col}"] += delta
+        this.values[f"t3.carried_over.{col}"] += delta
+    path = _return(tmp_path / "in", unit, year + 1, this, time.time())
+    clean = check_paths([path], year=year + 1, archive=db)
+    assert not [f for f in clean.files[0].findings if f.rule == "t3-carry-prior"]
+    this.values["t3.carried_in.natural"] += 1
+    this.values["t3.carried_over.natural"] += 1
+    path = _return(tmp_path / "in2", unit, year + 1, this, time.time())
+    flagged = check_paths([path], year=year + 1, archive=db)
+    carry = [f for f in flagged.files[0].findings if f.rule == "t3-carry-prior"]
+    assert carry and Decimal(carry[0].expected) == (published["t3.carried_over.natural"] or Decimal(0))
+    history = CliRunner().invoke(app, ["history", unit, "--archive", str(db)])
+    assert f"{year}（导入）" in history.output and str(year + 1) in history.output
