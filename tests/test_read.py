@@ -692,9 +692,15 @@ def test_entity_expansion_is_refused(tmp_path, books):
                  {part: lambda x: laughs + x.split(b"?>", 1)[1].replace(b"<v>49</v>", b"<v>&lol3;</v>")})
     result = read_report(bomb)
     assert codes(result) == ["workbook-damaged"] and "不安全" in result.findings[0].message
-    external = rezip(src, tmp_path / "xxe.xlsx", {"docProps/custom.xml": lambda x: (
-        b'<?xml version="1.0"?><!DOCTYPE r [<!ENTITY x SYSTEM "file:///etc/passwd">]>' + x.split(b"?>", 1)[1])})
-    assert codes(read_report(external)) == ["workbook-damaged"]
+    xxe = b'<?xml version="1.0"?><!DOCTYPE r [<!ENTITY x SYSTEM "file:///etc/passwd">]>'
+    for part in ("xl/workbook.xml", "xl/_rels/workbook.xml.rels"):
+        external = rezip(src, tmp_path / "xxe.xlsx", {part: lambda x: xxe + x.split(b"?>", 1)[1]})
+        assert codes(read_report(external)) == ["workbook-damaged"]
+    properties = rezip(src, tmp_path / "xxe_props.xlsx", {"docProps/custom.xml": lambda x: xxe + x.split(b"?>", 1)[1]})
+    with open_source(properties) as source:
+        with pytest.raises(SourceError) as err:
+            source.properties
+    assert err.value.code == "workbook-damaged"
 
 
 def test_zip_limits(tmp_path, books):

@@ -619,28 +619,42 @@ def _scan_identity(ctx: _Context) -> tuple[str | None, int | None]:
     return unit, year
 
 
+@lru_cache(maxsize=None)
+def _narrative_labels(fmt: Format) -> tuple[tuple[int, str, frozenset[str]], ...]:
+    sections = {p.id: s for s in fmt.sections for p in s.parts}
+    parts = {p.id: p for p in fmt.parts}
+    out = []
+    for row, part_id, label in narrative_rows(fmt):
+        part, section = parts[part_id], sections[part_id]
+        labels = {_norm(label), _norm(part.label), *(_norm(v) for v in part.variants)}
+        labels |= {_norm(f"{sl}{pl}") for sl in (section.label, *section.variants)
+                   for pl in (part.label, *part.variants)}
+        out.append((row, part_id, frozenset(labels)))
+    return tuple(out)
+
+
 def _read_narrative(ctx: _Context, fmt: Format, data: ReportData) -> None:
     plan = workbook_plan()
     name = _sheet_for(ctx, plan.narrative_sheet)
     if name is None:
         return
     sheet = ctx.sheet(name)
-    sections = {p.id: s for s in fmt.sections for p in s.parts}
-    for row, part_id, label in narrative_rows(fmt):
-        part = next(p for p in fmt.parts if p.id == part_id)
-        section = sections[part_id]
-        labels = {_norm(label), _norm(part.label), *(_norm(v) for v in part.variants)}
-        labels |= {_norm(f"{sl}{pl}") for sl in (section.label, *section.variants) for pl in (part.label, *part.variants)}
-        hits = sheet.find(frozenset(labels), (1, sheet.max_row))
-        if hits:
-            r, c = hits[0]
-            pos = next(((r, k) for k in range(c + 1, c + 4) if (r, k) in sheet.cells), (r, c + 1))
-        else:
+    for row, part_id, labels in _narrative_labels(fmt):
+        if sheet.norm_at((row, 1)) in labels:
             pos = (row, 2)
+        else:
+            hits = sheet.find(labels, (1, sheet.max_row))
+            if hits:
+                r, c = hits[0]
+                pos = next(((r, k) for k in range(c + 1, c + 4) if (r, k) in sheet.cells), (r, c + 1))
+            else:
+                pos = (row, 2)
         value = sheet.cells.get(pos)
-        data.cells[f"narrative.{part_id}"] = CellSource(name, a1(*pos))
-        if value is not None and typed_text(value).strip():
-            data.narrative[part_id] = typed_text(value).strip()
+        data.cells[f"narrative.{part_id}"] = CellSource(name, _a1(pos))
+        if value is not None:
+            text = typed_text(value).strip()
+            if text:
+                data.narrative[part_id] = text
 
 
 def _make(code: str, **fields: Any) -> Finding:
@@ -708,6 +722,12 @@ def read_source(source: WorkbookSource, *, format_id: str | None = None, year: i
 
     formulas: dict[str, str] | None = {} if source.formulas_known else None
     sheet_formulas: dict[str, dict[Pos, str]] = {}
+    if formulas is not None:
+        wanted: dict[str, set[Pos]] = {}
+        for loc in located.values():
+            if loc is not None:
+                wanted.setdefault(loc.sheet, set()).update(loc.cells.values())
+        sheet_formulas = source.formulas_of(wanted) or {}
     for table in fmt.tables:
         loc = located.get(table.id)
         if loc is None:
@@ -716,9 +736,6 @@ def read_source(source: WorkbookSource, *, format_id: str | None = None, year: i
                 data.values[cell.id] = None
             continue
         _table_findings(fmt, table, loc, findings)
-        if formulas is not None:
-            sheet_formulas[loc.sheet] = {**sheet_formulas.get(loc.sheet, {}),
-                                         **(source.formulas(loc.sheet, loc.cells.values()) or {})}
         cells = ctx.sheet(loc.sheet).cells
         sheet_f = sheet_formulas.get(loc.sheet)
         for cell in table.cells:

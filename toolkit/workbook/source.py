@@ -27,6 +27,7 @@ import struct
 import zipfile
 import zlib
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path, PurePosixPath
 from typing import Any, Iterable
 
@@ -407,22 +408,31 @@ class _XlsxParts:
 
         parts = cls(zf, path, limits)
         prefix = workbook_plan().defined_name_prefix.encode()
-        cell_names = b'name="' + prefix + b"C_"
-        root = _parse_fragments(parts._xml("xl/workbook.xml"), path, "xl/workbook.xml", b"workbook", [
-            rb'<(?:\w+:)?sheet\s[^>]*>',
-            rb'<(?:\w+:)?definedName\s[^>]*>[^<]*</(?:\w+:)?definedName>',
-        ], skip=lambda fragment: cell_names in fragment)
-        rels: dict[str, str] = {}
+        workbook = parts._xml("xl/workbook.xml")
         try:
-            rel_root = _parse_xml(parts._xml("xl/_rels/workbook.xml.rels"), path, "workbook.xml.rels")
-            for rel in rel_root.iter(f"{{{NS_PKG_REL}}}Relationship"):
-                target = rel.get("Target", "")
-                if rel.get("TargetMode") == "External":
-                    continue
-                full = target.lstrip("/") if target.startswith("/") else str(PurePosixPath("xl") / target)
-                rels[rel.get("Id", "")] = _normpath(full)
+            rels_xml = parts._xml("xl/_rels/workbook.xml.rels")
         except KeyError:
-            pass
+            rels_xml = b""
+        try:
+            # one defused parse of the pieces needed: sheets, the toolkit's workbook-level names
+            # (not the per-cell NB_C_...), and the workbook's relationships
+            doc = b"<nianbao>" + _wrap(workbook, b"workbook", _fragments(workbook, [
+                rb"<(?:\w+:)?sheet\s[^>]*>",
+                rb'<(?:\w+:)?definedName(?:\s+(?!name=)[\w:]+="[^"]*")*\s+name="' + re.escape(prefix)
+                + rb'(?!C_)[^"]*"[^>]*>[^<]*</(?:\w+:)?definedName>']))
+            if rels_xml:
+                doc += _wrap(rels_xml, b"Relationships", _fragments(rels_xml, [rb"<(?:\w+:)?Relationship\s[^>]*>"]))
+            doc += b"</nianbao>"
+        except ValueError:
+            raise _fail("workbook-damaged", path, "“xl/workbook.xml”的XML内容损坏") from None
+        root = _parse_xml(doc, path, "xl/workbook.xml")
+        rels: dict[str, str] = {}
+        for rel in root.iter(f"{{{NS_PKG_REL}}}Relationship"):
+            target = rel.get("Target", "")
+            if rel.get("TargetMode") == "External":
+                continue
+            full = target.lstrip("/") if target.startswith("/") else str(PurePosixPath("xl") / target)
+            rels[rel.get("Id", "")] = _normpath(full)
         for sheet in root.iter(f"{{{NS_MAIN}}}sheet"):
             name = sheet.get("name", "")
             target = rels.get(sheet.get(f"{{{NS_REL}}}id", ""))
@@ -465,40 +475,44 @@ class _XlsxParts:
             max_col = max(max_col, col_number(col.decode()))
         return max_row, max_col
 
-    def formulas(self, sheet: str, max_rows: int, max_cols: int, within: set[Pos] | None = None) -> dict[Pos, str]:
-        data = self.sheet_xml(sheet)
-        if not data:
-            return {}
-        fragments = _formula_cells(data, within)
-        if not fragments:
-            return {}
-        root = _parse_xml(_wrap(data, b"worksheet", fragments), self.path, self.sheet_parts.get(sheet, sheet))
-        out: dict[Pos, str] = {}
-        masters: dict[str, tuple[Pos, str]] = {}
-        pending: list[tuple[Pos, str]] = []
+    def formulas(self, wanted: dict[str, set[Pos] | None], max_rows: int, max_cols: int) -> dict[str, dict[Pos, str]]:
+        """Formulas of several sheets (each optionally only at some positions), in one parse."""
+        docs, names = [], []
+        for sheet, within in wanted.items():
+            data = self.sheet_xml(sheet)
+            fragments = _formula_cells(data, within) if data else []
+            if fragments:
+                docs.append(_wrap(data, b"worksheet", fragments))
+                names.append(sheet)
+        out: dict[str, dict[Pos, str]] = {sheet: {} for sheet in wanted}
+        if not docs:
+            return out
+        root = _parse_xml(b"<nianbao>" + b"".join(docs) + b"</nianbao>", self.path, "worksheet")
         c_tag, f_tag = f"{{{NS_MAIN}}}c", f"{{{NS_MAIN}}}f"
-        for cell in root.iter(c_tag):
-            f = cell.find(f_tag)
-            if f is None:
-                continue
-            pos = parse_ref(cell.get("r", ""))
-            if pos is None or pos[0] > max_rows or pos[1] > max_cols:
-                continue
-            text = (f.text or "").strip()
-            if f.get("t") == "shared" and f.get("si") is not None:
-                if text:
-                    masters[f.get("si")] = (pos, text)
-                else:
-                    pending.append((pos, f.get("si")))
+        for sheet, sheet_root in zip(names, list(root)):
+            found: dict[Pos, str] = {}
+            masters: dict[str, tuple[Pos, str]] = {}
+            pending: list[tuple[Pos, str]] = []
+            for cell in sheet_root.iter(c_tag):
+                f = cell.find(f_tag)
+                pos = parse_ref(cell.get("r", ""))
+                if f is None or pos is None or pos[0] > max_rows or pos[1] > max_cols:
                     continue
-            if text:
-                out[pos] = text
-        for pos, si in pending:
-            if si in masters:
-                (mr, mc), text = masters[si]
-                out[pos] = shift_formula(text, pos[0] - mr, pos[1] - mc)
-        if within is not None:
-            out = {pos: text for pos, text in out.items() if pos in within}
+                text = (f.text or "").strip()
+                if f.get("t") == "shared" and f.get("si") is not None:
+                    if text:
+                        masters[f.get("si")] = (pos, text)
+                    else:
+                        pending.append((pos, f.get("si")))
+                        continue
+                if text:
+                    found[pos] = text
+            for pos, si in pending:
+                if si in masters:
+                    (mr, mc), text = masters[si]
+                    found[pos] = shift_formula(text, pos[0] - mr, pos[1] - mc)
+            within = wanted[sheet]
+            out[sheet] = found if within is None else {pos: t for pos, t in found.items() if pos in within}
         return out
 
     def errors(self, sheet: str, max_rows: int, max_cols: int) -> dict[Pos, str]:
@@ -568,56 +582,45 @@ _ERROR_CELL = re.compile(rb'<(?:\w+:)?c(\s[^>]*?\st="e"[^>]*)>\s*<(?:\w+:)?v>([^
 
 def _formula_cells(data: bytes, within: set[Pos] | None = None) -> list[bytes]:
     """``<c r=..><f ..>..</f></c>`` for each cell of a sheet holding a formula (optionally only
-    at positions ``within``), cut out of the XML text to be parsed (with defusedxml) as one
-    small document instead of the whole sheet."""
+    at positions ``within``, plus the masters of shared formulas), cut out of the XML text to be
+    parsed (with defusedxml) as one small document instead of the whole sheet."""
     try:
         _, prefix = _root_tag(data, b"worksheet")
     except ValueError:
         return []
-    open_tag, close_tag = b"<" + prefix + b"c ", b"</" + prefix + b"c>"
-    f_close = b"</" + prefix + b"f>"
+    if b"<" + prefix + b"f" not in data:
+        return []
+    pattern = _formula_pattern(prefix)
     out: list[bytes] = []
-    last_end = 0
-    for m in re.finditer(b"<" + re.escape(prefix) + rb"f[\s>/]", data):
-        i = m.start()
-        if i < last_end:
-            continue
-        start = data.rfind(open_tag, last_end, i)
-        if start < 0 or data.find(close_tag, start, i) >= 0:
-            continue
-        end = data.find(close_tag, i)
-        if end < 0:
-            break
-        last_end = end + len(close_tag)
-        head_end = data.find(b">", start, i)
-        ref = _CELL_R.search(data, start, head_end + 1) if head_end > 0 else None
+    close = b"</" + prefix + b"c>"
+    for m in pattern.finditer(data):
+        ref = _CELL_R.search(m.group(1))
         if ref is None:
             continue
-        outside = within is not None and (int(ref.group(2)), col_number(ref.group(1).decode())) not in within
-        if outside and b'si="' not in data[i:data.find(b">", i, end) + 1]:
+        f = m.group(2)
+        if within is not None and (int(ref.group(2)), col_number(ref.group(1).decode())) not in within \
+                and b'si="' not in f:
             continue
-        f_self = data.find(b"/>", i, end)
-        tag_end = data.find(b">", i, end)
-        if f_self >= 0 and f_self + 1 == tag_end:
-            f_end = tag_end + 1
-        else:
-            f_end = data.find(f_close, i, end)
-            if f_end < 0:
-                continue
-            f_end += len(f_close)
-        out.append(b"<" + prefix + b'c r="' + ref.group(1) + ref.group(2) + b'">' + data[i:f_end] + close_tag)
+        out.append(b"<" + prefix + b'c r="' + ref.group(1) + ref.group(2) + b'">' + f + close)
     return out
 
 
-def _parse_fragments(data: bytes, path: Path, part: str, local: bytes, patterns: list[bytes], skip=None):
-    try:
-        fragments = [m.group(0) for pattern in patterns for m in re.finditer(pattern, data)
-                     if skip is None or not skip(m.group(0))]
-        fragments = [f if f.endswith(b"/>") or b"</" in f else f[:-1] + b"/>" for f in fragments]
-        doc = _wrap(data, local, fragments)
-    except ValueError:
-        raise _fail("workbook-damaged", path, f"“{part}”的XML内容损坏") from None
-    return _parse_xml(doc, path, part)
+@lru_cache(maxsize=8)
+def _formula_pattern(prefix: bytes) -> re.Pattern:
+    p = re.escape(prefix)
+    return re.compile(rb"<" + p + rb"c\b([^>]*)>\s*(<" + p + rb"f\b[^>]*/>|<" + p + rb"f\b[^>]*>[^<]*</" + p + rb"f>)")
+
+
+def _fragments(data: bytes, patterns: list[bytes]) -> list[bytes]:
+    """Elements cut out of XML text by ``patterns``; empty start tags are closed (``<x a="1"/>``)."""
+    out = []
+    for pattern in patterns:
+        for m in re.finditer(pattern, data):
+            fragment = m.group(0)
+            if not fragment.endswith(b"/>") and b"</" not in fragment:
+                fragment = fragment[:-1] + b"/>"
+            out.append(fragment)
+    return out
 
 
 _ODS_ROW = re.compile(rb"<table:table-row\b([^>]*?)(?:/>|>(.*?)</table:table-row>)", re.S)
@@ -722,6 +725,7 @@ class WorkbookSource:
         self._parts: _XlsxParts | None = None
         self._cells: dict[str, dict[Pos, Any]] = {}
         self._meta: dict[str, str] | None = None
+        self._properties: dict[str, str] | None = None
         if container in ("xlsx", "xlsm", "xlsb", "ods"):
             self._zip = zf if zf is not None else zipfile.ZipFile(io.BytesIO(data))
         if container in ("xlsx", "xlsm"):
@@ -776,12 +780,18 @@ class WorkbookSource:
         """(row, col) -> formula text without "=" for xlsx/xlsm (shared formulas expanded), of
         every cell or only of the positions ``within``; None for containers whose formulas this
         reader cannot see (xls, xlsb, ods)."""
+        found = self.formulas_of({sheet: within})
+        return None if found is None else found[sheet]
+
+    def formulas_of(self, wanted: dict[str, Iterable[Pos] | None]) -> dict[str, dict[Pos, str]] | None:
+        """:meth:`formulas` of several sheets at once (cheaper: one parse)."""
         if self._parts is None:
             return None
-        if sheet not in self.sheet_names:
-            raise KeyError(sheet)
-        wanted = None if within is None else set(within)
-        return self._parts.formulas(sheet, self.limits.max_rows, self.limits.max_cols, wanted)
+        for sheet in wanted:
+            if sheet not in self.sheet_names:
+                raise KeyError(sheet)
+        sets = {sheet: None if within is None else set(within) for sheet, within in wanted.items()}
+        return self._parts.formulas(sets, self.limits.max_rows, self.limits.max_cols)
 
     def merged(self, sheet: str) -> list[tuple[int, int, int, int]]:
         """Merged ranges as (first row, first col, last row, last col), 1-based, inclusive."""
@@ -794,9 +804,10 @@ class WorkbookSource:
     @property
     def meta(self) -> dict[str, str]:
         """What the file recorded about itself: the hidden meta sheet (key in A, value in B),
-        workbook-level defined names with the toolkit's prefix, and document properties.
-        Keys are lower-case without prefix ("format", "unit", "year", ...); document core
-        properties appear as "doc.title" etc. The meta sheet wins over names over properties."""
+        workbook-level defined names with the toolkit's prefix, and, when those do not give
+        format, unit and year, the custom document properties (``nianbao_format`` ...). Keys are
+        lower-case without prefix ("format", "unit", "year", ...). The meta sheet wins over names
+        over properties; all document properties are in :attr:`properties`."""
         if self._meta is None:
             self._meta = self._read_meta()
         return self._meta
@@ -808,8 +819,6 @@ class WorkbookSource:
         prefix = plan.defined_name_prefix.lower()
         out: dict[str, str] = {}
         if self._parts is not None:
-            for name, value in self._parts.doc_properties().items():
-                out[_meta_key(name, prefix)] = value
             for name, value in self._parts.defined_names.items():
                 if name.lower().startswith(prefix) and not name.lower().startswith(prefix + "c_"):
                     resolved = self._resolve_name(value)
@@ -821,7 +830,19 @@ class WorkbookSource:
                     value = self.cells(plan.meta_sheet).get((r, 2))
                     if value is not None:
                         out[key.strip().lower()] = _meta_text(value)
+        if not {"format", "unit", "year"} <= set(out):
+            for name, value in self.properties.items():
+                key = _meta_key(name, prefix)
+                if key not in out and not key.startswith("doc."):
+                    out[key] = value
         return out
+
+    @property
+    def properties(self) -> dict[str, str]:
+        """Document properties (xlsx/xlsm): custom ones by name, core ones as "doc.title" etc."""
+        if self._properties is None:
+            self._properties = self._parts.doc_properties() if self._parts is not None else {}
+        return self._properties
 
     def _resolve_name(self, value: str) -> str | None:
         value = value.strip().lstrip("=")
