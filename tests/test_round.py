@@ -234,3 +234,23 @@ def test_imported_published_report_fills_last_year(tmp_path):
     assert carry and Decimal(carry[0].expected) == (published["t3.carried_over.natural"] or Decimal(0))
     history = CliRunner().invoke(app, ["history", unit, "--archive", str(db)])
     assert f"{year}（导入）" in history.output and str(year + 1) in history.output
+
+
+def test_archive_prior_in_worker_processes(tmp_path):
+    db = tmp_path / "a.db"
+    units = ["城关镇人民政府", "蓼堤镇人民政府", "西陵寺镇人民政府"]
+    last = {u: synthetic_report("2021", u, YEAR, seed=8) for u in units}
+    with Archive(db) as arch:
+        for data in last.values():
+            arch.record_data(data, source="check")
+    for i, unit in enumerate(units):
+        this = synthetic_report("2021", unit, YEAR + 1, seed=8, prior=last[unit])
+        if i == 1:
+            this.values["t3.carried_in.natural"] += 1
+            this.values["t3.carried_over.natural"] += 1
+        _return(tmp_path / "in", unit, YEAR + 1, this, time.time())
+    report = check_paths([tmp_path / "in"], year=YEAR + 1, archive=db, workers=2)
+    flagged = {f.data.unit for f in report.files if any(x.rule == "t3-carry-prior" for x in f.findings)}
+    assert flagged == {"蓼堤镇人民政府"}
+    with Archive(db) as arch:
+        assert len(arch.reports(year=YEAR + 1)) == 3
