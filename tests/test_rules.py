@@ -278,6 +278,19 @@ def _seed_002_values(fmt):
     return values, raw
 
 
+def test_total_whose_formula_was_deleted_is_one_warning(fmt):
+    data = clean_report(fmt)
+    data.formulas = _formulas(fmt, missing={"t3.results_total.total"})
+    expected = data.values["t3.results_total.total"]
+    data.values["t3.results_total.total"] = None
+    (finding,) = check_data(data)
+    assert (finding.code, finding.severity, finding.sheet, finding.expected) == (
+        "total-formula-deleted", "warning", "表三", expected)
+    assert finding.cell == ("J29" if fmt.id == "2021" else "J27") and finding.actual is None
+    data.formulas = None  # a reader that cannot see formulas: nothing to say about an empty total
+    assert check_data(data) == []
+
+
 def test_seed_002_results_total_typed_as_zero():
     """宁河区造甲城镇 2020 (2019 format): （七）总计's 总计 cell is 0 while the row adds to 1."""
     fmt = load_format("2019")

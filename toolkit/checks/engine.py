@@ -282,6 +282,12 @@ class Evaluation:
         formulas = self.data.formulas
         return formulas is not None and cell_id not in formulas and self.file_value(cell_id) is not None
 
+    def formula_deleted(self, cell_id: str) -> bool:
+        """A total left empty without its formula (only when formulas are known)."""
+        formulas = self.data.formulas
+        return (formulas is not None and cell_id not in formulas and cell_id in self.data.values
+                and self.data.values[cell_id] is None and not str(self.data.raw.get(cell_id) or "").strip())
+
     def decimals(self, inst: RuleInstance) -> int:
         return max(self.fmt.cell(t.cell).kind.decimals for t in (*inst.left, *inst.right))
 
@@ -379,13 +385,16 @@ def _finding(ev: Evaluation, rule: Rule | None, hit: Hit) -> Finding:
 # ---------------------------------------------------------------- rule kinds
 
 
-@rule_kind("sum", codes=(rf.TotalMismatch, rf.TotalTypedOver, rf.TotalTypedOverWrong))
+@rule_kind("sum", codes=(rf.TotalMismatch, rf.TotalTypedOver, rf.TotalTypedOverWrong, rf.TotalFormulaDeleted))
 def _sum_rule(rule: Rule, ev: Evaluation) -> Iterator[Hit]:
     """total = sum(terms): the total stored in the file against its recomputation."""
     for inst in ev.instances(rule):
         total = inst.left[0].cell
         actual = ev.file_value(total)
         if actual is None:
+            if ev.formula_deleted(total) and total not in ev.typed_over_reported:
+                ev.typed_over_reported.add(total)
+                yield Hit(rf.TotalFormulaDeleted, total, ev.computed[total], None, rule_message=False)
             continue
         expected = ev.computed[total] if ev.fmt.total_rule(total) is inst else ev.total(inst.right)
         same = ev.same(expected, actual, inst)

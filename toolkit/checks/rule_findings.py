@@ -41,6 +41,16 @@ class TotalTypedOverWrong(FindingType):
     note = "；该格的计算公式已被改成手填数字，请恢复公式"
 
 
+class TotalFormulaDeleted(FindingType):
+    code = "total-formula-deleted"
+    severity = WARNING
+    title = "合计公式被删除"
+    template = "{cell_label}的计算公式被删除了，单元格是空的；按各项之和应为{expected}，请恢复公式（{cell}）"
+    description = (
+        "A total cell that should hold a formula is empty and has no formula (only when the reader "
+        "can see formulas). The checks use the recomputed value. Raised once per cell.")
+
+
 class RuleNotEqual(FindingType):
     code = "rule-not-equal"
     severity = ERROR

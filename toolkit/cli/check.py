@@ -94,6 +94,9 @@ def check_command(
     except KeyboardInterrupt:
         err.print("已中断；没有写出不完整的文件。")
         raise typer.Exit(130)
+    except Exception as exc:  # a bug: say so in one line, never a traceback
+        err.print(f"[red]错误[/red]：校验时程序出错（{type(exc).__name__}: {exc}），请联系工具维护人员。")
+        raise typer.Exit(1)
 
     if as_json:
         sys.stdout.write(json.dumps(report.to_dict(), ensure_ascii=False, indent=2) + "\n")
