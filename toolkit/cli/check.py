@@ -89,13 +89,13 @@ def check_command(
         err.print(f"错误：{exc}", markup=False)
         raise typer.Exit(1)
     except OSError as exc:
-        err.print(f"[red]错误[/red]：无法写出结果：{exc.strerror or exc}（{exc.filename or ''}）")
+        err.print(f"[red]错误[/red]：无法写出结果：{escape(str(exc.strerror or exc))}（{escape(str(exc.filename or ''))}）")
         raise typer.Exit(1)
     except KeyboardInterrupt:
         err.print("已中断；没有写出不完整的文件。")
         raise typer.Exit(130)
     except Exception as exc:  # a bug: say so in one line, never a traceback
-        err.print(f"[red]错误[/red]：校验时程序出错（{type(exc).__name__}: {exc}），请联系工具维护人员。")
+        err.print(f"[red]错误[/red]：校验时程序出错（{escape(f'{type(exc).__name__}: {exc}')}），请联系工具维护人员。")
         raise typer.Exit(1)
 
     if as_json:
