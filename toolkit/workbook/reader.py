@@ -81,7 +81,8 @@ def read_report(path: str | Path, *, format_id: str | None = None, year: int | N
     """Read one returned report. Never raises for a user file: a file that cannot be read is a
     ReadResult with ``data=None`` and one finding.
 
-    ``format_id`` forces a format; ``year`` is the report year when the file does not say it;
+    ``format_id`` forces a format (an unknown one raises FormatError: a usage error, not a file
+    problem); ``year`` is the report year when the file does not say it;
     ``expect_unit`` the unit name when the file does not say it (comparing names is the
     checks' job). Workbook ``options``: ``engine`` ("auto", "calamine", "openpyxl"), ``limits``.
     """
@@ -680,12 +681,7 @@ def read_source(source: WorkbookSource, *, format_id: str | None = None, year: i
         file_year = file_year or scanned_year
     report_year = file_year or year
 
-    forced = None
-    if format_id:
-        try:
-            forced = load_format(str(format_id))
-        except FormatError:
-            forced = None
+    forced = load_format(str(format_id)) if format_id else None
     candidates = [forced] if forced else _candidates(meta.get("format"), report_year)
 
     fmt: Format | None = None

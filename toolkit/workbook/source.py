@@ -902,6 +902,8 @@ class CalamineSource(WorkbookSource):
         except pc.PasswordError:
             raise _fail("workbook-encrypted", path) from None
         except Exception as exc:  # calamine raises several error types for broken containers
+            if re.search(r"password|encrypt", str(exc), re.I):
+                raise _fail("workbook-encrypted", path) from None
             raise _fail("workbook-damaged", path, _calamine_reason(exc)) from None
         self._names = list(self._wb.sheet_names)
 
