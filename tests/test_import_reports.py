@@ -306,3 +306,20 @@ def test_old_format_for_a_new_year():
     assert data.format == "2019" and data.year == 2022
     (f,) = by_code(findings, "import-format-year")
     assert f.severity == "error" and f.expected == "2021"
+
+
+def test_no_table_labels_format_from_year_and_unit_from_caller(tmp_path):
+    text = ("政府信息公开工作年度报告\n\n一、总体情况\n\n本机关认真贯彻条例。本报告数据统计期限为2020年1月1日至2020年12月31日。\n\n"
+            "四、政府信息公开行政复议、行政诉讼情况\n\n0\t0\t0\t0\t0\t0\t0\t0\t0\t0\t0\t0\t0\t0\t0\n\n"
+            "六、其他需要报告的事项\n\n无。\n")
+    path = tmp_path / "report.txt"
+    path.write_text(text, encoding="utf-8")
+    result = import_report(path, expect_unit="某某镇人民政府")
+    data = result.data
+    assert (data.format, data.year, data.unit) == ("2019", 2020, "某某镇人民政府")  # 2020 -> 2019 format
+    found = [f.code for f in result.findings]
+    assert "import-format-unknown" in found and "import-unit-missing" not in found
+    assert {f.message for f in result.findings if f.code == "import-table-missing"} >= {
+        "报告中没有找到表二（二、主动公开政府信息情况）的数据，该表各项无法读取。"}
+    assert data.values["t4.review.total"] == 0 and data.values["t2.rules.made"] is None
+    assert "import-section-missing" in found and data.narrative["other.text"] == "无。"
