@@ -59,10 +59,15 @@ def clean_values(fmt: Format, seed: int = 0, *, t3_zero: bool = False) -> dict[s
 def clean_report(fmt: Format, seed: int = 0, *, unit: str = TOWNSHIP, year: int | None = None,
                  t3_zero: bool = False) -> ReportData:
     values = clean_values(fmt, seed, t3_zero=t3_zero)
+    return ReportData(format=fmt.id, unit=unit, year=year or (fmt.year_from + 1), values=values,
+                      narrative=narrative_for(values))
+
+
+def narrative_for(values: dict[str, Decimal]) -> dict[str, str]:
+    """The 依申请公开 narrative a careful clerk writes for these numbers."""
     n = values["t3.new.total"]
     text = "本年未收到政府信息公开申请。" if n == 0 else f"本年共收到政府信息公开申请{n}件，均已按时答复。"
-    return ReportData(format=fmt.id, unit=unit, year=year or (fmt.year_from + 1), values=values,
-                      narrative={"overview.on_request": text})
+    return {"overview.on_request": text}
 
 
 def prior_report(fmt: Format, current: ReportData, seed: int = 1) -> ReportData:
@@ -132,6 +137,8 @@ def returned_folder(root) -> dict[str, "Path"]:
     files["clean"] = write_returned(root / "蓼堤镇人民政府.xlsx", fmt, clean)
     balance = clean_report(fmt, 12, unit="城关镇人民政府", year=RETURN_YEAR)
     balance.values["t3.new.natural"] += 1
+    balance.values = with_totals(fmt, {c.id: balance.values[c.id] for c in fmt.input_cells})
+    balance.narrative = narrative_for(balance.values)
     files["balance"] = write_returned(root / "城关镇人民政府.xlsx", fmt, balance)
     typed = clean_report(fmt, 13, unit="东湖街道办事处", year=RETURN_YEAR)
     files["typed"] = write_returned(root / "东湖街道办事处.xlsx", fmt, typed)

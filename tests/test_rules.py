@@ -91,6 +91,14 @@ def break_zero_narrative(fmt):
     return data, None
 
 
+def break_narrative_count(fmt):
+    data = clean_report(fmt)
+    stated = data.values["t3.new.total"] + 5
+    data.narrative = {"overview.on_request": "依申请公开工作规范有序。", "overview.oversight":
+                      f"本年度，我镇共受理政府信息公开申请{stated}件，均在法定期限内答复。"}
+    return data, None
+
+
 # rule id -> (break it, {format id: expected {(code, sheet, A1)}})
 CASES = {
     "t3-balance": (break_balance, {f: {("rule-not-equal", "表三", "D6"), ("rule-not-equal", "表三", "J6")}
@@ -110,6 +118,8 @@ CASES = {
     "t2-public-total-plausible": (break_public_total_plausible, {"2019": {("implausible-value", "表二", "D6")}}),
     "t2-township-rules": (break_township_rules, {"2021": {("unit-should-be-zero", "表二", "C5")},
                                                  "2019": {("unit-should-be-zero", "表二", "B5")}}),
+    "t3-narrative-count": (break_narrative_count,
+                           {f: {("narrative-number-differs", "表三", "J6")} for f in ("2021", "2019")}),
     "t3-zero-narrative": (break_zero_narrative, {f: {("narrative-contradicts-zero", "表三", "J6")} for f in ("2021", "2019")}),
 }
 RULE_CASES = [(rule_id, fid) for rule_id, (_, by_format) in CASES.items() for fid in by_format]
@@ -336,11 +346,37 @@ def test_zero_table_against_narrative(fmt, text, flagged):
         assert "（二）依申请公开" in findings[0].message and findings[0].actual in text
 
 
-def test_narrative_is_not_checked_when_the_table_has_applications(fmt):
+def test_narrative_count_against_the_table(fmt):
     data = clean_report(fmt)
-    assert data.values["t3.new.total"] > 0
-    data.narrative = {"overview.on_request": "本年度共收到政府信息公开申请300件。"}
-    assert check_data(data) == []
+    new = data.values["t3.new.total"]
+    assert new > 0
+    for text, stated in [(f"本年度共收到政府信息公开申请{new}件。", None),
+                         (f"全年收到政府信息公开申请 {new} 件，上年结转政府信息公开申请 2 件。", None),
+                         (f"本年度共受理政府信息公开申请{new + 1}件次。", new + 1),
+                         ("本年度新收政府信息公开申请共１２件。", 12),
+                         ("本年度收到行政复议申请2件。", None)]:
+        data.narrative = {"overview.on_request": text}
+        findings = check_data(data)
+        if stated is None or stated == new:
+            assert findings == [], text
+        else:
+            (finding,) = findings
+            assert (finding.code, finding.expected, finding.actual) == ("narrative-number-differs", new, stated)
+            assert finding.message.startswith("文字部分“（二）依申请公开”写有“")
+
+
+def test_published_report_whose_text_and_table_disagree():
+    """reports/002: the text says 受理政府信息公开申请 17 件, 表三 says 95."""
+    path = Path(__file__).resolve().parents[2] / "shared" / "reports" / "002.txt"
+    if not path.is_file():
+        pytest.skip("shared/reports not available")
+    from toolkit.workbook.reader import read_report
+    import toolkit.importers  # noqa: F401  (registers the text reader)
+
+    data = read_report(path).data
+    (finding,) = [f for f in check_data(data) if f.code == "narrative-number-differs"]
+    assert (finding.expected, finding.actual, finding.rule) == (D(95), D(17), "t3-narrative-count")
+    assert "受理政府信息公开申请 17 件" in finding.message
 
 
 # ---------------------------------------------------------------- cross-year
@@ -352,6 +388,7 @@ def test_prior_rules_are_skipped_without_prior(fmt):
     inputs["t3.carried_in.natural"] += 1
     inputs["t3.new.natural"] -= 1
     data.values = with_totals(fmt, inputs)
+    data.narrative = {}
     assert check_data(data) == []
     prior = prior_report(fmt, clean_report(fmt))
     assert {f.rule for f in check_data(data, prior=prior)} >= {"t3-carry-prior"}

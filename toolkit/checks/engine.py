@@ -475,6 +475,28 @@ def _narrative_zero_rule(rule: Rule, ev: Evaluation) -> Iterator[Hit]:
             return
 
 
+@rule_kind("narrative_number", codes=(rf.NarrativeNumberDiffers,), fields=("part", "quote"))
+def _narrative_number_rule(rule: Rule, ev: Evaluation) -> Iterator[Hit]:
+    """A narrative part in ``parts`` states a number (``pattern``'s digit group) that differs
+    from the sum of ``cells``; with ``skip_when_zero`` nothing is said when that sum is 0 (a
+    ``narrative_zero`` rule covers it). One finding, at the first differing statement."""
+    cells = rule.params["cells"]
+    expected = sum((ev.value(c) for c in cells), ZERO)
+    if rule.params.get("skip_when_zero") and expected == 0:
+        return
+    pattern = re.compile(rule.params["pattern"])
+    labels = {p.id: p.label for p in ev.fmt.parts}
+    for part_id in rule.params["parts"]:
+        for match in pattern.finditer(ev.data.narrative.get(part_id) or ""):
+            numbers = _numbers_in(match)
+            if not numbers or Decimal(numbers[-1]) == expected:
+                continue
+            quote = match.group(0)
+            yield Hit(rf.NarrativeNumberDiffers, cells[0], expected, Decimal(numbers[-1]),
+                      {"part": labels.get(part_id, part_id), "quote": quote}, severity=rule.severity)
+            return
+
+
 # ---------------------------------------------------------------- identity
 
 

@@ -99,6 +99,16 @@ class NarrativeContradictsZero(FindingType):
         "rule's `pattern` with a non-zero number (e.g. 表三 all zero while the text says 收到申请3件).")
 
 
+class NarrativeNumberDiffers(FindingType):
+    code = "narrative-number-differs"
+    severity = WARNING
+    title = "文字部分的数字与表格不一致"
+    template = "文字部分“{part}”写有“{quote}”，与表格中的{expected}不一致，请核实（{cell}）"
+    description = (
+        "A `narrative_number` rule: a narrative part states a number (e.g. 受理政府信息公开申请17件) "
+        "that differs from the sum of the rule's cells (表三 本年新收 总计 95).")
+
+
 class UnitNotInRoster(FindingType):
     code = "unit-not-in-roster"
     severity = WARNING
