@@ -12,6 +12,8 @@ from pathlib import Path
 
 import openpyxl
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from check_helpers import TOWNSHIP, clean_report
 from soffice import SOFFICE, soffice_convert
@@ -736,3 +738,68 @@ def test_lying_zip_sizes_are_measured(tmp_path):
     path.write_bytes(bytes(data))
     result = read_report(path, limits=Limits(max_entry_bytes=1024 * 1024, max_total_bytes=2 * 1024 * 1024))
     assert codes(result) == ["file-too-large"]
+
+
+# ---------------------------------------------------------------- damaged in every way
+
+
+FILE_CODES = {"not-a-workbook", "workbook-damaged", "workbook-encrypted", "file-too-large", "file-unreadable"}
+
+
+@pytest.fixture(scope="module")
+def small_book(tmp_path_factory):
+    path, _ = filled(tmp_path_factory.mktemp("small"), load_format("2021"), seed=9)
+    return path.read_bytes()
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(data=st.data())
+def test_mutated_bytes_always_give_an_answer(tmp_path, small_book, data):
+    blob = bytearray(small_book)
+    action = data.draw(st.sampled_from(["flip", "truncate", "drop", "zero"]))
+    if action == "flip":
+        for pos in data.draw(st.lists(st.integers(0, len(blob) - 1), min_size=1, max_size=8)):
+            blob[pos] ^= data.draw(st.integers(1, 255))
+    elif action == "truncate":
+        blob = blob[: data.draw(st.integers(0, len(blob) - 1))]
+    elif action == "zero":
+        start = data.draw(st.integers(0, len(blob) - 1))
+        blob[start:start + data.draw(st.integers(1, 4096))] = b"\0" * len(blob[start:start + 4096])
+    else:
+        with zipfile.ZipFile(io.BytesIO(bytes(blob))) as zin:
+            names = zin.namelist()
+            gone = set(data.draw(st.lists(st.sampled_from(names), min_size=1, max_size=3)))
+            out = io.BytesIO()
+            with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as zout:
+                for name in names:
+                    if name not in gone:
+                        zout.writestr(name, zin.read(name))
+        blob = bytearray(out.getvalue())
+    path = tmp_path / "mutated.xlsx"
+    path.write_bytes(bytes(blob))
+    result = read_report(path)
+    assert isinstance(result, ReadResult)
+    if result.data is None:
+        assert len(result.findings) == 1 and result.findings[0].code in FILE_CODES | {"format-unknown"}
+    for finding in result.findings:
+        assert finding.message and finding.severity in (ERROR, WARNING)
+
+
+def test_binary_engine_crash_or_hang_is_one_finding(tmp_path, monkeypatch):
+    from toolkit.workbook import source as source_module
+
+    fake = tmp_path / "fake.xls"
+    fake.write_bytes(cfb({"Workbook": b"\x09\x08\x10\x00" + b"\0" * 100}))
+    monkeypatch.setattr(source_module, "_HELPER", "import os, sys; sys.stdin.buffer.read(16); os.abort()")
+    source_module._Helper.stop()
+    result = read_report(fake)
+    assert codes(result) == ["workbook-damaged"] and result.data is None
+    monkeypatch.setattr(source_module, "_HELPER", "import sys, time; sys.stdin.buffer.read(16); time.sleep(30)")
+    source_module._Helper.stop()
+    result = read_report(fake, limits=Limits(engine_seconds=1))
+    assert codes(result) == ["file-too-large"] and "秒" in result.findings[0].message
+    monkeypatch.undo()
+    source_module._Helper.stop()
+    result = read_report(fake)  # a fresh helper: calamine itself finds no usable sheet in it
+    assert codes(result) in (["workbook-damaged"], ["format-unknown"])
+    assert source_module._Helper._proc.poll() is None  # and stays up for the next file

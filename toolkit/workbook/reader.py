@@ -24,6 +24,8 @@ when the container does not expose formulas (xls, ods, xlsb).
 from __future__ import annotations
 
 import re
+import zipfile
+import zlib
 from dataclasses import dataclass, field
 from decimal import Decimal
 from functools import lru_cache
@@ -107,6 +109,14 @@ def read_workbook(path: str | Path, *, format_id: str | None = None, year: int |
             return read_source(source, format_id=format_id, year=year, expect_unit=expect_unit)
     except SourceError as exc:
         return ReadResult(str(path), None, [finding_type(exc.code).make(message=exc.message)],
+                          source_kind=source.kind, engine=source.engine)
+    except FormatError:
+        raise
+    except (zipfile.BadZipFile, zlib.error, EOFError, OSError, ValueError, KeyError, IndexError) as exc:
+        # a container broken in a way the checks above did not foresee
+        reason = f"内容不完整或结构异常（{type(exc).__name__}）"
+        message = finding_type("workbook-damaged").template.format(file=path.name, reason=reason)
+        return ReadResult(str(path), None, [finding_type("workbook-damaged").make(message=message)],
                           source_kind=source.kind, engine=source.engine)
 
 

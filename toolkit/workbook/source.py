@@ -17,6 +17,7 @@ Chinese and names the file.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as _dt
 import io
 import math
@@ -24,6 +25,7 @@ import os
 import re
 import stat
 import struct
+import sys
 import zipfile
 import zlib
 from dataclasses import dataclass, field
@@ -57,6 +59,8 @@ class Limits:
     max_ratio: int = 1000  # uncompressed / compressed, for entries over 1 MB
     max_rows: int = 5000
     max_cols: int = 256
+    isolate_binary: bool = True  # parse xls/xlsb in a helper process (see _Helper)
+    engine_seconds: float = 60.0  # the helper's time for one file
 
 
 DEFAULT_LIMITS = Limits()
@@ -898,10 +902,12 @@ class CalamineSource(WorkbookSource):
         import python_calamine as pc
 
         try:
-            self._wb = pc.CalamineWorkbook.from_filelike(io.BytesIO(data))
+            with quiet_engine():
+                self._wb = pc.CalamineWorkbook.from_filelike(io.BytesIO(data))
         except pc.PasswordError:
             raise _fail("workbook-encrypted", path) from None
-        except Exception as exc:  # calamine raises several error types for broken containers
+        except BaseException as exc:  # several error types for broken containers, or a Rust panic
+            _reraise_interrupts(exc)
             if re.search(r"password|encrypt", str(exc), re.I):
                 raise _fail("workbook-encrypted", path) from None
             raise _fail("workbook-damaged", path, _calamine_reason(exc)) from None
@@ -918,10 +924,12 @@ class CalamineSource(WorkbookSource):
         import python_calamine as pc
 
         try:
-            return self._wb.get_sheet_by_name(sheet)
+            with quiet_engine():
+                return self._wb.get_sheet_by_name(sheet)
         except pc.PasswordError:
             raise _fail("workbook-encrypted", self.path) from None
-        except Exception as exc:
+        except BaseException as exc:
+            _reraise_interrupts(exc)
             raise _fail("workbook-damaged", self.path, f"工作表“{sheet}”无法读取：{_calamine_reason(exc)}") from None
 
     def _load_cells(self, sheet: str, max_rows: int, max_cols: int) -> dict[Pos, Any]:
@@ -932,7 +940,12 @@ class CalamineSource(WorkbookSource):
         (r0, c0) = ws.start
         if ws.height > max_rows or ws.width > max_cols:
             self.notes.append(_note("sheet-truncated", sheet=sheet, reason=f"{max_rows}行或{max_cols}列"))
-        rows = ws.to_python(skip_empty_area=True, nrows=max(0, min(ws.height, max_rows - r0)))
+        try:
+            with quiet_engine():
+                rows = ws.to_python(skip_empty_area=True, nrows=max(0, min(ws.height, max_rows - r0)))
+        except BaseException as exc:
+            _reraise_interrupts(exc)
+            raise _fail("workbook-damaged", self.path, f"工作表“{sheet}”无法读取：{_calamine_reason(exc)}") from None
         width = max(0, max_cols - c0)
         for i, row in enumerate(rows, r0 + 1):
             for j, value in enumerate(row[:width], c0 + 1):
@@ -952,7 +965,8 @@ class CalamineSource(WorkbookSource):
         ws = self._sheet(sheet)
         try:
             ranges = ws.merged_cell_ranges or []
-        except Exception:
+        except BaseException as exc:
+            _reraise_interrupts(exc)
             return []
         return [(a[0] + 1, a[1] + 1, b[0] + 1, b[1] + 1) for a, b in ranges]
 
@@ -964,7 +978,40 @@ class CalamineSource(WorkbookSource):
         super().close()
 
 
-def _calamine_reason(exc: Exception) -> str:
+@contextlib.contextmanager
+def quiet_engine():
+    """Standard error (file descriptor 2) sent to /dev/null while the Rust engine runs: a panic
+    on a broken file is caught as an exception, but Rust would also print it (with a backtrace
+    when RUST_BACKTRACE is set), and no traceback may ever reach the user."""
+    try:
+        sys.stderr.flush()
+    except (AttributeError, OSError, ValueError):
+        pass
+    try:
+        saved = os.dup(2)
+    except OSError:
+        yield
+        return
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        try:
+            os.dup2(devnull, 2)
+        finally:
+            os.close(devnull)
+        yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+
+
+def _reraise_interrupts(exc: BaseException) -> None:
+    """Let Ctrl-C and exits through; anything else from the engine (even a Rust panic, which
+    pyo3 raises as a BaseException) is a problem of the file."""
+    if isinstance(exc, (KeyboardInterrupt, SystemExit, GeneratorExit, SourceError)):
+        raise exc
+
+
+def _calamine_reason(exc: BaseException) -> str:
     text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
     return f"读取引擎报告：{text[:120]}"
 
@@ -1039,7 +1086,206 @@ def _openpyxl_cells(source: WorkbookSource, sheet: str, max_rows: int, max_cols:
     return out
 
 
+# ---------------------------------------------------------------- binary containers, isolated
+#
+# calamine parses BIFF (xls) and BIFF12 (xlsb) records trusting their length fields: a damaged
+# file can make it allocate hundreds of GB, which aborts the process (no exception to catch).
+# These containers are therefore parsed by a helper process, started once and kept for the next
+# files; if a file kills it, the file is "damaged" and the next file starts a new helper.
+
+_HELPER = r"""
+import datetime, io, json, struct, sys
+import python_calamine as pc
+
+def enc(v):
+    if isinstance(v, bool):
+        return ["b", v]
+    if isinstance(v, int):
+        return ["i", v]
+    if isinstance(v, float):
+        return ["f", repr(v)]
+    if isinstance(v, datetime.datetime):
+        return ["d", v.isoformat()]
+    if isinstance(v, datetime.date):
+        return ["d", datetime.datetime(v.year, v.month, v.day).isoformat()]
+    if isinstance(v, datetime.time):
+        return ["t", v.isoformat()]
+    if isinstance(v, datetime.timedelta):
+        return ["T", v.total_seconds()]
+    return ["s", str(v)]
+
+def read(data, max_rows, max_cols):
+    wb = pc.CalamineWorkbook.from_filelike(io.BytesIO(data))
+    out = {"names": list(wb.sheet_names), "hidden": [], "sheets": {}, "merged": {}, "truncated": []}
+    for m in wb.sheets_metadata:
+        if str(m.visible).rsplit(".", 1)[-1] != "Visible":
+            out["hidden"].append(m.name)
+    for name in wb.sheet_names:
+        ws = wb.get_sheet_by_name(name)
+        cells = []
+        if ws.height and ws.width:
+            r0, c0 = ws.start
+            if ws.height > max_rows or ws.width > max_cols:
+                out["truncated"].append(name)
+            rows = ws.to_python(skip_empty_area=True, nrows=max(0, min(ws.height, max_rows - r0)))
+            for i, row in enumerate(rows, r0 + 1):
+                for j, v in enumerate(row[: max(0, max_cols - c0)], c0 + 1):
+                    if v != "" and v is not None:
+                        cells.append([i, j, enc(v)])
+        out["sheets"][name] = cells
+        try:
+            out["merged"][name] = [[a[0] + 1, a[1] + 1, b[0] + 1, b[1] + 1] for a, b in (ws.merged_cell_ranges or [])]
+        except BaseException:
+            out["merged"][name] = []
+    return out
+
+inp, outp = sys.stdin.buffer, sys.stdout.buffer
+while True:
+    head = inp.read(16)
+    if len(head) < 16:
+        break
+    n, max_rows, max_cols = struct.unpack("<QII", head)
+    data = inp.read(n)
+    try:
+        result = read(data, max_rows, max_cols)
+    except pc.PasswordError:
+        result = {"error": "password"}
+    except BaseException as exc:
+        result = {"error": "damaged", "message": (str(exc).strip().splitlines() or [type(exc).__name__])[0][:120]}
+    blob = json.dumps(result).encode()
+    outp.write(struct.pack("<Q", len(blob)) + blob)
+    outp.flush()
+"""
+
+
+class _Helper:
+    """The helper process (see above); one per reading process, restarted after a crash."""
+
+    _proc = None
+    _lock = None
+
+    @classmethod
+    def read(cls, data: bytes, limits: Limits, path: Path) -> dict:
+        import subprocess
+        import threading
+
+        if cls._lock is None:
+            cls._lock = threading.Lock()
+        with cls._lock:
+            proc = cls._proc
+            if proc is None or proc.poll() is not None:
+                proc = cls._proc = subprocess.Popen(
+                    [sys.executable, "-I", "-c", _HELPER], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                    stderr=subprocess.DEVNULL)
+                if not getattr(cls, "_atexit", False):
+                    import atexit
+
+                    atexit.register(cls.stop)
+                    cls._atexit = True
+            reply: list = []
+
+            def talk() -> None:
+                try:
+                    proc.stdin.write(struct.pack("<QII", len(data), limits.max_rows, limits.max_cols) + data)
+                    proc.stdin.flush()
+                    head = _read_exactly(proc.stdout, 8)
+                    reply.append(_read_exactly(proc.stdout, struct.unpack("<Q", head)[0]))
+                except (OSError, ValueError, struct.error, EOFError):
+                    pass
+
+            thread = threading.Thread(target=talk, daemon=True)
+            thread.start()
+            thread.join(limits.engine_seconds)
+            if not reply:
+                hung = thread.is_alive()
+                cls.stop()
+                if hung:
+                    raise _fail("file-too-large", path, f"读取超过{limits.engine_seconds:.0f}秒")
+                raise _fail("workbook-damaged", path, "文件结构损坏，读取引擎无法处理")
+        import json
+
+        result = json.loads(reply[0])
+        if result.get("error") == "password":
+            raise _fail("workbook-encrypted", path)
+        if result.get("error"):
+            if re.search(r"password|encrypt", result.get("message", ""), re.I):
+                raise _fail("workbook-encrypted", path)
+            raise _fail("workbook-damaged", path, f"读取引擎报告：{result.get('message', '')}")
+        return result
+
+    @classmethod
+    def stop(cls) -> None:
+        proc, cls._proc = cls._proc, None
+        if proc is not None:
+            for stream in (proc.stdin, proc.stdout):
+                try:
+                    stream.close()
+                except OSError:
+                    pass
+            if proc.poll() is None:
+                proc.kill()
+            try:
+                proc.wait(timeout=5)
+            except Exception:
+                pass
+
+
+def _read_exactly(stream, n: int) -> bytes:
+    chunks, left = [], n
+    while left > 0:
+        chunk = stream.read(left)
+        if not chunk:
+            raise EOFError
+        chunks.append(chunk)
+        left -= len(chunk)
+    return b"".join(chunks)
+
+
+def _decode(value: list) -> Any:
+    tag, v = value
+    if tag == "f":
+        return _clean(float(v))
+    if tag == "d":
+        return _dt.datetime.fromisoformat(v)
+    if tag == "t":
+        return _dt.time.fromisoformat(v)
+    if tag == "T":
+        return _dt.timedelta(seconds=v)
+    return v
+
+
+class IsolatedCalamineSource(WorkbookSource):
+    """python-calamine in the helper process: xls (BIFF, also WPS .et) and xlsb."""
+
+    engine = "calamine"
+
+    def __init__(self, path: Path, kind: str, container: str, data: bytes, limits: Limits,
+                 zf: zipfile.ZipFile | None = None):
+        super().__init__(path, kind, container, data, limits, zf)
+        result = _Helper.read(data, limits, path)
+        self._names = list(result["names"])
+        self._hidden = set(result["hidden"])
+        self._all = {name: {(r, c): _decode(v) for r, c, v in cells} for name, cells in result["sheets"].items()}
+        self._merged = {name: [tuple(m) for m in ranges] for name, ranges in result["merged"].items()}
+        for name in result["truncated"]:
+            self.notes.append(_note("sheet-truncated", sheet=name, reason=f"{limits.max_rows}行或{limits.max_cols}列"))
+
+    @property
+    def sheet_names(self) -> list[str]:
+        return self._names
+
+    def hidden_sheets(self) -> set[str]:
+        return set(self._hidden)
+
+    def _load_cells(self, sheet: str, max_rows: int, max_cols: int) -> dict[Pos, Any]:
+        return {pos: v for pos, v in self._all.get(sheet, {}).items() if v is not None}
+
+    def _engine_merged(self, sheet: str) -> list[tuple[int, int, int, int]]:
+        return list(self._merged.get(sheet, []))
+
+
 ENGINES = {"calamine": CalamineSource, "openpyxl": OpenpyxlSource}
+_ISOLATED = ("xls", "xlsb")
 
 
 def sniff(path: str | Path, limits: Limits = DEFAULT_LIMITS) -> tuple[str, str, bytes]:
@@ -1093,6 +1339,8 @@ def open_source(path: str | Path, *, engine: str = "auto", limits: Limits = DEFA
         raise ValueError(f"unknown engine {engine!r}; choose from auto, {', '.join(ENGINES)}")
     kind, container, data, zf = _sniff(path, limits)
     try:
+        if container in _ISOLATED and limits.isolate_binary and engine in ("auto", "calamine"):
+            return IsolatedCalamineSource(path, kind, container, data, limits, zf)
         if engine == "auto":
             try:
                 return CalamineSource(path, kind, container, data, limits, zf)
