@@ -38,8 +38,16 @@ from toolkit.checks.values import parse_value, typed_text, vocabulary
 from toolkit.formats import Block, Format, FormatError, Node, Table, all_formats, format_for_year, load_format
 from toolkit.grid import CAPTION, COLUMN, ROW, table_grid
 from toolkit.labels import normalize_label
-from toolkit.model import WARNING, CellSource, Finding, ReportData
-from toolkit.workbook.layout import a1, cell_addresses, info_rows, narrative_rows, sheet_origin, workbook_plan
+from toolkit.model import WARNING, CellSource, Finding, ReportData, format_decimal
+from toolkit.workbook.layout import (
+    a1,
+    cell_addresses,
+    col_letter,
+    info_rows,
+    narrative_rows,
+    sheet_origin,
+    workbook_plan,
+)
 from toolkit.workbook.source import DEFAULT_LIMITS, Limits, SourceError, WorkbookSource, open_source
 
 Pos = tuple[int, int]
@@ -581,27 +589,29 @@ def _as_year(value: Any) -> int | None:
     return int(m.group(1)) if m else None
 
 
-def _read_info(ctx: _Context, data: ReportData) -> None:
-    plan = workbook_plan()
-    name = _sheet_for(ctx, plan.info_sheet)
+def _read_info(ctx: _Context) -> tuple[dict[str, Any], dict[str, CellSource]]:
+    """基本信息 fields (id -> text) and where each is, found by label (else by position)."""
+    info: dict[str, Any] = {}
+    where: dict[str, CellSource] = {}
+    name = _sheet_for(ctx, workbook_plan().info_sheet)
     if name is None:
-        return
+        return info, where
     sheet = ctx.sheet(name)
     for row, field_id, label in info_rows():
-        pos = None
         hits = sheet.find(frozenset({_norm(label), _norm(label + ":")}), (1, sheet.max_row))
         if hits:
             r, c = hits[0]
-            value_pos = next(((r, k) for k in range(c + 1, c + 4) if (r, k) in sheet.cells), (r, c + 1))
-            pos = value_pos
+            pos = next(((r, k) for k in range(c + 1, c + 4) if (r, k) in sheet.cells), (r, c + 1))
         elif sheet.norm_at((row, 1)) in ("", _norm(label)):
             pos = (row, 2)
-        if pos is None:
+        else:
             continue
+        where[f"info.{field_id}"] = CellSource(name, _a1(pos))
         value = sheet.cells.get(pos)
-        data.cells[f"info.{field_id}"] = CellSource(name, a1(*pos))
-        if value is not None and typed_text(value).strip():
-            data.info[field_id] = typed_text(value).strip()
+        text = "" if value is None else typed_text(value).strip()
+        if text:
+            info[field_id] = text
+    return info, where
 
 
 def _scan_identity(ctx: _Context) -> tuple[str | None, int | None]:
@@ -676,59 +686,69 @@ def read_source(source: WorkbookSource, *, format_id: str | None = None, year: i
                 expect_unit: str | None = None) -> ReadResult:
     """Read an opened workbook (see :func:`read_report`)."""
     ctx = _Context(source)
-    result = ReadResult(str(source.path), source_kind=source.kind, engine=source.engine)
-    meta = dict(source.meta)
-    result.meta = meta
+    result = ReadResult(str(source.path), source_kind=source.kind, engine=source.engine, meta=dict(source.meta))
     findings = result.findings
 
-    info = ReportData(format="")
-    _read_info(ctx, info)
-    file_year = _as_year(info.info.get("year")) or _as_year(meta.get("year"))
-    file_unit = info.info.get("unit") or (meta.get("unit") or None)
+    info, info_cells = _read_info(ctx)
+    file_year = _as_year(info.get("year")) or _as_year(result.meta.get("year"))
+    file_unit = info.get("unit") or result.meta.get("unit") or None
     if file_unit is None or file_year is None:
         scanned_unit, scanned_year = _scan_identity(ctx)
-        file_unit = file_unit or scanned_unit
-        file_year = file_year or scanned_year
+        file_unit, file_year = file_unit or scanned_unit, file_year or scanned_year
     report_year = file_year or year
 
     forced = load_format(str(format_id)) if format_id else None
-    candidates = [forced] if forced else _candidates(meta.get("format"), report_year)
-
-    fmt: Format | None = None
-    located: dict[str, _Located | None] | None = None
-    for cand in candidates:
-        fast = _fast_path(ctx, cand)
-        if fast is not None:
-            fmt, located, result.layout = cand, dict(fast), "positions"
-            break
-    if fmt is None:
-        best_score = -1.0
-        for cand in candidates:
-            found = _label_search(ctx, cand)
-            score = _score(cand, found)
-            if score > best_score + 1e-9:
-                fmt, located, best_score = cand, found, score
+    found = _locate(ctx, [forced] if forced else _candidates(result.meta.get("format"), report_year))
+    if found is None:
         result.layout = "labels"
-        if fmt is None or best_score < 0.25:
-            findings.append(_make("format-unknown", file=source.path.name))
-            findings.extend(source.notes)
-            return result
+        findings.append(_make("format-unknown", file=source.path.name))
+        findings.extend(source.notes)
+        return result
+    fmt, located, result.layout = found
 
-    assert fmt is not None and located is not None
-    data = ReportData(format=fmt.id, unit=file_unit or expect_unit, year=report_year, source=str(source.path))
-    data.info, data.cells = info.info, dict(info.cells)
+    data = ReportData(format=fmt.id, unit=file_unit or expect_unit, year=report_year, source=str(source.path),
+                      info=info, cells=dict(info_cells))
     _read_narrative(ctx, fmt, data)
-
     if forced is None and report_year is not None and not fmt.covers(report_year):
         expected = _year_format(report_year)
         if expected and expected != fmt.id:
-            exp_fmt = load_format(expected)
             findings.append(_make("format-year-mismatch", actual=fmt.id, expected=expected, year=report_year,
-                                  found_name=fmt.name, expected_name=exp_fmt.name))
+                                  found_name=fmt.name, expected_name=load_format(expected).name))
+    _read_tables(ctx, fmt, located, data, findings)
+    for field_id, code, known in (("unit", "unit-missing", data.unit), ("year", "year-missing", data.year)):
+        if known is None:
+            where = data.cells.get(f"info.{field_id}", CellSource())
+            findings.append(_make(code, sheet=where.sheet, cell=where.cell))
+    findings.extend(source.notes)
+    result.data = data
+    return result
 
-    formulas: dict[str, str] | None = {} if source.formulas_known else None
+
+def _locate(ctx: _Context, candidates: list[Format]) -> tuple[Format, dict[str, _Located | None], str] | None:
+    """(format, where each table is, "positions" or "labels"): the first candidate whose labels sit
+    at the standard positions, else the candidate whose labels are found best (None if none is)."""
+    for cand in candidates:
+        fast = _fast_path(ctx, cand)
+        if fast is not None:
+            return cand, dict(fast), "positions"
+    best: tuple[Format, dict[str, _Located | None], str] | None = None
+    best_score = 0.25  # below this share of labels found, it is not a report workbook
+    for cand in candidates:
+        located = _label_search(ctx, cand)
+        score = _score(cand, located)
+        if score > best_score + 1e-9:
+            best, best_score = (cand, located, "labels"), score
+    return best
+
+
+def _read_tables(ctx: _Context, fmt: Format, located: dict[str, _Located | None], data: ReportData,
+                 findings: list[Finding]) -> None:
+    """Every cell's value, typed text, place and formula into ``data``; value findings."""
+    source = ctx.source
+    formulas: dict[str, str] | None = None
     sheet_formulas: dict[str, dict[Pos, str]] = {}
-    if formulas is not None:
+    if source.formulas_known:
+        formulas = {}
         wanted: dict[str, set[Pos]] = {}
         for loc in located.values():
             if loc is not None:
@@ -754,42 +774,26 @@ def read_source(source: WorkbookSource, *, format_id: str | None = None, year: i
             raw = cells.get(pos)
             if sheet_f and pos in sheet_f:
                 formulas[cell.id] = sheet_f[pos]
-            if raw is None and cell.is_total:
+            parsed = parse_value(raw, cell.kind)
+            if cell.is_total and parsed.issue == "value-blank":  # the checks recompute totals
                 data.values[cell.id] = data.raw[cell.id] = None
                 continue
-            parsed = parse_value(raw, cell.kind)
             data.values[cell.id] = parsed.value
             data.raw[cell.id] = None if raw is None else parsed.typed
             if parsed.issue:
-                if cell.is_total and parsed.issue == "value-blank":
-                    data.values[cell.id] = None
-                    continue
                 row_label, col_label = cell_labels(fmt, cell.id)
                 findings.append(_make(
                     parsed.issue, sheet=loc.sheet, cell=ref, row=row_label or None, column=col_label,
                     actual=parsed.typed, where=_where(fmt, cell.id, loc.sheet, ref), typed=parsed.typed,
                     value=_show(parsed.value), unit=cell.kind.unit, decimals=cell.kind.decimals))
     data.formulas = formulas
-    if data.unit is None:
-        findings.append(_make("unit-missing", sheet=data.cells.get("info.unit", CellSource()).sheet,
-                              cell=data.cells.get("info.unit", CellSource()).cell))
-    if data.year is None:
-        findings.append(_make("year-missing", sheet=data.cells.get("info.year", CellSource()).sheet,
-                              cell=data.cells.get("info.year", CellSource()).cell))
-    findings.extend(source.notes)
-    result.data = data
-    return result
 
 
 def _show(value: Decimal | None) -> str:
-    from toolkit.model import format_decimal
-
     return "" if value is None else format_decimal(value)
 
 
 def _table_findings(fmt: Format, table: Table, loc: _Located, findings: list[Finding]) -> None:
-    from toolkit.workbook.layout import col_letter
-
     blocks = {b.id: b for b in table.blocks}
     rowless = {bid for bid, _ in loc.missing_rows}
     for bid, rid in loc.missing_rows:
