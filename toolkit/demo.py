@@ -90,8 +90,53 @@ def _blank_step(ctx: DemoContext) -> StepResult:
     return StepResult("blank", "生成空白填报表", summary, paths, list(batch.findings), ok=batch.ok and bool(paths))
 
 
+def _check_step(ctx: DemoContext) -> StepResult:
+    from toolkit.check import check_paths
+
+    returned = ctx.samples / "returned"
+    annotated = ctx.out_dir / "annotated"
+    summary = ctx.out_dir / f"{ctx.year}年度填报表校验汇总.xlsx"
+    report = check_paths([returned], roster=ctx.samples / "roster.csv", year=ctx.year,
+                         annotate=annotated, summary=summary)
+    ctx.shared["check"] = report
+    for file in report.files:
+        state = "通过" if file.valid and not file.warnings else (
+            f"仅有警告{file.warnings}个" if file.valid else f"错误{file.errors}个、警告{file.warnings}个")
+        ctx.say(f"    {Path(file.path).name}：{state}")
+    errors = sum(1 for f in report.files if not f.valid)
+    summary_text = (f"校验了乡镇和部门退回的 {len(report.files)} 个样例填报表：{len(report.files) - errors} 个无错误，"
+                    f"{errors} 个有错误（样例中的错误是有意的）；批注副本在 {annotated}，汇总表 {summary}")
+    return StepResult("check", "校验退回的填报表", summary_text, [annotated, summary], ok=bool(report.files))
+
+
+def _render_step(ctx: DemoContext) -> StepResult:
+    from toolkit.render import render_many
+
+    report = ctx.shared.get("check")
+    sources = [Path(f.path) for f in report.files if f.valid] if report else []
+    out = ctx.out_dir / "reports"
+    results = [r for to in ("html", "docx") for r in render_many(sources, to, out)]
+    written = [r.out for r in results if r.out is not None]
+    summary = f"为校验通过的 {len(sources)} 个单位生成了年度报告草稿（网页和 Word）共 {len(written)} 个，保存在 {out}"
+    return StepResult("render", "生成年度报告草稿", summary, written, ok=bool(written) and all(r.ok for r in results))
+
+
+def _round_step(ctx: DemoContext) -> StepResult:
+    from toolkit.round import demo_round
+
+    result = demo_round(ctx.out_dir / "round", ctx.samples / "roster.csv", ctx.year,
+                        deadline=ctx.deadline, contact=ctx.contact)
+    for line in result.lines:
+        ctx.say(f"    {line}")
+    summary = f"完整演示一轮工作（发送、退回、校验入档、催报、跨年度核对），邮件草稿在 {result.outbox}"
+    return StepResult("round", "年度报送全过程", summary, [result.out_dir], ok=result.ok)
+
+
 STEPS: list[Step] = [
     Step("blank", "生成空白填报表", _blank_step),
+    Step("check", "校验退回的填报表", _check_step),
+    Step("render", "生成年度报告草稿", _render_step),
+    Step("round", "年度报送全过程", _round_step),
 ]
 
 
@@ -102,6 +147,7 @@ def run_demo(out_dir: str | Path, console: Any = None) -> DemoResult:
     ctx = DemoContext(out_dir=out_dir, samples=samples_dir(), console=console)
     result = DemoResult(out_dir)
     for step in STEPS:
+        ctx.say(f"[bold]{step.title}[/bold]")
         try:
             outcome = step.run(ctx)
         except Exception as exc:  # one failing step must not hide the others
@@ -109,5 +155,5 @@ def run_demo(out_dir: str | Path, console: Any = None) -> DemoResult:
             outcome = StepResult(step.name, step.title, finding.message, findings=[finding], ok=False)
         result.steps.append(outcome)
         mark = "[green]✓[/green]" if outcome.ok else "[red]✗[/red]"
-        ctx.say(f"{mark} {outcome.title}：{outcome.summary}")
+        ctx.say(f"{mark} {outcome.summary}")
     return result
