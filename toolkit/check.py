@@ -12,10 +12,11 @@ import json
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterable, Sequence
+from typing import Any, Callable, Iterable, Iterator, Sequence, TextIO
 
 from toolkit.checks import rule_findings as rf
 from toolkit.model import FileReport, Finding, Report, ReportData
+from toolkit.parallel import AUTO
 
 Progress = Callable[[int, int, str], None]
 
@@ -52,8 +53,9 @@ def expand_paths(paths: Iterable[str | Path], *, exclude: Iterable[str | Path] =
     out: list[Path] = []
     seen: set[Path] = set()
 
-    def add(path: Path) -> None:
-        key = path.resolve() if path.exists() else path.absolute()
+    def add(path: Path, key: Path | None = None) -> None:
+        if key is None:
+            key = path.resolve() if path.exists() else path.absolute()
         if key not in seen:
             seen.add(key)
             out.append(path)
@@ -63,17 +65,21 @@ def expand_paths(paths: Iterable[str | Path], *, exclude: Iterable[str | Path] =
         if not path.is_dir():
             add(path)
             continue
-        found: list[Path] = []
+        found: list[tuple[Path, Path | None]] = []
         for root, dirs, files in os.walk(path):
             root_path = Path(root)
-            if any(root_path.resolve() == e or e in root_path.resolve().parents for e in excluded):
+            real_root = root_path.resolve()
+            if any(real_root == e or e in real_root.parents for e in excluded):
                 dirs[:] = []
                 continue
             dirs[:] = sorted(d for d in dirs if not d.startswith("."))
-            found.extend(root_path / f for f in files
-                         if not _skipped_name(f) and Path(f).suffix.lower() in suffixes)
-        for file in sorted(found, key=lambda p: [part.casefold() for part in p.parts]):
-            add(file)
+            for f in files:
+                if not _skipped_name(f) and os.path.splitext(f)[1].lower() in suffixes:
+                    file = root_path / f
+                    # a plain file's real path is its real folder's; only links need resolving
+                    found.append((file, None if os.path.islink(file) else real_root / f))
+        for file, key in sorted(found, key=lambda item: [part.casefold() for part in item[0].parts]):
+            add(file, key)
     return out
 
 
@@ -144,47 +150,61 @@ def _prior_for(data: ReportData, priors: Sequence[ReportData], single_file: bool
 
 
 @dataclass
-class _Job:
-    path: Path
+class _Settings:
+    """What every file of a batch is checked with: sent to each worker process once."""
+
     priors: Sequence[ReportData] = ()
     single_file: bool = True
     roster: tuple[str, ...] | None = None
     year: int | None = None
     format_id: str | None = None
-    annotate_to: Path | None = None
     options: dict[str, Any] = field(default_factory=dict)
     archive: Path | None = None  # issue 8: last year's data from the archive when no prior is given
+    keep_data: bool = True
 
 
-def _run(job: _Job) -> FileReport:
-    path = job.path
+def _check_one(settings: _Settings, item: tuple[Path, Path | None]) -> FileReport:
+    path, annotate_to = item
     try:
         from toolkit.checks.engine import CheckContext, check_data, roster_units_in_name
         from toolkit.workbook.reader import read_report
 
         _load_importers()
         expect_unit = None
-        if job.roster:
-            named = roster_units_in_name(path.name, job.roster)
+        if settings.roster:
+            named = roster_units_in_name(path.name, settings.roster)
             expect_unit = named[0] if len(named) == 1 else None
-        result = read_report(path, format_id=job.format_id, year=job.year, expect_unit=expect_unit, **job.options)
+        result = read_report(path, format_id=settings.format_id, year=settings.year, expect_unit=expect_unit,
+                             **settings.options)
         findings: list[Finding] = list(result.findings)
         if result.data is not None:
-            prior = _prior_for(result.data, job.priors, job.single_file) if job.priors else None
-            if not job.priors and job.archive is not None:
+            priors = settings.priors
+            prior = _prior_for(result.data, priors, settings.single_file) if priors else None
+            if not priors and settings.archive is not None:
                 from toolkit.archive import prior_from_archive
 
-                prior = prior_from_archive(job.archive, result.data)
-            context = CheckContext(file_name=path.name, roster=job.roster, year=job.year)
+                prior = prior_from_archive(settings.archive, result.data)
+            context = CheckContext(file_name=path.name, roster=settings.roster, year=settings.year)
             findings.extend(check_data(result.data, prior=prior, context=context))
         report = FileReport(str(path), findings, result.data)
     except Exception as exc:  # a bug must not stop the batch, nor show a traceback
         return FileReport(str(path), [rf.CheckFailed.make(detail=f"{type(exc).__name__}: {exc}")])
-    if job.annotate_to is not None and report.data is not None and result.source_kind in _ANNOTATABLE:
+    if annotate_to is not None and report.data is not None and result.source_kind in _ANNOTATABLE:
         from toolkit.workbook.annotate import annotate_file_report
 
-        annotate_file_report(report, job.annotate_to)
+        annotate_file_report(report, annotate_to)
+    if not settings.keep_data and report.data is not None:
+        report.data = _identity_only(report.data)
     return report
+
+
+def _identity_only(data: ReportData) -> ReportData:
+    return ReportData(format=data.format, unit=data.unit, year=data.year, source=data.source)
+
+
+def _crashed(item: tuple[Path, Path | None]) -> FileReport:
+    """The result for a file whose reading killed its worker process."""
+    return FileReport(str(item[0]), [rf.CheckFailed.make(detail="读取该文件时进程意外退出")])
 
 
 _ANNOTATABLE = {"xlsx", "xlsm", "xls", "et", "ods", "xlsb"}
@@ -195,10 +215,9 @@ def check_file(path: str | Path, *, prior: str | Path | ReportData | Sequence[Re
                format_id: str | None = None, annotate_to: str | Path | None = None) -> FileReport:
     """Read and check one file; never raises for a bad file (see :func:`check_paths`).
     ``annotate_to`` is the path of an annotated copy to write (workbooks only)."""
-    priors = _priors(prior)
-    units = load_roster_units(roster) if roster is not None else None
-    return _run(_Job(Path(path), priors, True, units, year, format_id,
-                     Path(annotate_to) if annotate_to else None))
+    settings = _Settings(_priors(prior), True, load_roster_units(roster) if roster is not None else None,
+                         year, format_id)
+    return _check_one(settings, (Path(path), Path(annotate_to) if annotate_to else None))
 
 
 def _priors(prior: Any) -> list[ReportData]:
@@ -218,23 +237,19 @@ def annotated_name(path: Path) -> str:
     return f"{path.stem}.xlsx"
 
 
-def check_paths(paths: Iterable[str | Path], *, prior: str | Path | ReportData | Sequence[ReportData] | None = None,
-                roster: str | Path | Iterable[Any] | None = None, year: int | None = None,
-                format_id: str | None = None, workers: int = 1, progress: Progress | None = None,
-                annotate: str | Path | None = None, summary: str | Path | None = None,
-                archive: str | Path | None = None) -> Report:
-    """Check every file under ``paths`` (files, or folders searched recursively).
+def iter_check(paths: Iterable[str | Path], *, prior: str | Path | ReportData | Sequence[ReportData] | None = None,
+               roster: str | Path | Iterable[Any] | None = None, year: int | None = None,
+               format_id: str | None = None, workers: int | str | None = AUTO, progress: Progress | None = None,
+               annotate: str | Path | None = None, archive: str | Path | None = None,
+               keep_data: bool = True) -> Iterator[FileReport]:
+    """Check every file under ``paths`` and yield each :class:`FileReport` as soon as it is
+    ready, in input order (see :func:`check_paths` for the arguments). Setup problems
+    (``prior``, ``roster``, ``archive``) raise :class:`CheckSetupError` here, before any file
+    is read. ``keep_data=False`` keeps of each file's data only format, unit, year and source
+    (all the JSON output needs), so that a batch of any size runs in constant memory.
+    Nothing is recorded in ``archive`` (that is :func:`check_paths`' job)."""
+    from toolkit.parallel import ordered_map, resolve_workers
 
-    ``prior``: last year's report(s) (a file, folder or data JSON, or ReportData), matched to each
-    file by unit (a single last-year report is used for a single file whatever its unit);
-    ``roster``: the expected units (a roster file or names); ``year``: the report year being
-    collected; ``format_id``: force a format. ``workers`` > 1 checks in that many processes;
-    ``progress(done, total, path)`` is called after each file. ``annotate``: a folder for the
-    annotated copies (originals are never touched); ``summary``: an .xlsx summary to write.
-    ``archive``: an archive file (:mod:`toolkit.archive`) to record every file's data and findings
-    in; without ``prior``, last year's data for each file comes from it.
-    Results are in input order.
-    """
     priors = _priors(prior)
     units = load_roster_units(roster) if roster is not None else None
     annotate_dir = Path(annotate) if annotate else None
@@ -253,23 +268,52 @@ def check_paths(paths: Iterable[str | Path], *, prior: str | Path | ReportData |
         taken: set[str] = set()
         for i, file in enumerate(files):
             targets[i] = unique_path(annotate_dir, annotated_name(file), taken)
-    jobs = [_Job(f, priors, len(files) == 1, units, year, format_id, t, archive=Path(archive) if archive else None)
-            for f, t in zip(files, targets)]
-    reports: list[FileReport] = []
-    if workers > 1 and len(jobs) > 1:
-        from concurrent.futures import ProcessPoolExecutor
+    settings = _Settings(priors, len(files) == 1, units, year, format_id,
+                         archive=Path(archive) if archive else None, keep_data=keep_data)
+    n_workers = resolve_workers(workers, len(files))
+    if n_workers > 1:
+        _warm_up()  # loaded once here, inherited by the worker processes where they are forked
+    results = ordered_map(_check_one, list(zip(files, targets)), context=settings, workers=n_workers,
+                          on_crash=_crashed)
 
-        with ProcessPoolExecutor(max_workers=workers) as pool:
-            for i, report in enumerate(pool.map(_run, jobs, chunksize=max(1, min(16, len(jobs) // (workers * 4))))):
-                reports.append(report)
-                if progress:
-                    progress(i + 1, len(jobs), report.path)
-    else:
-        for i, job in enumerate(jobs):
-            reports.append(_run(job))
+    def run() -> Iterator[FileReport]:
+        for done, report in enumerate(results, 1):
             if progress:
-                progress(i + 1, len(jobs), str(job.path))
-    report = Report(reports)
+                progress(done, len(files), report.path)
+            yield report
+
+    return run()
+
+
+def _warm_up() -> None:
+    from toolkit.checks import engine  # noqa: F401
+    from toolkit.formats import all_formats
+    from toolkit.workbook import reader  # noqa: F401
+
+    _load_importers()
+    all_formats()
+
+
+def check_paths(paths: Iterable[str | Path], *, prior: str | Path | ReportData | Sequence[ReportData] | None = None,
+                roster: str | Path | Iterable[Any] | None = None, year: int | None = None,
+                format_id: str | None = None, workers: int | str | None = AUTO, progress: Progress | None = None,
+                annotate: str | Path | None = None, summary: str | Path | None = None,
+                archive: str | Path | None = None) -> Report:
+    """Check every file under ``paths`` (files, or folders searched recursively).
+
+    ``prior``: last year's report(s) (a file, folder or data JSON, or ReportData), matched to each
+    file by unit (a single last-year report is used for a single file whatever its unit);
+    ``roster``: the expected units (a roster file or names); ``year``: the report year being
+    collected; ``format_id``: force a format. ``workers``: how many processes check files
+    ("auto", the default: one per CPU for a batch of 16 files or more, see
+    :func:`toolkit.parallel.resolve_workers`); ``progress(done, total, path)`` is called after
+    each file. ``annotate``: a folder for the annotated copies (originals are never touched);
+    ``summary``: an .xlsx summary to write. ``archive``: an archive file (:mod:`toolkit.archive`)
+    to record every file's data and findings in; without ``prior``, last year's data for each
+    file comes from it. Results are in input order.
+    """
+    report = Report(list(iter_check(paths, prior=prior, roster=roster, year=year, format_id=format_id,
+                                    workers=workers, progress=progress, annotate=annotate, archive=archive)))
     if archive is not None:
         from toolkit.archive import record_report
 
@@ -279,3 +323,56 @@ def check_paths(paths: Iterable[str | Path], *, prior: str | Path | ReportData |
 
         write_summary(report, summary)
     return report
+
+
+# ---------------------------------------------------------------- streaming output
+
+
+@dataclass
+class Tally:
+    """What the one-line summary of a batch counts, kept without keeping the files."""
+
+    files: int = 0
+    unreadable: int = 0
+    with_errors: int = 0
+    warned: int = 0
+    errors: int = 0
+    warnings: int = 0
+
+    def add(self, file: FileReport) -> None:
+        errors, warnings = file.errors, file.warnings
+        self.files += 1
+        self.unreadable += file.data is None
+        self.with_errors += bool(errors)
+        self.warned += bool(warnings and not errors)
+        self.errors += errors
+        self.warnings += warnings
+
+    @property
+    def clean(self) -> int:
+        return self.files - self.with_errors - self.warned
+
+    @property
+    def valid(self) -> bool:
+        return self.with_errors == 0
+
+    @classmethod
+    def of(cls, files: Iterable[FileReport]) -> "Tally":
+        tally = cls()
+        for file in files:
+            tally.add(file)
+        return tally
+
+
+def write_json(files: Iterable[FileReport], out: TextIO) -> Tally:
+    """Write ``{"files": [...]}`` to ``out`` file by file as they come (the same text as
+    ``json.dumps(Report(files).to_dict(), ensure_ascii=False, indent=2)`` plus a newline) and
+    return the counts; no file's report is kept."""
+    tally = Tally()
+    out.write('{\n  "files": [')
+    for file in files:
+        text = json.dumps(file.to_dict(), ensure_ascii=False, indent=2).replace("\n", "\n    ")
+        out.write(("\n    " if not tally.files else ",\n    ") + text)
+        tally.add(file)
+    out.write("\n  ]\n}\n" if tally.files else "]\n}\n")
+    return tally
