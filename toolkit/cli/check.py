@@ -26,7 +26,7 @@ def check_command(
     roster: Optional[Path] = typer.Option(None, "--roster", help="单位名册（CSV 或 XLSX，需有“单位名称”列）。"),
     year: Optional[int] = typer.Option(None, "--year", help="本次收集的报告年度，如 2025。"),
     format_id: Optional[str] = typer.Option(None, "--format", help="强制按此格式读取：2019 或 2021（默认按文件和年度识别）。"),
-    workers: int = typer.Option(1, "--workers", min=1, max=64, help="同时校验的进程数。"),
+    workers: str = typer.Option("auto", "--workers", help="同时校验的进程数；auto（默认）：文件多时每个CPU一个进程。"),
     archive: Optional[Path] = typer.Option(
         None, "--archive", help="年报档案文件（如 nianbao.db）：记入各文件的数据和问题；不给 --prior 时从中取上年数据。"),
 ) -> None:
@@ -42,8 +42,10 @@ def check_command(
     from rich.console import Console
 
     from toolkit.archive import ArchiveError
-    from toolkit.check import CheckSetupError, check_paths, expand_paths
+    from toolkit.check import CheckSetupError, Tally, check_paths, expand_paths, iter_check, write_json
     from toolkit.formats import FormatError, format_for_year, format_ids
+    from toolkit.model import Report
+    from toolkit.parallel import resolve_workers
 
     err = Console(stderr=True, highlight=False)
     if format_id is not None and format_id not in format_ids():
@@ -53,6 +55,10 @@ def check_command(
             format_for_year(year, format_id)
         except FormatError as exc:
             _usage(str(exc))
+    try:
+        resolve_workers(workers, 1)
+    except ValueError:
+        _usage(f"--workers 应是正整数或 auto，而不是 {workers}")
     if summary is not None and summary.suffix.lower() != ".xlsx":
         _usage(f"--summary 应是 .xlsx 文件：{summary}")
     if summary is not None and summary.is_dir():
@@ -80,9 +86,15 @@ def check_command(
             def progress(done: int, total: int, name: str) -> None:
                 bar.update(task, completed=done, total=total, description=Path(name).name[:30])
 
-            report = check_paths(paths, prior=prior, roster=roster, year=year, format_id=format_id,
-                                 workers=workers, progress=progress, annotate=annotate, summary=summary,
-                                 archive=archive)
+            options = dict(prior=prior, roster=roster, year=year, format_id=format_id, workers=workers,
+                           progress=progress, annotate=annotate)
+            if summary is not None or archive is not None:
+                report = check_paths(paths, summary=summary, archive=archive, **options)
+            elif as_json and annotate is None:  # streamed: memory flat in the number of files
+                report = write_json(iter_check(paths, keep_data=False, **options), sys.stdout)
+                sys.stdout.flush()
+            else:  # only unit and year of each file are shown
+                report = Report(list(iter_check(paths, keep_data=False, **options)))
     except CheckSetupError as exc:
         _usage(str(exc))
     except ArchiveError as exc:
@@ -99,8 +111,9 @@ def check_command(
         raise typer.Exit(1)
 
     if as_json:
-        sys.stdout.write(json.dumps(report.to_dict(), ensure_ascii=False, indent=2) + "\n")
-        sys.stdout.flush()
+        if not isinstance(report, Tally):
+            sys.stdout.write(json.dumps(report.to_dict(), ensure_ascii=False, indent=2) + "\n")
+            sys.stdout.flush()
         out = err
     else:
         out = Console(highlight=False)
@@ -151,15 +164,12 @@ def print_report(report: Any, console: Any) -> None:
 
 
 def summary_line(report: Any) -> str:
-    """One line: how many files passed, had warnings only, had errors, could not be read."""
-    files = report.files
-    unreadable = sum(1 for f in files if f.data is None)
-    with_errors = sum(1 for f in files if f.errors)
-    warned = sum(1 for f in files if not f.errors and f.warnings)
-    clean = len(files) - with_errors - warned
-    errors = sum(f.errors for f in files)
-    warnings = sum(f.warnings for f in files)
-    text = (f"共校验 {len(files)} 个文件：{clean} 个通过，{warned} 个仅有警告，{with_errors} 个有错误"
-            + (f"（其中 {unreadable} 个无法读取）" if unreadable else "")
-            + f"；共 {errors} 个错误、{warnings} 个警告。")
+    """One line: how many files passed, had warnings only, had errors, could not be read
+    (``report``: a Report, or the :class:`toolkit.check.Tally` of a streamed batch)."""
+    from toolkit.check import Tally
+
+    t = report if isinstance(report, Tally) else Tally.of(report.files)
+    text = (f"共校验 {t.files} 个文件：{t.clean} 个通过，{t.warned} 个仅有警告，{t.with_errors} 个有错误"
+            + (f"（其中 {t.unreadable} 个无法读取）" if t.unreadable else "")
+            + f"；共 {t.errors} 个错误、{t.warnings} 个警告。")
     return text
