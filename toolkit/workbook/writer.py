@@ -32,6 +32,7 @@ from typing import Any, Iterable
 import xlsxwriter
 import yaml
 from xlsxwriter.utility import quote_sheetname
+from xlsxwriter.worksheet import Worksheet
 
 from toolkit import __version__
 from toolkit.files import atomic_path
@@ -174,12 +175,33 @@ class _Writer:
     styles: dict[str, Any] = field(default_factory=dict)
     addresses: dict[str, CellAddress] = field(default_factory=dict)
     banners: dict[str, tuple[int, int]] = field(default_factory=dict)
+    computed: dict[str, Decimal] = field(default_factory=dict)
 
     def style(self, name: str, **props: Any) -> Any:
         if name not in self.styles:
             base = {"font_name": _FONT, "font_size": 10.5, "valign": "vcenter"}
             self.styles[name] = self.wb.add_format({**base, **props})
         return self.styles[name]
+
+
+_FUNCTION = re.compile(r"([A-Za-z_][A-Za-z0-9_.]*)\(")
+_PLAIN_FUNCTIONS = frozenset({"SUM", "ROUND", "IF", "IFERROR", "AND", "OR", "NOT", "ABS", "LEFT", "ISNUMBER",
+                              "COUNT", "COUNTIF", "LEN", "INT", "MOD", "TRUNC"})
+
+
+class _Sheet(Worksheet):
+    """xlsxwriter's worksheet, except that a formula using only long-standing functions is not
+    searched for each of the ~150 newer Excel function names needing a ``_xlfn.`` prefix (dozens
+    of regular expressions per formula, the writer's largest cost); others go the usual way."""
+
+    def _prepare_formula(self, formula: str, expand_future_functions: bool = False) -> str:
+        if "_xlfn." not in formula and all(name in _PLAIN_FUNCTIONS for name in _FUNCTION.findall(formula)):
+            if formula.startswith("{"):
+                formula = formula[1:]
+            if formula.startswith("="):
+                formula = formula[1:]
+            return formula[:-1] if formula.endswith("}") else formula
+        return super()._prepare_formula(formula, expand_future_functions)
 
 
 def _build(target: Any, fmt: Format, *, unit: str, year: int, data: ReportData | None,
@@ -192,15 +214,15 @@ def _build(target: Any, fmt: Format, *, unit: str, year: int, data: ReportData |
                 generated_at or dt.datetime.now().replace(microsecond=0))
     w.addresses = cell_addresses(fmt)
     plan = workbook_plan()
-    guide = wb.add_worksheet(plan.guide_sheet)
-    info = wb.add_worksheet(plan.info_sheet)
+    guide = wb.add_worksheet(plan.guide_sheet, _Sheet)
+    info = wb.add_worksheet(plan.info_sheet, _Sheet)
     checks: list[_Check] = []
     for table in fmt.tables:
-        checks += _table_sheet(w, wb.add_worksheet(table.sheet), table)
-    _narrative_sheet(w, wb.add_worksheet(plan.narrative_sheet))
+        checks += _table_sheet(w, wb.add_worksheet(table.sheet, _Sheet), table)
+    _narrative_sheet(w, wb.add_worksheet(plan.narrative_sheet, _Sheet))
     _info_sheet(w, info)
     _guide_sheet(w, guide)
-    _meta_sheet(w, wb.add_worksheet(plan.meta_sheet))
+    _meta_sheet(w, wb.add_worksheet(plan.meta_sheet, _Sheet))
     _properties(w)
     guide.activate()
     wb.close()
@@ -226,10 +248,15 @@ def _input_value(w: _Writer, cell_id: str) -> Decimal | None:
 
 def _computed(w: _Writer, cell_id: str) -> Decimal:
     """A cell's value as the workbook computes it: inputs as given (empty = 0), totals summed."""
-    inst = w.fmt.total_rule(cell_id)
-    if inst is None:
-        return _input_value(w, cell_id) or Decimal(0)
-    return sum((t.sign * _computed(w, t.cell) for t in inst.right), Decimal(0))
+    value = w.computed.get(cell_id)
+    if value is None:
+        inst = w.fmt.total_rule(cell_id)
+        if inst is None:
+            value = _input_value(w, cell_id) or Decimal(0)
+        else:
+            value = sum((t.sign * _computed(w, t.cell) for t in inst.right), Decimal(0))
+        w.computed[cell_id] = value
+    return value
 
 
 # ------------------------------------------------------------------------------------ references
