@@ -12,6 +12,7 @@ from toolkit.checks.catalogue import FindingType
 from toolkit.files import safe_filename, unique_path
 from toolkit.formats import Format, format_for_year
 from toolkit.model import ERROR, Finding, ReportData
+from toolkit.parallel import AUTO
 from toolkit.roster import RosterEntry, read_roster
 
 BLANK_SUFFIX = "_{year}年度政府信息公开工作年度报告填报表.xlsx"
@@ -81,14 +82,17 @@ def make_blanks(
     deadline: dt.date | None = None,
     progress: Progress | None = None,
     contact: dict | None = None,
+    workers: int | str | None = AUTO,
 ) -> BlankBatch:
     """Write one blank workbook per unit of the roster into ``out_dir``.
 
     File names come from the unit names (made safe, never outside ``out_dir``, numbered when two
     would collide). Roster problems and files that could not be written are findings; the batch
-    goes on. Raises :class:`toolkit.formats.FormatError` when no format applies to ``year``.
+    goes on. ``workers``: processes writing workbooks ("auto": one per CPU for a big roster, see
+    :func:`toolkit.parallel.resolve_workers`). Raises :class:`toolkit.formats.FormatError` when
+    no format applies to ``year``.
     """
-    from toolkit.workbook.writer import write_workbook
+    from toolkit.parallel import ordered_map, resolve_workers
 
     fmt = format_for_year(int(year), format_id)
     out_dir = Path(out_dir)
@@ -99,20 +103,34 @@ def make_blanks(
     out_dir.mkdir(parents=True, exist_ok=True)
     root = out_dir.resolve()
     taken: set[str] = set()
-    for done, entry in enumerate(entries):
-        if progress:
-            progress(done, len(entries), entry.unit)
-        path = unique_path(out_dir, blank_file_name(entry.unit, year), taken)
-        try:
-            if path.resolve().parent != root:  # safe_filename makes this impossible; belt and braces
-                raise OSError("文件名不安全")
-            write_workbook(path, fmt, unit=entry.unit, year=year, data=unit_prefill(entry, fmt, year),
-                           contact=contact, deadline=deadline)
-        except OSError as exc:
-            batch.findings.append(BlankWriteFailed.make(unit=entry.unit, name=path.name,
-                                                        reason=exc.strerror or str(exc)))
-            continue
-        batch.written.append((entry, path))
+    jobs = [(entry, unique_path(out_dir, blank_file_name(entry.unit, year), taken)) for entry in entries]
     if progress:
-        progress(len(entries), len(entries), "")
+        progress(0, len(entries), entries[0].unit)
+    context = (fmt.id, int(year), deadline, contact, root)
+    errors = ordered_map(_write_blank, jobs, context=context, workers=resolve_workers(workers, len(jobs)))
+    for done, ((entry, path), error) in enumerate(zip(jobs, errors), 1):
+        if error is None:
+            batch.written.append((entry, path))
+        else:
+            batch.findings.append(BlankWriteFailed.make(unit=entry.unit, name=path.name, reason=error))
+        if progress:
+            progress(done, len(entries), entries[done].unit if done < len(entries) else "")
     return batch
+
+
+def _write_blank(context: tuple, job: tuple[RosterEntry, Path]) -> str | None:
+    """Write one unit's blank workbook; the reason (Chinese) when it could not be written."""
+    from toolkit.formats import load_format
+    from toolkit.workbook.writer import write_workbook
+
+    format_id, year, deadline, contact, root = context
+    entry, path = job
+    fmt = load_format(format_id)
+    try:
+        if path.resolve().parent != root:  # safe_filename makes this impossible; belt and braces
+            raise OSError("文件名不安全")
+        write_workbook(path, fmt, unit=entry.unit, year=year, data=unit_prefill(entry, fmt, year),
+                       contact=contact, deadline=deadline)
+    except OSError as exc:
+        return exc.strerror or str(exc)
+    return None
