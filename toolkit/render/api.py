@@ -9,6 +9,7 @@ from typing import Callable, Iterable
 
 from toolkit.files import safe_filename, unique_path, write_bytes_atomic
 from toolkit.model import ERROR, Finding, ReportData
+from toolkit.parallel import AUTO
 from toolkit.render.context import DOCX_FILE, RenderError, TemplateSet, build_context
 
 FORMATS = {"html": ".html", "docx": ".docx", "md": ".md", "txt": ".txt"}
@@ -138,39 +139,64 @@ def render_file(source: Path, to: str, out: Path | None = None, *, force: bool =
 
 def _render_source(source: Path, to: str, target_for: Callable[[ReportData | None], Path], force: bool,
                    templates: TemplateSet) -> RenderResult:
+    result, content = _prepare(source, to, force, templates)
+    return _write(result, content, target_for)
+
+
+def _prepare(source: Path, to: str, force: bool, templates: TemplateSet) -> tuple[RenderResult, bytes | None]:
+    """Read and check ``source`` and render it: the result so far and the output's bytes (None
+    when it is not to be written)."""
     result = RenderResult(source=source, to=to)
     try:
         data, result.findings = load_source(source)
     except RenderError as exc:
         result.error = str(exc)
-        return result
+        return result, None
     except OSError as exc:
         result.error = f"无法读取文件：{exc.strerror or exc}"
-        return result
+        return result, None
     except Exception as exc:  # a reader's fatal error on a broken file: report it, go on
         result.error = f"无法读取文件：{exc}"
-        return result
+        return result, None
     result.data = data
     if data is None:
         result.error = "无法读取报告数据，未生成报告"
-        return result
+        return result, None
     if result.errors and not force:
         result.error = f"有{len(result.errors)}个错误，未生成报告（可用 --force 生成草稿）"
-        return result
+        return result, None
     result.draft = bool(result.errors)
     try:
         content, result.defaults_used = _render(data, to, templates, result.draft)
-        target = target_for(data)
-        if target.exists() and target.resolve() == source.resolve():
+    except RenderError as exc:
+        result.error = str(exc)
+        return result, None
+    return result, content if isinstance(content, bytes) else content.encode("utf-8")
+
+
+def _write(result: RenderResult, content: bytes | None, target_for: Callable[[ReportData | None], Path]
+           ) -> RenderResult:
+    if content is None:
+        return result
+    try:
+        target = target_for(result.data)
+        if target.exists() and target.resolve() == result.source.resolve():
             result.error = "输出文件与源文件相同，未生成报告"
             return result
-        write_bytes_atomic(target, content if isinstance(content, bytes) else content.encode("utf-8"))
+        write_bytes_atomic(target, content)
         result.out = target
     except RenderError as exc:
         result.error = str(exc)
     except OSError as exc:
         result.error = f"无法写入文件：{exc.strerror or exc}"
     return result
+
+
+def _prepare_one(context: tuple[str, bool, TemplateSet], source: Path) -> tuple[RenderResult, bytes | None]:
+    to, force, templates = context
+    if not source.is_file():
+        return RenderResult(source=source, to=to, error="文件不存在"), None
+    return _prepare(source, to, force, templates)
 
 
 def expand_sources(sources: Iterable[Path]) -> list[Path]:
@@ -191,10 +217,14 @@ def expand_sources(sources: Iterable[Path]) -> list[Path]:
 
 
 def render_many(sources: Iterable[Path], to: str, out_dir: Path | None = None, *, force: bool = False,
-                template_dir: Path | None = None) -> list[RenderResult]:
+                template_dir: Path | None = None, workers: int | str | None = AUTO) -> list[RenderResult]:
     """Render every source (folders expanded, see :func:`expand_sources`); one result each, in
     order. Outputs go to ``out_dir`` (default: beside each source) under the report title, with
-    ``_2``, ``_3``… when two sources would get the same name."""
+    ``_2``, ``_3``… when two sources would get the same name. ``workers``: processes reading and
+    rendering ("auto": one per CPU for a big batch, see :func:`toolkit.parallel.resolve_workers`);
+    the files are written here, in order."""
+    from toolkit.parallel import ordered_map, resolve_workers
+
     to = _check_to(to)
     files = expand_sources(sources)
     try:
@@ -203,10 +233,9 @@ def render_many(sources: Iterable[Path], to: str, out_dir: Path | None = None, *
         return [RenderResult(source=s, to=to, error=str(exc)) for s in files]
     taken: dict[Path, set[str]] = {}
     results = []
-    for source in files:
-        if not source.is_file():
-            results.append(RenderResult(source=source, to=to, error="文件不存在"))
-            continue
+    prepared = ordered_map(_prepare_one, files, context=(to, force, templates),
+                           workers=resolve_workers(workers, len(files)))
+    for source, (result, content) in zip(files, prepared):
         folder = Path(out_dir) if out_dir is not None else source.parent
         names = taken.setdefault(folder.resolve(), set())
 
@@ -214,5 +243,5 @@ def render_many(sources: Iterable[Path], to: str, out_dir: Path | None = None, *
                    source: Path = source) -> Path:
             return unique_path(folder, default_out_name(data, source, to), names)
 
-        results.append(_render_source(source, to, target, force, templates))
+        results.append(_write(result, content, target))
     return results

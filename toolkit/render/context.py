@@ -65,6 +65,13 @@ class TemplateSet:
         self._settings: dict[str, dict[str, Any]] = {}
         self._snippets: dict[str, Any] = {}
 
+    def __getstate__(self) -> dict[str, Any]:  # to a worker process: the folder, not the compiled templates
+        return {"template_dir": self.template_dir}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.template_dir = state["template_dir"]
+        self.__post_init__()
+
     def environment(self, html: bool) -> SandboxedEnvironment:
         """The sandboxed environment; autoescaped for HTML."""
         if html not in self._envs:
