@@ -20,12 +20,22 @@ def read_docx_file(path: str | Path) -> Document:
     if not zipfile.is_zipfile(path):
         raise ValueError("不是Word文档（.docx）；旧版.doc请另存为.docx后再导入")
     from toolkit.importers.vocabulary import vocabulary
+    from toolkit.workbook.source import SourceError, check_package
 
+    try:
+        check_package(path)  # the workbook reader's caps: zip bombs, duplicate parts, DTDs
+    except SourceError as exc:
+        raise ValueError(_PACKAGE_PROBLEMS.get(exc.code, "Word文档{}").format(exc.reason)) from None
     try:
         with zipfile.ZipFile(path) as archive:
             unpacked = sum(info.file_size for info in archive.infolist() if info.filename.endswith(".xml"))
+            names = set(archive.namelist())
     except (zipfile.BadZipFile, OSError) as exc:
         raise ValueError(f"Word文档已损坏（{type(exc).__name__}）") from None
+    if "word/document.xml" not in names:
+        if "xl/workbook.xml" in names:
+            raise ValueError("这是Excel工作簿，不是Word文档；请把扩展名改为.xlsx")
+        raise ValueError("不是Word文档（缺少正文部分word/document.xml）")
     if unpacked > vocabulary().max_docx_xml_bytes:
         raise ValueError("Word文档解压后过大，未读取")
     try:
@@ -37,6 +47,13 @@ def read_docx_file(path: str | Path) -> Document:
     except Exception as exc:  # noqa: BLE001 - python-docx raises assorted errors on bad packages
         raise ValueError(f"Word文档无法打开（{type(exc).__name__}）") from None
     return parse_docx(document, source=str(path))
+
+
+_PACKAGE_PROBLEMS = {
+    "workbook-encrypted": "Word文档设置了密码（已加密），请另存为不加密的.docx后再导入",
+    "file-too-large": "Word文档{}，超出读取上限，未读取",
+    "workbook-damaged": "Word文档已损坏（{}）",
+}
 
 
 def parse_docx(document, *, source: str | None = None) -> Document:

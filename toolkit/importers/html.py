@@ -19,6 +19,8 @@ _BLOCKS = {"p", "h1", "h2", "h3", "h4", "h5", "h6", "li", "div", "section", "art
            "main", "blockquote", "dd", "dt", "caption", "figcaption", "address", "center", "td", "th", "body"}
 _SKIP = {"script", "style", "noscript", "template", "head", "title", "nav", "button", "select", "iframe"}
 _SPACE = re.compile(r"[ \t\r\f\v\u00a0\u3000]+")
+MAX_ELEMENTS = 200_000  # a published report page has a few thousand
+MAX_DEPTH = 100  # and is nested a few dozen levels deep
 
 
 def read_html_file(path: str | Path) -> Document:
@@ -29,7 +31,10 @@ def read_html_file(path: str | Path) -> Document:
 def parse_html(html: str, *, source: str | None = None) -> Document:
     from bs4 import BeautifulSoup, Comment
 
+    if html.count("<") > 2 * MAX_ELEMENTS:
+        raise ValueError("网页元素过多，不像是一份年度报告，未读取")
     soup = BeautifulSoup(html, "lxml")
+    _check_shape(soup)
     doc = Document(items=[], kind="html", source=source)
     if soup.title and soup.title.get_text(strip=True):
         doc.title = soup.title.get_text(strip=True)
@@ -47,6 +52,22 @@ def parse_html(html: str, *, source: str | None = None) -> Document:
     state = {"tables": 0, "paras": 0}
     _walk(root, doc, state)
     return doc
+
+
+def _check_shape(soup) -> None:
+    """Refuse a page too big or too deeply nested to be a report (it would make the walk below
+    slow, or recurse too deep)."""
+    from bs4 import Tag
+
+    depth = {id(soup): 0}
+    count = 0
+    for element in soup.descendants:
+        if isinstance(element, Tag):
+            count += 1
+            level = depth[id(element.parent)] + 1
+            if level > MAX_DEPTH or count > MAX_ELEMENTS:
+                raise ValueError("网页结构过于复杂（嵌套过深或元素过多），不像是一份年度报告，未读取")
+            depth[id(element)] = level
 
 
 def _furniture(tag, skip: tuple[str, ...]) -> bool:

@@ -59,6 +59,7 @@ class Limits:
     max_ratio: int = 1000  # uncompressed / compressed, for entries over 1 MB
     max_rows: int = 5000
     max_cols: int = 256
+    max_cells: int = 500_000  # cell elements in one xlsx sheet
     isolate_binary: bool = True  # parse xls/xlsb in a helper process (see _Helper)
     engine_seconds: float = 60.0  # the helper's time for one file
 
@@ -87,7 +88,9 @@ def _fail(code: str, path: Path, reason: str = "") -> SourceError:
     from toolkit.checks.catalogue import finding_type
 
     message = finding_type(code).template.format(file=path.name or str(path), reason=reason)
-    return SourceError(code, message, path)
+    error = SourceError(code, message, path)
+    error.reason = reason
+    return error
 
 
 def _note(code: str, **fields: Any) -> Finding:
@@ -139,17 +142,29 @@ def _looks_like_text(head: bytes) -> str | None:
         if b"urn:schemas-microsoft-com:office:spreadsheet" in head or b"progid=\"excel.sheet\"" in stripped:
             return "是Excel 2003 XML表格，请用Excel另存为.xlsx"
         return "是XML文件"
-    try:
-        text = head.decode("utf-8")
-    except UnicodeDecodeError:
-        try:
-            text = head.decode("gb18030")
-        except UnicodeDecodeError:
-            return None
+    text = _decode_text(head)
+    if text is None:
+        return None
     if all(ch.isprintable() or ch in "\r\n\t" for ch in text[:2000]):
         if "," in text or "\t" in text:
             return "是文本文件（CSV或制表符分隔），不是工作簿"
         return "是文本文件"
+    return None
+
+
+def _decode_text(head: bytes) -> str | None:
+    """The start of a file as text (UTF-8 or UTF-16 with a byte order mark, UTF-8, GB18030), or
+    None; a character cut at the end of ``head`` is dropped."""
+    if head.startswith((b"\xff\xfe", b"\xfe\xff")):
+        candidates = ["utf-16"]
+    else:
+        candidates = ["utf-8-sig", "gb18030"]
+    for encoding in candidates:
+        for cut in range(4):
+            try:
+                return head[: len(head) - cut].decode(encoding)
+            except UnicodeDecodeError:
+                continue
     return None
 
 
@@ -158,6 +173,11 @@ def _looks_like_text(head: bytes) -> str | None:
 
 def ole_stream_names(data: bytes) -> set[str]:
     """Names of the entries in an OLE compound file's directory; raises ValueError if malformed."""
+    return set(_ole_directory(data)[0])
+
+
+def _ole_directory(data: bytes) -> tuple[dict[str, tuple[int, int]], list[int], int]:
+    """(name -> (first sector, size) of each storage/stream, the FAT, the sector size)."""
     if len(data) < 512 or not data.startswith(_OLE_MAGIC):
         raise ValueError("not an OLE compound file")
     shift = struct.unpack_from("<H", data, 0x1E)[0]
@@ -187,7 +207,7 @@ def ole_stream_names(data: bytes) -> set[str]:
         if s >= n_sectors or off + size > len(data):
             raise ValueError("FAT sector outside the file")
         fat.extend(struct.unpack_from(f"<{per}I", data, off))
-    names: set[str] = set()
+    names: dict[str, tuple[int, int]] = {}
     sector, visited = first_dir, set()
     while sector < 0xFFFFFFFA:
         if sector in visited or sector >= len(fat) or sector >= n_sectors:
@@ -200,9 +220,40 @@ def ole_stream_names(data: bytes) -> set[str]:
                 raise ValueError("truncated directory")
             name_len = struct.unpack_from("<H", entry, 64)[0]
             if entry[66] in (1, 2, 5) and 2 <= name_len <= 64:
-                names.add(entry[: name_len - 2].decode("utf-16-le", "replace"))
+                start, length = struct.unpack_from("<IQ", entry, 116)
+                names.setdefault(entry[: name_len - 2].decode("utf-16-le", "replace"), (start, length))
         sector = fat[sector]
-    return names
+    return names, fat, size
+
+
+def _ole_stream_head(data: bytes, name: str, n: int) -> bytes | None:
+    """The first ``n`` bytes of a stream stored in regular sectors (None for a small stream kept
+    in the mini stream, or when the chain is broken)."""
+    try:
+        entries, fat, size = _ole_directory(data)
+    except (ValueError, struct.error):
+        return None
+    if name not in entries or entries[name][1] < 4096:
+        return None
+    sector, length = entries[name]
+    out, seen = b"", set()
+    while len(out) < min(n, length) and sector < len(fat) and sector not in seen:
+        seen.add(sector)
+        out += data[512 + sector * size: 512 + (sector + 1) * size]
+        sector = fat[sector]
+    return out[:min(n, length)]
+
+
+def _biff_encrypted(data: bytes) -> bool:
+    """Whether a BIFF workbook stream starts with BOF then FILEPASS: a password-protected .xls
+    (the engine only says it cannot detect the format)."""
+    for name in ("Workbook", "Book", "WORKBOOK", "BOOK"):
+        head = _ole_stream_head(data, name, 512)
+        if head and len(head) >= 8:
+            kind, length = struct.unpack_from("<HH", head, 0)
+            if kind in (0x0809, 0x0409, 0x0209, 0x0009) and len(head) >= 8 + length:
+                return struct.unpack_from("<H", head, 4 + length)[0] == 0x002F
+    return False
 
 
 def _sniff_ole(data: bytes, path: Path) -> str:
@@ -213,6 +264,8 @@ def _sniff_ole(data: bytes, path: Path) -> str:
     if {"EncryptionInfo", "EncryptedPackage"} & names:
         raise _fail("workbook-encrypted", path)
     if {"Workbook", "Book", "WORKBOOK", "BOOK"} & names:
+        if _biff_encrypted(data):
+            raise _fail("workbook-encrypted", path)
         return "xls"
     if "WordDocument" in names:
         raise _fail("not-a-workbook", path, "是Word文档（.doc）")
@@ -228,6 +281,9 @@ def _check_zip(zf: zipfile.ZipFile, path: Path, limits: Limits) -> None:
     infos = zf.infolist()
     if len(infos) > limits.max_entries:
         raise _fail("file-too-large", path, f"压缩包内有{len(infos)}个文件（上限{limits.max_entries}）")
+    folded = {info.filename.replace("\\", "/").casefold() for info in infos}
+    if len(folded) < len(infos):  # readers disagree on which of two same-named parts counts
+        raise _fail("workbook-damaged", path, "压缩包中有重名的部件")
     total = 0
     for info in infos:
         if info.flag_bits & 0x1:
@@ -242,18 +298,76 @@ def _check_zip(zf: zipfile.ZipFile, path: Path, limits: Limits) -> None:
     if total > limits.max_total_bytes:
         raise _fail("file-too-large", path, f"解压后共{total // 1048576}MB")
     # Declared sizes may lie. Deflate expands at most ~1032x, so an entry whose compressed size
-    # bounds it under the caps is safe unread; the others are decompressed here, counting.
+    # bounds it under the caps is safe unread; the others are decompressed here, counting, the
+    # largest first, each only as far as the budget left (entries sharing their data cannot
+    # make this loop decompress more than about the total cap).
     bounds = {info.filename: _upper_bound(info) for info in infos}
-    for info in infos:
-        if bounds[info.filename] > limits.max_entry_bytes:
-            bounds[info.filename] = _measured_size(zf, info, path, limits, limits.max_entry_bytes)
+    total_bound, measured = sum(bounds.values()), 0
     for info in sorted(infos, key=lambda i: bounds[i.filename], reverse=True):
-        if sum(bounds.values()) <= limits.max_total_bytes:
+        bound = bounds[info.filename]
+        if bound <= limits.max_entry_bytes and total_bound <= limits.max_total_bytes:
             break
-        if bounds[info.filename] > info.file_size:
-            bounds[info.filename] = _measured_size(zf, info, path, limits, limits.max_entry_bytes)
-    if sum(bounds.values()) > limits.max_total_bytes:
+        if bound <= info.file_size and bound <= limits.max_entry_bytes:
+            continue  # a stored entry: its size is known
+        cap = min(limits.max_entry_bytes, limits.max_total_bytes - measured)
+        size = _measured_size(zf, info, path, limits, cap)
+        measured += size
+        bounds[info.filename] = size
+        total_bound += size - bound
+    if total_bound > limits.max_total_bytes:
         raise _fail("file-too-large", path, "解压后的数据超出上限（疑似压缩炸弹）")
+    for info in infos:
+        if info.filename.lower().endswith(_XML_PARTS) and _declares_dtd(zf, info, path, limits):
+            raise _fail("workbook-damaged", path, f"“{info.filename[:60]}”含有不安全的XML内容（DTD或实体）")
+
+
+_XML_PARTS = (".xml", ".rels", ".vml")
+_PROLOG_MAX = 1 << 20
+
+
+def _declares_dtd(zf: zipfile.ZipFile, info: zipfile.ZipInfo, path: Path, limits: Limits) -> bool:
+    """Whether an XML part has a document type declaration (no spreadsheet program writes one;
+    it is how entity expansion and external entities get in). Only the prolog is read: the XML
+    declaration, comments and processing instructions before the first element; a prolog longer
+    than 1 MB counts as hostile."""
+    import codecs
+
+    try:
+        fh = zf.open(info)
+    except (zipfile.BadZipFile, OSError, RuntimeError, ValueError, NotImplementedError):
+        raise _fail("workbook-damaged", path, f"“{info.filename[:60]}”数据损坏") from None
+    with fh:
+        decoder = None
+        text = ""
+        pos = 0
+        while True:
+            try:
+                chunk = fh.read(65536)
+            except (zipfile.BadZipFile, zlib.error, EOFError, OSError, RuntimeError, ValueError):
+                raise _fail("workbook-damaged", path, f"“{info.filename[:60]}”数据损坏") from None
+            if decoder is None:
+                utf16 = chunk.startswith((b"\xff\xfe", b"\xfe\xff")) or chunk[1:2] == b"\0" or chunk[:1] == b"\0"
+                decoder = codecs.getincrementaldecoder("utf-16" if utf16 else "latin-1")("replace")
+            text += decoder.decode(chunk, final=not chunk)
+            while True:
+                while pos < len(text) and text[pos] in "\ufeff \t\r\n":
+                    pos += 1
+                rest = text[pos:pos + 9]
+                if rest.startswith("<!DOCTYPE") or rest.startswith("<!doctype"):
+                    return True
+                closer = "?>" if rest.startswith("<?") else "-->" if rest.startswith("<!--") else None
+                if closer is None:
+                    if len(rest) >= 9 or not chunk:
+                        return False  # an element (or text) starts: the prolog is over
+                    break
+                end = text.find(closer, pos + 2)
+                if end < 0:
+                    break
+                pos = end + len(closer)
+            if not chunk:
+                return False
+            if len(text) > _PROLOG_MAX:
+                return True
 
 
 def _upper_bound(info: zipfile.ZipInfo) -> int:
@@ -354,7 +468,13 @@ def _zip_kind(zf: zipfile.ZipFile, path: Path, limits: Limits) -> str:
 
 _CELL_REF = re.compile(r"^\$?([A-Z]{1,3})\$?(\d+)$")
 _QUICK_BIG_CELL = re.compile(rb' r="(?:[A-Z]{2}|[A-Z][0-9]{4})')
-_SCAN_BIG_CELL = re.compile(rb'<(?:\w+:)?c\s[^>]*?\br="([A-Z]{2,3}|[A-Z](?=[0-9]{4}))([0-9]{1,7})"[^>/]*>')
+_SCAN_BIG_CELL = re.compile(rb'<(?:\w+:)?c\s[^<>]*?\br="([A-Z]{2,3}|[A-Z](?=[0-9]{4}))([0-9]{1,7})"[^<>/]*>')
+_CELL_TAG = re.compile(rb"<(?:\w+:)?c(?=[\s/>])")
+_CELL_WITH_REF = re.compile(rb"<(?:\w+:)?c\s[^<>]*?\br=\"")
+_ROW_TAG = re.compile(rb"<(?:\w+:)?row(?=[\s/>])")
+_ROW_REF = re.compile(rb"<(?:\w+:)?row\s[^<>]*?\br=\"")
+_ROW_OR_CELL = re.compile(rb"<(?:\w+:)?(row|c)(?=[\s/>])([^<>]*)>")
+_R_ATTR = re.compile(rb'\br="\$?([A-Z]{0,3})\$?([0-9]{0,7})"')
 _FORMULA_TOKEN = re.compile(r'"[^"]*"|\'[^\']*\'|(?<![A-Za-z0-9_.])(\$?)([A-Z]{1,3})(\$?)([0-9]{1,7})(?![0-9A-Za-z_(])')
 
 
@@ -421,11 +541,11 @@ class _XlsxParts:
             # one defused parse of the pieces needed: sheets, the toolkit's workbook-level names
             # (not the per-cell NB_C_...), and the workbook's relationships
             doc = b"<nianbao>" + _wrap(workbook, b"workbook", _fragments(workbook, [
-                rb"<(?:\w+:)?sheet\s[^>]*>",
-                rb'<(?:\w+:)?definedName(?:\s+(?!name=)[\w:]+="[^"]*")*\s+name="' + re.escape(prefix)
-                + rb'(?!C_)[^"]*"[^>]*>[^<]*</(?:\w+:)?definedName>']))
+                rb"<(?:\w+:)?sheet\s[^<>]*>",
+                rb'<(?:\w+:)?definedName(?:\s+(?!name=)[\w:]+="[^"<]*")*\s+name="' + re.escape(prefix)
+                + rb'(?!C_)[^"<]*"[^<>]*>[^<]*</(?:\w+:)?definedName>']))
             if rels_xml:
-                doc += _wrap(rels_xml, b"Relationships", _fragments(rels_xml, [rb"<(?:\w+:)?Relationship\s[^>]*>"]))
+                doc += _wrap(rels_xml, b"Relationships", _fragments(rels_xml, [rb"<(?:\w+:)?Relationship\s[^<>]*>"]))
             doc += b"</nianbao>"
         except ValueError:
             raise _fail("workbook-damaged", path, "“xl/workbook.xml”的XML内容损坏") from None
@@ -461,16 +581,28 @@ class _XlsxParts:
         if part is None:
             return None
         try:
-            return self._xml(part)
+            data = self._xml(part)
         except KeyError:
             raise _fail("workbook-damaged", self.path, f"缺少工作表“{sheet}”的数据") from None
+        if not _complete_sheet(data):  # an engine would read a cut sheet silently, as far as it goes
+            raise _fail("workbook-damaged", self.path, f"工作表“{sheet}”的数据不完整")
+        return data
 
     def extent(self, sheet: str) -> Pos:
         """The largest row and column holding a value in ``sheet``, as far as they pass 999 rows
-        or column Z (a regex scan of its XML; smaller sheets give (0, 0))."""
+        or column Z (a regex scan of its XML; smaller sheets give (0, 0)). Rows and cells
+        without an ``r`` attribute follow the one before, as the engines place them. A sheet
+        with more than ``max_cells`` cells is refused (``file-too-large``)."""
         data = self.sheet_xml(sheet)
         if not data:
             return (0, 0)
+        n_cells = _CELL_TAG.subn(b"", data)[1]  # counted in C, no list of matches
+        if n_cells > self.limits.max_cells:
+            raise _fail("file-too-large", self.path,
+                        f"工作表“{sheet}”有{n_cells}个单元格（上限{self.limits.max_cells}）")
+        if (_CELL_WITH_REF.subn(b"", data)[1] < n_cells
+                or _ROW_REF.subn(b"", data)[1] < _ROW_TAG.subn(b"", data)[1]):
+            return _sequential_extent(data)
         if not _QUICK_BIG_CELL.search(data):
             return (0, 0)
         max_row = max_col = 0
@@ -538,7 +670,7 @@ class _XlsxParts:
         if not data or b"mergeCell" not in data:
             return []
         out = []
-        for ref in re.findall(rb'<(?:\w+:)?mergeCell\s[^>]*?ref="([A-Z0-9:$]+)"', data):
+        for ref in re.findall(rb'<(?:\w+:)?mergeCell\s[^<>]*?ref="([A-Z0-9:$]+)"', data):
             a, _, b = ref.decode().partition(":")
             p, q = parse_ref(a), parse_ref(b or a)
             if p and q:
@@ -565,6 +697,35 @@ class _XlsxParts:
         return out
 
 
+_SHEET_END = re.compile(rb"(?:</(?:\w+:)?worksheet>|<(?:\w+:)?worksheet\b[^<>]*/>)\s*$")
+
+
+def _complete_sheet(data: bytes) -> bool:
+    """Whether a sheet part ends where a whole sheet ends (its root element closed)."""
+    return bool(_SHEET_END.search(data[-4096:]))
+
+
+def _sequential_extent(data: bytes) -> Pos:
+    """:meth:`_XlsxParts.extent` for a sheet where some rows or cells have no ``r``: a row
+    without one is the row after the last, a cell without one the column after the last."""
+    row = col = max_row = max_col = 0
+    for m in _ROW_OR_CELL.finditer(data):
+        ref = _R_ATTR.search(m.group(2))
+        if m.group(1) == b"row":
+            row = int(ref.group(2)) if ref and ref.group(2) else row + 1
+            col = 0
+            continue
+        cell_row = row
+        if ref and ref.group(1):
+            col = col_number(ref.group(1).decode())
+            cell_row = int(ref.group(2)) if ref.group(2) else row
+        else:
+            col += 1
+        if not m.group(2).endswith(b"/"):
+            max_row, max_col = max(max_row, cell_row), max(max_col, col)
+    return max_row, max_col
+
+
 def _root_tag(data: bytes, local: bytes) -> tuple[bytes, bytes]:
     """The start tag of the document element (with its namespace declarations) and its prefix."""
     m = re.search(rb"<((?:\w+:)?)" + local + rb"\b[^>]*>", data[:8192])
@@ -581,7 +742,7 @@ def _wrap(data: bytes, local: bytes, fragments: list[bytes]) -> bytes:
 
 
 _CELL_R = re.compile(rb'\sr="([A-Z]{1,3})([0-9]{1,7})"')
-_ERROR_CELL = re.compile(rb'<(?:\w+:)?c(\s[^>]*?\st="e"[^>]*)>\s*<(?:\w+:)?v>([^<]{1,20})</(?:\w+:)?v>')
+_ERROR_CELL = re.compile(rb'<(?:\w+:)?c(\s[^<>]*?\st="e"[^<>]*)>\s*<(?:\w+:)?v>([^<]{1,20})</(?:\w+:)?v>')
 
 
 def _formula_cells(data: bytes, within: set[Pos] | None = None) -> list[bytes]:
@@ -612,7 +773,7 @@ def _formula_cells(data: bytes, within: set[Pos] | None = None) -> list[bytes]:
 @lru_cache(maxsize=8)
 def _formula_pattern(prefix: bytes) -> re.Pattern:
     p = re.escape(prefix)
-    return re.compile(rb"<" + p + rb"c\b([^>]*)>\s*(<" + p + rb"f\b[^>]*/>|<" + p + rb"f\b[^>]*>[^<]*</" + p + rb"f>)")
+    return re.compile(rb"<" + p + rb"c\b([^<>]*)>\s*(<" + p + rb"f\b[^<>]*/>|<" + p + rb"f\b[^<>]*>[^<]*</" + p + rb"f>)")
 
 
 def _fragments(data: bytes, patterns: list[bytes]) -> list[bytes]:
@@ -627,8 +788,8 @@ def _fragments(data: bytes, patterns: list[bytes]) -> list[bytes]:
     return out
 
 
-_ODS_ROW = re.compile(rb"<table:table-row\b([^>]*?)(?:/>|>(.*?)</table:table-row>)", re.S)
-_ODS_CELL = re.compile(rb"<table:(?:covered-)?table-cell\b([^>]*?)(/?)>")
+_ODS_ROW = re.compile(rb"<table:table-row(?=[\s/>])")
+_ODS_CELL = re.compile(rb"<table:(?:covered-)?table-cell\b([^<>]*?)(/?)>")
 _ODS_REPEAT = re.compile(rb'number-(?:rows|columns)-repeated="(\d+)"')
 
 
@@ -650,9 +811,8 @@ def _check_ods(zf: zipfile.ZipFile, path: Path, limits: Limits) -> None:
     max_rows, max_cols = limits.max_rows * 4, limits.max_cols * 4
     for table in content.split(b"<table:table ")[1:]:
         row = 0
-        for m in _ODS_ROW.finditer(table):
-            body = m.group(2) or b""
-            reps = _repeat(m.group(1))
+        for attrs, body in _ods_rows(table):
+            reps = _repeat(attrs)
             if b"office:value-type" in body or b"<text:" in body:
                 col = 0
                 for cell in _ODS_CELL.finditer(body):
@@ -664,6 +824,22 @@ def _check_ods(zf: zipfile.ZipFile, path: Path, limits: Limits) -> None:
                 if row + reps > max_rows:
                     raise _fail("file-too-large", path, f"有数据超出{max_rows}行")
             row += reps
+
+
+def _ods_rows(table: bytes) -> Iterable[tuple[bytes, bytes]]:
+    """(attributes, content) of each row element, in one pass: a row's content ends at its end
+    tag or at the next row, so unclosed rows cannot make the scan quadratic."""
+    starts = [m.end() for m in _ODS_ROW.finditer(table)]
+    for i, start in enumerate(starts):
+        limit = starts[i + 1] if i + 1 < len(starts) else len(table)
+        end = table.find(b">", start, limit)
+        if end < 0:
+            continue
+        if table[end - 1:end] == b"/":
+            yield table[start:end - 1], b""
+            continue
+        close = table.find(b"</table:table-row>", end, limit)
+        yield table[start:end], table[end + 1:close if close >= 0 else limit]
 
 
 def _normpath(path: str) -> str:
@@ -1286,6 +1462,20 @@ class IsolatedCalamineSource(WorkbookSource):
 
 ENGINES = {"calamine": CalamineSource, "openpyxl": OpenpyxlSource}
 _ISOLATED = ("xls", "xlsb")
+
+
+def check_package(path: str | Path, limits: Limits = DEFAULT_LIMITS) -> None:
+    """The container checks of a workbook (file size; zip entries, declared and actual
+    uncompressed sizes, ratio, duplicate names, DTDs in XML parts) for any zip package, such as
+    a Word file; raises :class:`SourceError` (``.reason`` says what in a few words)."""
+    path = Path(path)
+    data = _read_bytes(path, limits)
+    try:
+        zf = zipfile.ZipFile(io.BytesIO(data))
+    except (zipfile.BadZipFile, ValueError, OSError, EOFError):
+        raise _fail("workbook-damaged", path, "压缩结构损坏") from None
+    with zf:
+        _check_zip(zf, path, limits)
 
 
 def sniff(path: str | Path, limits: Limits = DEFAULT_LIMITS) -> tuple[str, str, bytes]:
