@@ -125,8 +125,14 @@ def _pooled(func: Callable, chunks: deque, context: Any, workers: int, on_crash:
         try:
             while chunks or flight:
                 while chunks and len(flight) < limit:
-                    chunk = chunks.popleft()
-                    flight.append((chunk, pool.submit(_run_chunk, func, chunk)))
+                    try:
+                        future = pool.submit(_run_chunk, func, chunks[0])
+                    except BrokenProcessPool:  # a worker died since the last result
+                        break
+                    flight.append((chunks.popleft(), future))
+                if not flight:
+                    broken = True
+                    break
                 chunk, future = flight[0]
                 try:
                     results = future.result()
@@ -139,6 +145,8 @@ def _pooled(func: Callable, chunks: deque, context: Any, workers: int, on_crash:
             pool.shutdown(wait=not broken, cancel_futures=True)
         if broken:
             # the chunks that were out when a worker died: each item alone in its own process
+            if not flight and chunks:
+                flight.append((chunks.popleft(), None))
             lost = [item for chunk, _ in flight for item in chunk]
             for item in lost:
                 yield _isolated(func, context, item, on_crash)
