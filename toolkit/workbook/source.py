@@ -17,7 +17,6 @@ Chinese and names the file.
 
 from __future__ import annotations
 
-import contextlib
 import datetime as _dt
 import io
 import math
@@ -1154,30 +1153,60 @@ class CalamineSource(WorkbookSource):
         super().close()
 
 
-@contextlib.contextmanager
-def quiet_engine():
+class _Quiet:
+    """See :func:`quiet_engine`. Nested and overlapping uses share one redirection; /dev/null is
+    opened once per process (this runs several times for every file read)."""
+
+    def __init__(self) -> None:
+        import threading
+
+        self._lock = threading.Lock()
+        self._depth = 0
+        self._saved: int | None = None
+        self._devnull: int | None = None
+
+    def __enter__(self) -> None:
+        with self._lock:
+            self._depth += 1
+            if self._depth > 1:
+                return
+            try:
+                sys.stderr.flush()
+            except (AttributeError, OSError, ValueError):
+                pass
+            try:
+                if self._devnull is None:
+                    self._devnull = os.open(os.devnull, os.O_WRONLY)
+                saved = os.dup(2)
+            except OSError:
+                return
+            try:
+                os.dup2(self._devnull, 2)
+            except OSError:
+                os.close(saved)
+                return
+            self._saved = saved
+
+    def __exit__(self, *exc: Any) -> None:
+        with self._lock:
+            self._depth -= 1
+            if self._depth or self._saved is None:
+                return
+            saved, self._saved = self._saved, None
+            try:
+                os.dup2(saved, 2)
+            finally:
+                os.close(saved)
+
+
+_QUIET = _Quiet()
+
+
+def quiet_engine() -> _Quiet:
     """Standard error (file descriptor 2) sent to /dev/null while the Rust engine runs: a panic
     on a broken file is caught as an exception, but Rust would also print it (with a backtrace
     when RUST_BACKTRACE is set), and no traceback may ever reach the user."""
-    try:
-        sys.stderr.flush()
-    except (AttributeError, OSError, ValueError):
-        pass
-    try:
-        saved = os.dup(2)
-    except OSError:
-        yield
-        return
-    try:
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        try:
-            os.dup2(devnull, 2)
-        finally:
-            os.close(devnull)
-        yield
-    finally:
-        os.dup2(saved, 2)
-        os.close(saved)
+    return _QUIET
 
 
 def _reraise_interrupts(exc: BaseException) -> None:
