@@ -16,7 +16,6 @@ from docx.enum.text import WD_ALIGN_PARAGRAPH, WD_LINE_SPACING
 from docx.oxml import OxmlElement
 from docx.oxml.ns import qn
 from docx.shared import Cm, Pt, RGBColor
-from docx.table import _Cell
 from lxml import etree
 
 W_NS = "http://schemas.openxmlformats.org/wordprocessingml/2006/main"
@@ -38,27 +37,47 @@ def render_docx(ctx: dict[str, Any], settings: dict[str, Any]) -> bytes:
     props.keywords = "政府信息公开;年度报告"
     props.comments = ctx["draft_mark"] if ctx["draft"] else ""
 
+    add = _paragraphs(doc)
     if ctx["draft"]:
-        doc.add_paragraph(ctx["draft_mark"], style=STYLE_DRAFT)
-    doc.add_paragraph(ctx["title"], style=STYLE_TITLE)
+        add(ctx["draft_mark"], STYLE_DRAFT)
+    add(ctx["title"], STYLE_TITLE)
     for text in ctx["intro"]:
-        doc.add_paragraph(text, style=STYLE_BODY)
+        add(text, STYLE_BODY)
     usable_cm = (settings["page"]["width_cm"] - settings["page"]["left_cm"] - settings["page"]["right_cm"])
     for section in ctx["sections"]:
-        doc.add_paragraph(section["label"], style=STYLE_H1)
+        add(section["label"], STYLE_H1)
         for part in section["parts"]:
             if part["heading"] and part["paragraphs"]:
-                doc.add_paragraph(part["label"], style=STYLE_H2)
+                add(part["label"], STYLE_H2)
             for text in part["paragraphs"]:
-                doc.add_paragraph(text, style=STYLE_BODY)
+                add(text, STYLE_BODY)
         if section["table"]:
             _table(doc, section["table"], settings, usable_cm)
-            spacer = doc.add_paragraph(style=STYLE_TABLE)
+            spacer = add("", STYLE_TABLE)
             spacer.paragraph_format.space_after = Pt(6)
     _footer(doc, settings)
     out = io.BytesIO()
     doc.save(out)
     return out.getvalue()
+
+
+def _paragraphs(doc: Any) -> Any:
+    """``add(text, style_name)``: ``doc.add_paragraph(text, style=style_name)``, with each style
+    looked up once (python-docx looks the style, and the default style, up for every paragraph)."""
+    from docx.enum.style import WD_STYLE_TYPE
+
+    default = doc.styles.default(WD_STYLE_TYPE.PARAGRAPH)
+    ids: dict[str, str | None] = {}
+
+    def add(text: str, style: str) -> Any:
+        if style not in ids:
+            found = doc.styles[style]
+            ids[style] = None if found == default else found.style_id
+        paragraph = doc.add_paragraph(text)
+        paragraph._p.style = ids[style]  # None (the default style) still makes an empty w:pPr, as before
+        return paragraph
+
+    return add
 
 
 # ---------------------------------------------------------------- page and styles
@@ -236,47 +255,56 @@ def _column_widths(t: dict[str, Any], settings: dict[str, Any], usable_cm: float
 
 
 def _table(doc: Any, t: dict[str, Any], settings: dict[str, Any], usable_cm: float) -> None:
-    """A real Word table; merged cells as Word writes them (w:gridSpan across, w:vMerge down)."""
-    table = doc.add_table(rows=t["n_rows"], cols=t["n_cols"])
+    """A real Word table; merged cells as Word writes them (w:gridSpan across, w:vMerge down).
+
+    The table and its columns come from python-docx; rows and cells are built directly as the
+    elements python-docx would make (its per-cell properties cost most of a report's time)."""
+    table = doc.add_table(rows=0, cols=t["n_cols"])
     table.style = doc.styles["Table Grid"]
     table.alignment = WD_TABLE_ALIGNMENT.CENTER
     table.autofit = False
     widths = _column_widths(t, settings, usable_cm)
     for i, col in enumerate(table.columns):
         col.width = Cm(widths[i])
-    trs = table._tbl.tr_lst
-    tcs = [list(tr.tc_lst) for tr in trs]
-    for r, tr in enumerate(trs):
-        tr_pr = tr.get_or_add_trPr()
-        tr_pr.append(OxmlElement("w:cantSplit"))
-        if r < t["head_rows"]:
-            tr_pr.append(OxmlElement("w:tblHeader"))
-    covered = []
     style_id = doc.styles[STYLE_TABLE].style_id
     heading_rows = {c["row"] for row in t["rows"] for c in row if c["role"] in ("caption", "corner", "column")}
+    slots: dict[tuple[int, int], Any] = {}  # (row, col) -> w:tc, for the cells not covered by a merge
     for grid_row in t["rows"]:
         for c in grid_row:
             r0, c0, rs, cs = c["row"], c["col"], c["rowspan"], c["colspan"]
-            width = Cm(sum(widths[c0:c0 + cs]))
+            width = str(Cm(sum(widths[c0:c0 + cs])).twips)
             for i in range(rs):
-                tc = tcs[r0 + i][c0]
+                tc = OxmlElement("w:tc")
+                tc_pr = etree.SubElement(tc, qn("w:tcPr"))
+                etree.SubElement(tc_pr, qn("w:tcW"), {qn("w:type"): "dxa", qn("w:w"): width})
                 if cs > 1:
-                    tc.grid_span = cs
-                if rs > 1:
-                    tc.vMerge = "restart" if i == 0 else "continue"
-                cell = _Cell(tc, table)
-                cell.width = width
-                cell.vertical_alignment = WD_ALIGN_VERTICAL.CENTER
-                cell.paragraphs[0]._p.style = style_id  # (setting .style looks the style up: slow)
+                    etree.SubElement(tc_pr, qn("w:gridSpan"), {qn("w:val"): str(cs)})
+                if rs > 1:  # "continue" is the default value: left out, as python-docx does
+                    etree.SubElement(tc_pr, qn("w:vMerge"), {qn("w:val"): "restart"} if i == 0 else {})
+                etree.SubElement(tc_pr, qn("w:vAlign"), {qn("w:val"): "center"})
+                p = etree.SubElement(tc, qn("w:p"))
+                p_pr = etree.SubElement(p, qn("w:pPr"))
+                etree.SubElement(p_pr, qn("w:pStyle"), {qn("w:val"): style_id})
                 if r0 + i in heading_rows:
-                    cell.paragraphs[0].paragraph_format.keep_with_next = True
-                covered.extend(tcs[r0 + i][c0 + 1:c0 + cs])
-            cell = _Cell(tcs[r0][c0], table)
-            paragraph = cell.paragraphs[0]
-            run = paragraph.add_run(c["text"])
-            if c["role"] in ("row", "caption"):
-                paragraph.alignment = WD_ALIGN_PARAGRAPH.LEFT
-            if c["role"] == "caption":
-                run.bold = True
-    for tc in covered:
-        tc.getparent().remove(tc)
+                    etree.SubElement(p_pr, qn("w:keepNext"))
+                if i == 0:
+                    if c["role"] in ("row", "caption"):
+                        etree.SubElement(p_pr, qn("w:jc"), {qn("w:val"): "left"})
+                    run = OxmlElement("w:r")
+                    if c["role"] == "caption":
+                        etree.SubElement(etree.SubElement(run, qn("w:rPr")), qn("w:b"))
+                    if c["text"]:
+                        run.text = c["text"]
+                    p.append(run)
+                slots[(r0 + i, c0)] = tc
+    tbl = table._tbl
+    for r in range(t["n_rows"]):
+        tr = OxmlElement("w:tr")
+        tr_pr = etree.SubElement(tr, qn("w:trPr"))
+        etree.SubElement(tr_pr, qn("w:cantSplit"))
+        if r < t["head_rows"]:
+            etree.SubElement(tr_pr, qn("w:tblHeader"))
+        for col in range(t["n_cols"]):
+            if (r, col) in slots:
+                tr.append(slots[(r, col)])
+        tbl.append(tr)
