@@ -79,6 +79,7 @@ def check_command(
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
     try:
+        stdout = sys.stdout  # the JSON goes here, not through the progress bar's redirection
         with Progress(TextColumn("校验"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.description}"),
                       console=err, transient=True, disable=not err.is_terminal) as bar:
             task = bar.add_task("", total=None)
@@ -91,8 +92,8 @@ def check_command(
             if summary is not None or archive is not None:
                 report = check_paths(paths, summary=summary, archive=archive, **options)
             elif as_json and annotate is None:  # streamed: memory flat in the number of files
-                report = write_json(iter_check(paths, keep_data=False, **options), sys.stdout)
-                sys.stdout.flush()
+                report = write_json(iter_check(paths, keep_data=False, **options), stdout)
+                stdout.flush()
             else:  # only unit and year of each file are shown
                 report = Report(list(iter_check(paths, keep_data=False, **options)))
     except CheckSetupError as exc:
