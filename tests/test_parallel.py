@@ -266,3 +266,59 @@ def test_one_and_two_workers_write_the_same_blanks_and_drafts(batch, tmp_path):
                             r.out and r.out.read_text(encoding="utf-8")) for r in results]
     assert drafts[1] == drafts[2]
     assert sum(1 for d in drafts[1] if d[1]) == len(drafts[1]) > 20
+
+
+@pytest.mark.parametrize("method", ["forkserver", "spawn"])
+def test_workers_started_afresh_check_the_same(batch, monkeypatch, method):
+    """Where fork is unsafe (another thread running, e.g. a progress bar) or missing, workers
+    start as new interpreters: the same results."""
+    import multiprocessing
+
+    import toolkit.parallel as parallel
+
+    if method not in multiprocessing.get_all_start_methods():
+        pytest.skip(f"{method} is not available here")
+    root, _ = batch
+    expected = check_paths([root / "b", root / "c"], workers=1).to_dict()
+    monkeypatch.setattr(parallel, "_mp_context", lambda: multiprocessing.get_context(method))
+    assert check_paths([root / "b", root / "c"], workers=2).to_dict() == expected
+
+
+def test_json_reaches_standard_output_while_a_progress_bar_is_on_the_terminal(batch, tmp_path):
+    """With standard error on a terminal the progress bar is live (and redirects sys.stdout);
+    the streamed JSON must still go to standard output, whole, for any number of workers."""
+    import pty
+    import subprocess
+    import sys
+    import threading
+
+    root, _ = batch
+    expected = json.dumps(check_paths([root / "b"], workers=1).to_dict(), ensure_ascii=False, indent=2) + "\n"
+    repo = Path(__file__).resolve().parents[1]
+    for workers in ("1", "2"):
+        master, slave = pty.openpty()
+        out = tmp_path / f"out{workers}.json"
+        drained = []
+        reader_thread = threading.Thread(target=lambda: _drain(master, drained), daemon=True)
+        reader_thread.start()
+        with open(out, "wb") as fh:
+            proc = subprocess.run([sys.executable, "-m", "toolkit", "check", str(root / "b"), "--json",
+                                   "--workers", workers], stdout=fh, stderr=slave, cwd=repo, timeout=300,
+                                  env={**os.environ, "PYTHONPATH": str(repo), "COLUMNS": "100"})
+        os.close(slave)
+        reader_thread.join(10)
+        os.close(master)
+        assert proc.returncode == 1
+        assert out.read_text(encoding="utf-8") == expected
+        assert "共校验" in b"".join(drained).decode("utf-8", "replace")
+
+
+def _drain(fd: int, into: list) -> None:
+    while True:
+        try:
+            chunk = os.read(fd, 4096)
+        except OSError:
+            return
+        if not chunk:
+            return
+        into.append(chunk)
