@@ -53,7 +53,7 @@ def _load(source: Path) -> Any:
         for name in src.sheet_names:
             ws = wb.create_sheet(_sheet_title(name))
             for (row, col), value in src.cells(name).items():
-                ws.cell(row=row, column=col, value=_plain(value))
+                _put(ws, row, col, value)
             for r1, c1, r2, c2 in src.merged(name):
                 if (r1, c1) != (r2, c2):
                     ws.merge_cells(start_row=r1, start_column=c1, end_row=r2, end_column=c2)
@@ -70,10 +70,16 @@ def _sheet_title(name: str) -> str:
     return name[:31] or "Sheet"
 
 
-def _plain(value: Any) -> Any:
-    if isinstance(value, str) and value.startswith("="):
-        return "'" + value  # text stays text
-    return value
+def _put(ws: Any, row: int, col: int, value: Any) -> Any:
+    """Write ``value`` into a cell; text stays text (openpyxl would take "=..." for a formula)."""
+    cell = ws.cell(row=row, column=col, value=value)
+    _as_text(cell)
+    return cell
+
+
+def _as_text(cell: Any) -> None:
+    if isinstance(cell.value, str) and cell.data_type == "f":
+        cell.data_type = "s"
 
 
 def _anchor(ws: Any, ref: str) -> Any:
@@ -130,8 +136,7 @@ def _result_sheet(wb: Any, findings: list[Finding], data: ReportData | None, sou
     errors = sum(1 for f in findings if f.severity == ERROR)
     warnings = sum(1 for f in findings if f.severity == WARNING)
     who = " ".join(str(x) for x in ((data.unit if data else None), (f"{data.year}年" if data and data.year else None)) if x)
-    ws["A1"] = f"{who or source_name} 校验结果：错误{errors}个，警告{warnings}个"
-    ws["A1"].font = Font(bold=True, size=14)
+    _put(ws, 1, 1, f"{who or source_name} 校验结果：错误{errors}个，警告{warnings}个").font = Font(bold=True, size=14)
     ws["A2"] = ("未发现问题。" if not findings else
                 "红色底色的单元格有错误，黄色底色的有警告，鼠标移到单元格上可看批注；点击下表的单元格地址可跳到该单元格。"
                 "请在原填报表中改正后重新报送。")
@@ -146,6 +151,8 @@ def _result_sheet(wb: Any, findings: list[Finding], data: ReportData | None, sou
         ws.append([n, SEVERITY_TEXT.get(f.severity, f.severity), f.sheet, f.cell, f.message, f.row, f.column,
                    _show(f.expected), _show(f.actual), f.code, f.rule])
         row = ws.max_row
+        for cell in ws[row]:
+            _as_text(cell)
         colour = ERROR_FILL if f.severity == ERROR else WARNING_FILL
         ws.cell(row=row, column=2).fill = PatternFill(fill_type="solid", start_color=colour, end_color=colour)
         ws.cell(row=row, column=5).alignment = Alignment(wrap_text=True, vertical="top")
@@ -183,13 +190,29 @@ def _show(value: Any) -> Any:
 
 
 def annotate_workbook(source: str | Path, target: str | Path, findings: Iterable[Finding], *,
-                      data: ReportData | None = None) -> Path:
+                      data: ReportData | None = None, limits: Any = None) -> Path:
     """Write an annotated copy of workbook ``source`` to ``target`` (atomically; ``source`` is
-    only read). Raises when the source cannot be opened or the target cannot be written."""
+    only read). Raises when the source cannot be opened or the target cannot be written.
+    The copy is made in the reading helper process, within the file's time and memory budget
+    (``limits``: :class:`toolkit.workbook.source.Limits`); past them it raises ``SourceError``
+    and leaves no half-written copy."""
+    from toolkit.workbook.source import DEFAULT_LIMITS, SourceError, call_guarded
+
     source, target = Path(source), Path(target)
     if target.exists() and source.exists() and target.resolve() == source.resolve():
         raise ValueError("标注副本不能覆盖原文件")
-    findings = list(findings)
+    try:
+        return call_guarded("toolkit.workbook.annotate:_annotate", (source, target, list(findings)),
+                            {"data": data}, path=source, limits=limits or DEFAULT_LIMITS, writes=True)
+    except SourceError:
+        import glob
+
+        for part in target.parent.glob(f".{glob.escape(target.name[:40])}.*.part"):
+            part.unlink(missing_ok=True)  # what a helper stopped midway left
+        raise
+
+
+def _annotate(source: Path, target: Path, findings: list[Finding], data: ReportData | None = None) -> Path:
     wb = _load(source)
     _mark_cells(wb, findings)
     _result_sheet(wb, findings, data, source.name)
@@ -204,5 +227,6 @@ def annotate_file_report(report: FileReport, target: str | Path) -> Path | None:
     try:
         return annotate_workbook(report.path, target, report.findings, data=report.data)
     except Exception as exc:
-        report.findings.append(AnnotateFailed.make(reason=f"{type(exc).__name__}: {exc}"))
+        reason = getattr(exc, "reason", None) or f"{type(exc).__name__}: {exc}"
+        report.findings.append(AnnotateFailed.make(reason=reason))
         return None

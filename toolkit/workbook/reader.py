@@ -48,7 +48,15 @@ from toolkit.workbook.layout import (
     sheet_origin,
     workbook_plan,
 )
-from toolkit.workbook.source import DEFAULT_LIMITS, Limits, SourceError, WorkbookSource, open_source
+from toolkit.workbook.source import (
+    DEFAULT_LIMITS,
+    Limits,
+    SourceError,
+    WorkbookSource,
+    call_guarded,
+    in_helper,
+    open_source,
+)
 
 Pos = tuple[int, int]
 
@@ -100,7 +108,20 @@ def read_report(path: str | Path, *, format_id: str | None = None, year: int | N
     func = READERS.get(path.suffix.lower())
     if func is None:
         func = read_workbook
+    limits = options.get("limits", DEFAULT_LIMITS)
+    if limits.isolate and not in_helper() and getattr(func, "__module__", "").startswith("toolkit."):
+        return _read_guarded(func, path, limits, dict(format_id=format_id, year=year, expect_unit=expect_unit,
+                                                      **options))
     return func(path, format_id=format_id, year=year, expect_unit=expect_unit, **options)
+
+
+def _read_guarded(func: ReaderFunc, path: Path, limits: Limits, kwargs: dict[str, Any]) -> ReadResult:
+    """A built-in reader run in the helper process, within the file's time and memory budget
+    (:class:`toolkit.workbook.source.Limits`)."""
+    try:
+        return call_guarded(f"{func.__module__}:{func.__name__}", (path,), kwargs, path=path, limits=limits)
+    except SourceError as exc:
+        return ReadResult(str(path), None, [finding_type(exc.code).make(message=exc.message)])
 
 
 def read_workbook(path: str | Path, *, format_id: str | None = None, year: int | None = None,

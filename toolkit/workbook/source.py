@@ -59,8 +59,10 @@ class Limits:
     max_rows: int = 5000
     max_cols: int = 256
     max_cells: int = 500_000  # cell elements in one xlsx sheet
-    isolate_binary: bool = True  # parse xls/xlsb in a helper process (see _Helper)
-    engine_seconds: float = 60.0  # the helper's time for one file
+    isolate: bool = True  # read each file in the helper process, within the budgets below (see _Helper)
+    isolate_binary: bool = True  # else still parse xls/xlsb there (calamine can abort on damaged BIFF)
+    engine_seconds: float = 60.0  # time budget: the helper's time for one file
+    memory_bytes: int = 2 * 1024 * 1024 * 1024  # memory budget: the helper's address space
 
 
 DEFAULT_LIMITS = Limits()
@@ -1291,87 +1293,148 @@ def _openpyxl_cells(source: WorkbookSource, sheet: str, max_rows: int, max_cols:
     return out
 
 
-# ---------------------------------------------------------------- binary containers, isolated
+# ---------------------------------------------------------------- the helper process
 #
-# calamine parses BIFF (xls) and BIFF12 (xlsb) records trusting their length fields: a damaged
-# file can make it allocate hundreds of GB, which aborts the process (no exception to catch).
-# These containers are therefore parsed by a helper process, started once and kept for the next
-# files; if a file kills it, the file is "damaged" and the next file starts a new helper.
+# Every file is read in a helper process, started once and kept for the next files, with a time
+# budget (``Limits.engine_seconds``: past it the helper is killed and restarted) and a memory
+# budget (``Limits.memory_bytes``, the helper's address space where the system can limit it):
+# one pathological file can neither hang nor exhaust the batch, whatever part of the reading it
+# finds slow. calamine parses BIFF (xls) and BIFF12 (xlsb) records trusting their length fields:
+# a damaged file can make it allocate hundreds of GB, which aborts the process (no exception to
+# catch); if a file kills the helper, the file is "damaged" and the next file starts a new one.
+# Requests and replies are pickles between this process and its own child.
 
 _HELPER = r"""
-import datetime, io, json, struct, sys
-import python_calamine as pc
+import datetime, io, os, pickle, signal, struct, sys
 
-def enc(v):
-    if isinstance(v, bool):
-        return ["b", v]
-    if isinstance(v, int):
-        return ["i", v]
-    if isinstance(v, float):
-        return ["f", repr(v)]
-    if isinstance(v, datetime.datetime):
-        return ["d", v.isoformat()]
-    if isinstance(v, datetime.date):
-        return ["d", datetime.datetime(v.year, v.month, v.day).isoformat()]
-    if isinstance(v, datetime.time):
-        return ["t", v.isoformat()]
-    if isinstance(v, datetime.timedelta):
-        return ["T", v.total_seconds()]
-    return ["s", str(v)]
+signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is for the parent, which stops this process
 
-def read(data, max_rows, max_cols):
-    wb = pc.CalamineWorkbook.from_filelike(io.BytesIO(data))
-    out = {"names": list(wb.sheet_names), "hidden": [], "sheets": {}, "merged": {}, "truncated": []}
-    for m in wb.sheets_metadata:
-        if str(m.visible).rsplit(".", 1)[-1] != "Visible":
-            out["hidden"].append(m.name)
-    for name in wb.sheet_names:
-        ws = wb.get_sheet_by_name(name)
-        cells = []
-        if ws.height and ws.width:
-            r0, c0 = ws.start
-            if ws.height > max_rows or ws.width > max_cols:
-                out["truncated"].append(name)
-            rows = ws.to_python(skip_empty_area=True, nrows=max(0, min(ws.height, max_rows - r0)))
-            for i, row in enumerate(rows, r0 + 1):
-                for j, v in enumerate(row[: max(0, max_cols - c0)], c0 + 1):
-                    if v != "" and v is not None:
-                        cells.append([i, j, enc(v)])
-        out["sheets"][name] = cells
-        try:
-            out["merged"][name] = [[a[0] + 1, a[1] + 1, b[0] + 1, b[1] + 1] for a, b in (ws.merged_cell_ranges or [])]
-        except BaseException:
-            out["merged"][name] = []
-    return out
 
+def _stop(signum, frame):
+    raise SystemExit(143)  # SIGTERM: unwind, so that half-written outputs are removed
+
+
+signal.signal(signal.SIGTERM, _stop)
 inp, outp = sys.stdin.buffer, sys.stdout.buffer
-while True:
-    head = inp.read(16)
-    if len(head) < 16:
-        break
-    n, max_rows, max_cols = struct.unpack("<QII", head)
-    data = inp.read(n)
+sys.stdout = sys.stderr  # the pipe carries replies only
+if len(sys.argv) > 1 and sys.argv[1]:
+    sys.path.insert(0, sys.argv[1])
+
+
+def read_exactly(n):
+    chunks = []
+    while n > 0:
+        chunk = inp.read(n)
+        if not chunk:
+            raise EOFError
+        chunks.append(chunk)
+        n -= len(chunk)
+    return b"".join(chunks)
+
+
+def set_memory(limit):
     try:
-        result = read(data, max_rows, max_cols)
-    except pc.PasswordError:
-        result = {"error": "password"}
+        import resource
+    except ImportError:  # no address-space limit on this system: the time budget still holds
+        return
+    try:
+        hard = resource.getrlimit(resource.RLIMIT_AS)[1]
+        soft = resource.RLIM_INFINITY if not limit else (limit if hard == resource.RLIM_INFINITY else min(limit, hard))
+        resource.setrlimit(resource.RLIMIT_AS, (soft, hard))
+    except (ValueError, OSError):
+        pass
+
+
+def call(target, args, kwargs):
+    import importlib
+
+    module, _, name = target.partition(":")
+    if not module.startswith("toolkit."):
+        raise ValueError(target)
+    from toolkit.workbook import source
+
+    source._IN_HELPER = True
+    return getattr(importlib.import_module(module), name)(*args, **kwargs)
+
+
+OPS = {"call": call}
+while True:
+    try:
+        head = inp.read(8)
+        if len(head) < 8:
+            break
+        op, args, memory = pickle.loads(read_exactly(struct.unpack("<Q", head)[0]))
+    except (EOFError, OSError):
+        break
+    set_memory(memory)
+    try:
+        reply = ("ok", OPS[op](*args))
+    except MemoryError:
+        reply = ("memory", None)
     except BaseException as exc:
-        result = {"error": "damaged", "message": (str(exc).strip().splitlines() or [type(exc).__name__])[0][:120]}
-    blob = json.dumps(result).encode()
+        reply = ("error", exc)
+    try:
+        blob = pickle.dumps(reply, protocol=pickle.HIGHEST_PROTOCOL)
+        if reply[0] == "error":
+            pickle.loads(blob)
+    except BaseException as exc:
+        blob = pickle.dumps(("error", RuntimeError(f"{type(reply[1]).__name__}: {reply[1]}")))
+    set_memory(None)
     outp.write(struct.pack("<Q", len(blob)) + blob)
     outp.flush()
+    if reply[0] == "memory":
+        break
 """
+
+_IN_HELPER = False  # True inside the helper process
+
+
+def in_helper() -> bool:
+    """Whether this process is the reading helper (reading here is already guarded)."""
+    return _IN_HELPER
 
 
 class _Helper:
-    """The helper process (see above); one per reading process, restarted after a crash."""
+    """The helper process (see above); one per process that reads, restarted after a crash, a
+    hang or running out of memory; a forked child starts its own."""
 
     _proc = None
     _lock = None
+    _orphans: list = []
 
     @classmethod
-    def read(cls, data: bytes, limits: Limits, path: Path) -> dict:
+    def _start(cls):
         import subprocess
+
+        root = str(Path(__file__).resolve().parents[2])
+        cls._proc = subprocess.Popen(
+            [sys.executable, "-I", "-c", _HELPER, root], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL)
+        if not getattr(cls, "_hooks", False):
+            import atexit
+
+            atexit.register(cls.stop)
+            if hasattr(os, "register_at_fork"):
+                os.register_at_fork(after_in_child=cls._forget)
+            cls._hooks = True
+        return cls._proc
+
+    @classmethod
+    def _forget(cls) -> None:
+        """In a forked child: the parent's helper belongs to the parent (its pipes are kept
+        open here, never used, so that they are never closed twice)."""
+        if cls._proc is not None:
+            cls._orphans.append(cls._proc)
+        cls._proc = None
+        cls._lock = None
+
+    @classmethod
+    def call(cls, op: str, args: tuple, limits: Limits, path: Path, writes: bool = False) -> Any:
+        """Run ``op`` in the helper within the budgets. Raises :class:`SourceError`
+        (``file-too-large`` past the time or memory budget, ``workbook-damaged`` when the
+        helper dies), or what the operation raised. ``writes``: the operation writes a file, so
+        a helper stopped midway is first asked to unwind (removing its half-written output)."""
+        import pickle
         import threading
 
         if cls._lock is None:
@@ -1379,60 +1442,115 @@ class _Helper:
         with cls._lock:
             proc = cls._proc
             if proc is None or proc.poll() is not None:
-                proc = cls._proc = subprocess.Popen(
-                    [sys.executable, "-I", "-c", _HELPER], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                    stderr=subprocess.DEVNULL)
-                if not getattr(cls, "_atexit", False):
-                    import atexit
-
-                    atexit.register(cls.stop)
-                    cls._atexit = True
-            reply: list = []
-
-            def talk() -> None:
-                try:
-                    proc.stdin.write(struct.pack("<QII", len(data), limits.max_rows, limits.max_cols) + data)
-                    proc.stdin.flush()
-                    head = _read_exactly(proc.stdout, 8)
-                    reply.append(_read_exactly(proc.stdout, struct.unpack("<Q", head)[0]))
-                except (OSError, ValueError, struct.error, EOFError):
-                    pass
-
-            thread = threading.Thread(target=talk, daemon=True)
-            thread.start()
-            thread.join(limits.engine_seconds)
+                proc = cls._start()
+            request = pickle.dumps((op, args, limits.memory_bytes), protocol=pickle.HIGHEST_PROTOCOL)
+            message = struct.pack("<Q", len(request)) + request
+            try:
+                if os.name == "posix":
+                    reply, hung = _exchange(proc, message, limits.engine_seconds)
+                else:
+                    reply, hung = _exchange_threaded(proc, message, limits.engine_seconds)
+            except BaseException:  # Ctrl-C: the helper is mid-file; stop it
+                cls.stop(graceful=writes)
+                raise
             if not reply:
-                hung = thread.is_alive()
-                cls.stop()
+                cls.stop(graceful=writes and hung)
                 if hung:
-                    raise _fail("file-too-large", path, f"读取超过{limits.engine_seconds:.0f}秒")
+                    raise _fail("file-too-large", path, f"读取超过{limits.engine_seconds:g}秒")
                 raise _fail("workbook-damaged", path, "文件结构损坏，读取引擎无法处理")
-        import json
-
-        result = json.loads(reply[0])
-        if result.get("error") == "password":
-            raise _fail("workbook-encrypted", path)
-        if result.get("error"):
-            if re.search(r"password|encrypt", result.get("message", ""), re.I):
-                raise _fail("workbook-encrypted", path)
-            raise _fail("workbook-damaged", path, f"读取引擎报告：{result.get('message', '')}")
-        return result
+            kind, value = pickle.loads(reply[0])
+            if kind == "memory":
+                cls.stop()
+                raise _fail("file-too-large", path, f"读取所需内存超过{limits.memory_bytes / 1048576:.0f}MB")
+        if kind == "error":
+            raise value
+        return value
 
     @classmethod
-    def stop(cls) -> None:
+    def stop(cls, graceful: bool = False) -> None:
+        """End the helper: at once, or (``graceful``) first asking it to unwind for a moment."""
         proc, cls._proc = cls._proc, None
-        if proc is not None:
-            for stream in (proc.stdin, proc.stdout):
-                try:
-                    stream.close()
-                except OSError:
-                    pass
-            if proc.poll() is None:
-                proc.kill()
+        if proc is None:
+            return
+        if graceful and proc.poll() is None:
             try:
-                proc.wait(timeout=5)
+                proc.terminate()
+                proc.wait(timeout=2)
             except Exception:
                 pass
+        for stream in (proc.stdin, proc.stdout):
+            try:
+                stream.close()
+            except (OSError, ValueError):
+                pass
+        if proc.poll() is None:
+            proc.kill()
+        try:
+            proc.wait(timeout=5)
+        except Exception:
+            pass
+
+
+def _exchange(proc: Any, message: bytes, seconds: float) -> tuple[list[bytes], bool]:
+    """Send ``message`` to the helper and wait at most ``seconds`` for its reply: ([reply],
+    False), or ([], True) when the time ran out, ([], False) when the helper died."""
+    import selectors
+    import time
+
+    out_fd, in_fd = proc.stdin.fileno(), proc.stdout.fileno()
+    os.set_blocking(out_fd, False)
+    os.set_blocking(in_fd, False)
+    pending = memoryview(message)
+    received = bytearray()
+    need = None
+    deadline = time.monotonic() + seconds
+    with selectors.DefaultSelector() as selector:
+        selector.register(out_fd, selectors.EVENT_WRITE)
+        selector.register(in_fd, selectors.EVENT_READ)
+        while True:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return [], True
+            for key, _ in selector.select(left):
+                try:
+                    if key.fd == out_fd:
+                        pending = pending[os.write(out_fd, pending):]
+                        if not pending:
+                            selector.unregister(out_fd)
+                        continue
+                    chunk = os.read(in_fd, 1 << 20)
+                except BlockingIOError:
+                    continue
+                except OSError:
+                    return [], False
+                if not chunk:
+                    return [], False
+                received += chunk
+                if need is None and len(received) >= 8:
+                    need = 8 + struct.unpack_from("<Q", received)[0]
+                if need is not None and len(received) >= need:
+                    return [bytes(received[8:need])], False
+
+
+def _exchange_threaded(proc: Any, message: bytes, seconds: float) -> tuple[list[bytes], bool]:
+    """:func:`_exchange` where pipes cannot be waited on (Windows): a thread talks."""
+    import threading
+
+    reply: list[bytes] = []
+
+    def talk() -> None:
+        try:
+            proc.stdin.write(message)
+            proc.stdin.flush()
+            head = _read_exactly(proc.stdout, 8)
+            reply.append(_read_exactly(proc.stdout, struct.unpack("<Q", head)[0]))
+        except (OSError, ValueError, struct.error, EOFError):
+            pass
+
+    thread = threading.Thread(target=talk, daemon=True)
+    thread.start()
+    thread.join(seconds)
+    return reply, thread.is_alive()
 
 
 def _read_exactly(stream, n: int) -> bytes:
@@ -1446,17 +1564,67 @@ def _read_exactly(stream, n: int) -> bytes:
     return b"".join(chunks)
 
 
-def _decode(value: list) -> Any:
-    tag, v = value
-    if tag == "f":
-        return _clean(float(v))
-    if tag == "d":
-        return _dt.datetime.fromisoformat(v)
-    if tag == "t":
-        return _dt.time.fromisoformat(v)
-    if tag == "T":
-        return _dt.timedelta(seconds=v)
-    return v
+def call_guarded(target: str, args: tuple = (), kwargs: dict | None = None, *, path: str | Path,
+                 limits: Limits = DEFAULT_LIMITS, writes: bool = False) -> Any:
+    """``target(*args, **kwargs)`` ("toolkit.module:function") in the helper process, within the
+    time and memory budgets of ``limits`` (run here when ``limits.isolate`` is off or this is
+    the helper). Raises :class:`SourceError` (``file-too-large``, ``workbook-damaged``) naming
+    ``path`` when a budget is exceeded or the helper dies, else what the function raised.
+    ``writes``: the function writes an output file (see :meth:`_Helper.call`)."""
+    if not limits.isolate or _IN_HELPER:
+        import importlib
+
+        module, _, name = target.partition(":")
+        return getattr(importlib.import_module(module), name)(*args, **(kwargs or {}))
+    return _Helper.call("call", (target, tuple(args), dict(kwargs or {})), limits, Path(path), writes)
+
+
+def _binary_cells(data: bytes, limits: Limits, path: Path) -> dict:
+    result = _Helper.call("call", ("toolkit.workbook.source:_calamine_cells", (data, limits.max_rows, limits.max_cols),
+                                   {}), limits, path)
+    if result.get("error") == "password":
+        raise _fail("workbook-encrypted", path)
+    if result.get("error"):
+        if re.search(r"password|encrypt", result.get("message", ""), re.I):
+            raise _fail("workbook-encrypted", path)
+        raise _fail("workbook-damaged", path, f"读取引擎报告：{result.get('message', '')}")
+    return result
+
+
+def _calamine_cells(data: bytes, max_rows: int, max_cols: int) -> dict:
+    """Every sheet of a workbook read by python-calamine (run in the helper process)."""
+    import python_calamine as pc
+
+    try:
+        wb = pc.CalamineWorkbook.from_filelike(io.BytesIO(data))
+        out = {"names": list(wb.sheet_names), "hidden": [], "sheets": {}, "merged": {}, "truncated": []}
+        for m in wb.sheets_metadata:
+            if str(m.visible).rsplit(".", 1)[-1] != "Visible":
+                out["hidden"].append(m.name)
+        for name in wb.sheet_names:
+            ws = wb.get_sheet_by_name(name)
+            found = []
+            if ws.height and ws.width:
+                r0, c0 = ws.start
+                if ws.height > max_rows or ws.width > max_cols:
+                    out["truncated"].append(name)
+                rows = ws.to_python(skip_empty_area=True, nrows=max(0, min(ws.height, max_rows - r0)))
+                for i, row in enumerate(rows, r0 + 1):
+                    for j, v in enumerate(row[: max(0, max_cols - c0)], c0 + 1):
+                        if v != "" and v is not None:
+                            found.append((i, j, v))
+            out["sheets"][name] = found
+            try:
+                out["merged"][name] = [(a[0] + 1, a[1] + 1, b[0] + 1, b[1] + 1) for a, b in (ws.merged_cell_ranges or [])]
+            except BaseException:
+                out["merged"][name] = []
+        return out
+    except pc.PasswordError:
+        return {"error": "password"}
+    except MemoryError:
+        raise
+    except BaseException as exc:
+        return {"error": "damaged", "message": (str(exc).strip().splitlines() or [type(exc).__name__])[0][:120]}
 
 
 class IsolatedCalamineSource(WorkbookSource):
@@ -1467,10 +1635,10 @@ class IsolatedCalamineSource(WorkbookSource):
     def __init__(self, path: Path, kind: str, container: str, data: bytes, limits: Limits,
                  zf: zipfile.ZipFile | None = None):
         super().__init__(path, kind, container, data, limits, zf)
-        result = _Helper.read(data, limits, path)
+        result = _binary_cells(data, limits, path)
         self._names = list(result["names"])
         self._hidden = set(result["hidden"])
-        self._all = {name: {(r, c): _decode(v) for r, c, v in cells} for name, cells in result["sheets"].items()}
+        self._all = {name: {(r, c): _clean(v) for r, c, v in cells} for name, cells in result["sheets"].items()}
         self._merged = {name: [tuple(m) for m in ranges] for name, ranges in result["merged"].items()}
         for name in result["truncated"]:
             self.notes.append(_note("sheet-truncated", sheet=name, reason=f"{limits.max_rows}行或{limits.max_cols}列"))
@@ -1558,7 +1726,7 @@ def open_source(path: str | Path, *, engine: str = "auto", limits: Limits = DEFA
         raise ValueError(f"unknown engine {engine!r}; choose from auto, {', '.join(ENGINES)}")
     kind, container, data, zf = _sniff(path, limits)
     try:
-        if container in _ISOLATED and limits.isolate_binary and engine in ("auto", "calamine"):
+        if container in _ISOLATED and limits.isolate_binary and not _IN_HELPER and engine in ("auto", "calamine"):
             return IsolatedCalamineSource(path, kind, container, data, limits, zf)
         if engine == "auto":
             try:
