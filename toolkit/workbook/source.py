@@ -17,6 +17,7 @@ Chinese and names the file.
 
 from __future__ import annotations
 
+import collections
 import datetime as _dt
 import io
 import math
@@ -470,10 +471,8 @@ def _zip_kind(zf: zipfile.ZipFile, path: Path, limits: Limits) -> str:
 _CELL_REF = re.compile(r"^\$?([A-Z]{1,3})\$?(\d+)$")
 _QUICK_BIG_CELL = re.compile(rb' r="(?:[A-Z]{2}|[A-Z][0-9]{4})')
 _SCAN_BIG_CELL = re.compile(rb'<(?:\w+:)?c\s[^<>]*?\br="([A-Z]{2,3}|[A-Z](?=[0-9]{4}))([0-9]{1,7})"[^<>/]*>')
-_CELL_TAG = re.compile(rb"<(?:\w+:)?c(?=[\s/>])")
-_CELL_WITH_REF = re.compile(rb"<(?:\w+:)?c\s[^<>]*?\br=\"")
-_ROW_TAG = re.compile(rb"<(?:\w+:)?row(?=[\s/>])")
-_ROW_REF = re.compile(rb"<(?:\w+:)?row\s[^<>]*?\br=\"")
+# each cell and row start tag (any prefix), with its attributes up to r=" when it has an r
+_CELL_OR_ROW = re.compile(rb"<(?:\w+:)?(c|row)(?=[\s/>])(\s[^<>]*?\br=\")?")
 _ROW_OR_CELL = re.compile(rb"<(?:\w+:)?(row|c)(?=[\s/>])([^<>]*)>")
 _R_ATTR = re.compile(rb'\br="\$?([A-Z]{0,3})\$?([0-9]{0,7})"')
 _FORMULA_TOKEN = re.compile(r'"[^"]*"|\'[^\']*\'|(?<![A-Za-z0-9_.])(\$?)([A-Z]{1,3})(\$?)([0-9]{1,7})(?![0-9A-Za-z_(])')
@@ -597,12 +596,20 @@ class _XlsxParts:
         data = self.sheet_xml(sheet)
         if not data:
             return (0, 0)
-        n_cells = _CELL_TAG.subn(b"", data)[1]  # counted in C, no list of matches
+        n_cells = cells_ref = n_rows = rows_ref = 0
+        pos = 0
+        while pos < len(data):  # one scan, a slice at a time (no list of every match of a huge sheet)
+            end = data.find(b">", pos + 262144) + 1 or len(data)
+            for (tag, ref), n in collections.Counter(_CELL_OR_ROW.findall(data, pos, end)).items():
+                if tag == b"c":
+                    n_cells, cells_ref = n_cells + n, cells_ref + (n if ref else 0)
+                else:
+                    n_rows, rows_ref = n_rows + n, rows_ref + (n if ref else 0)
+            pos = end
         if n_cells > self.limits.max_cells:
             raise _fail("file-too-large", self.path,
                         f"工作表“{sheet}”有{n_cells}个单元格（上限{self.limits.max_cells}）")
-        if (_CELL_WITH_REF.subn(b"", data)[1] < n_cells
-                or _ROW_REF.subn(b"", data)[1] < _ROW_TAG.subn(b"", data)[1]):
+        if cells_ref < n_cells or rows_ref < n_rows:
             return _sequential_extent(data)
         if not _QUICK_BIG_CELL.search(data):
             return (0, 0)
