@@ -342,9 +342,11 @@ def _declares_dtd(zf: zipfile.ZipFile, info: zipfile.ZipInfo, path: Path, limits
         decoder = None
         text = ""
         pos = 0
+        size = 1024  # a prolog is short: decompress little of every part
         while True:
             try:
-                chunk = fh.read(65536)
+                chunk = fh.read(size)
+                size = 65536
             except (zipfile.BadZipFile, zlib.error, EOFError, OSError, RuntimeError, ValueError):
                 raise _fail("workbook-damaged", path, f"“{info.filename[:60]}”数据损坏") from None
             if decoder is None:
