@@ -1116,7 +1116,7 @@ class CalamineSource(WorkbookSource):
             raise _fail("workbook-encrypted", self.path) from None
         except BaseException as exc:
             _reraise_interrupts(exc)
-            raise _fail("workbook-damaged", self.path, f"工作表“{sheet}”无法读取：{_calamine_reason(exc)}") from None
+            raise _fail("workbook-damaged", self.path, f"工作表“{sheet}”的{_calamine_reason(exc)}") from None
 
     def _load_cells(self, sheet: str, max_rows: int, max_cols: int) -> dict[Pos, Any]:
         ws = self._sheet(sheet)
@@ -1131,7 +1131,7 @@ class CalamineSource(WorkbookSource):
                 rows = ws.to_python(skip_empty_area=True, nrows=max(0, min(ws.height, max_rows - r0)))
         except BaseException as exc:
             _reraise_interrupts(exc)
-            raise _fail("workbook-damaged", self.path, f"工作表“{sheet}”无法读取：{_calamine_reason(exc)}") from None
+            raise _fail("workbook-damaged", self.path, f"工作表“{sheet}”的{_calamine_reason(exc)}") from None
         width = max(0, max_cols - c0)
         for i, row in enumerate(rows, r0 + 1):
             for j, value in enumerate(row[:width], c0 + 1):
@@ -1228,8 +1228,9 @@ def _reraise_interrupts(exc: BaseException) -> None:
 
 
 def _calamine_reason(exc: BaseException) -> str:
-    text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-    return f"读取引擎报告：{text[:120]}"
+    """What to tell the clerk when the engine gave up: in Chinese; what the engine said (English,
+    for developers) stays out of the message."""
+    return "内部结构无法解析"
 
 
 class OpenpyxlSource(WorkbookSource):
@@ -1273,7 +1274,7 @@ def _openpyxl_workbook(data: bytes, path: Path):
             warnings.simplefilter("ignore")
             return openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True, keep_links=False)
     except Exception as exc:
-        raise _fail("workbook-damaged", path, f"读取引擎报告：{str(exc)[:120] or type(exc).__name__}") from None
+        raise _fail("workbook-damaged", path, _calamine_reason(exc)) from None
 
 
 def _openpyxl_cells(source: WorkbookSource, sheet: str, max_rows: int, max_cols: int) -> dict[Pos, Any]:
@@ -1298,7 +1299,7 @@ def _openpyxl_cells(source: WorkbookSource, sheet: str, max_rows: int, max_cols:
     except SourceError:
         raise
     except Exception as exc:
-        raise _fail("workbook-damaged", source.path, f"工作表“{sheet}”无法读取：{str(exc)[:100]}") from None
+        raise _fail("workbook-damaged", source.path, f"工作表“{sheet}”的{_calamine_reason(exc)}") from None
     return out
 
 
@@ -1596,7 +1597,7 @@ def _binary_cells(data: bytes, limits: Limits, path: Path) -> dict:
     if result.get("error"):
         if re.search(r"password|encrypt", result.get("message", ""), re.I):
             raise _fail("workbook-encrypted", path)
-        raise _fail("workbook-damaged", path, f"读取引擎报告：{result.get('message', '')}")
+        raise _fail("workbook-damaged", path, "内部结构无法解析")
     return result
 
 
