@@ -64,7 +64,9 @@ class MailTemplates:
                 raise MailError(f"邮件模板文件夹不存在：{directory}")
             loaders.append(jinja2.FileSystemLoader(str(directory), encoding="utf-8"))
         loaders.append(jinja2.FileSystemLoader(str(MAIL_TEMPLATES_DIR), encoding="utf-8"))
-        self.env = jinja2.Environment(
+        from jinja2.sandbox import SandboxedEnvironment
+
+        self.env = SandboxedEnvironment(  # a county's edited template may not reach Python internals
             loader=jinja2.ChoiceLoader(loaders),
             undefined=jinja2.StrictUndefined,
             keep_trailing_newline=True,
@@ -84,6 +86,10 @@ class MailTemplates:
             raise MailError(f"邮件模板 {filename} 第{exc.lineno}行有语法错误：{exc.message}") from None
         except jinja2.UndefinedError as exc:
             raise MailError(f"邮件模板 {filename} 用到了不存在的变量：{exc.message}") from None
+        except jinja2.exceptions.SecurityError:
+            raise MailError(f"邮件模板 {filename} 试图访问不允许的 Python 内部对象，已被安全沙箱拦截") from None
+        except Exception as exc:  # a county's template may raise anything (TypeError, ZeroDivisionError ...)
+            raise MailError(f"邮件模板 {filename} 出错：{exc}") from None
         return split_subject(text, filename)
 
 
