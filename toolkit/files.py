@@ -12,6 +12,7 @@ from typing import Iterator
 
 _UNSAFE = re.compile(r'[\x00-\x1f\x7f<>:"/\\|?*]')
 _RESERVED = {"CON", "PRN", "AUX", "NUL", *(f"COM{i}" for i in range(1, 10)), *(f"LPT{i}" for i in range(1, 10))}
+_INVISIBLE = {"Cf", "Cs", "Co", "Zl", "Zp"}  # format (e.g. right-to-left override), surrogates, private use
 MAX_NAME_BYTES = 180
 _UMASK = os.umask(0)
 os.umask(_UMASK)
@@ -52,8 +53,11 @@ def write_text_atomic(target: str | Path, text: str) -> Path:
 def safe_filename(name: str, suffix: str = "", fallback: str = "未命名单位") -> str:
     """A file name made from a unit name: no path separators, control characters, NULs,
     reserved device names or leading dots; full-width forms folded (NFKC); at most
-    MAX_NAME_BYTES bytes in UTF-8. ``suffix`` (e.g. ``"_2025.xlsx"``) is kept whole."""
+    MAX_NAME_BYTES bytes in UTF-8; invisible format characters (a right-to-left override
+    would make "xslx.exe" read "exe.xlsx") and lone surrogates dropped. ``suffix`` (e.g.
+    ``"_2025.xlsx"``) is kept whole."""
     text = unicodedata.normalize("NFKC", name or "")
+    text = "".join(ch for ch in text if unicodedata.category(ch) not in _INVISIBLE)
     text = _UNSAFE.sub("_", text)
     text = re.sub(r"\s+", " ", text).strip(" ._")
     if not text or text.upper() in _RESERVED:
