@@ -42,7 +42,8 @@ class WorkbookDamaged(FindingType):
     severity = ERROR
     title = "工作簿已损坏"
     template = "“{file}”已损坏，无法读取（{reason}）；请填报单位用Excel或WPS重新保存后发送。"
-    description = "A workbook container that cannot be parsed: truncated zip, corrupt or hostile XML, bad OLE."
+    description = ("A workbook container that cannot be parsed: truncated zip, corrupt or hostile XML (a DTD in any "
+                   "XML part), two parts with one name, a sheet cut short, bad OLE, or the reading helper died on it.")
 
 
 class FileTooLarge(FindingType):
@@ -50,7 +51,8 @@ class FileTooLarge(FindingType):
     severity = ERROR
     title = "文件超出读取上限"
     template = "“{file}”{reason}，超出读取上限，未读取；请确认是否发错了文件。"
-    description = "File size, zip entry count, (declared or actual) uncompressed size or ratio over the limits."
+    description = ("File size, zip entry count, (declared or actual) uncompressed size or ratio, cells in a sheet, "
+                   "or the time or memory budget of one file over the limits (docs/security.md).")
 
 
 class SheetTruncated(FindingType):
