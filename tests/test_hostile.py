@@ -280,3 +280,23 @@ def test_a_batch_with_broken_files_checks_every_good_one(corpus, tmp_path):
         assert by_path[path].valid and by_path[path].data.values == corpus.base.values, path
     for path in bad:
         assert by_path[path].findings and not [f for f in by_path[path].findings if f.code == "check-failed"]
+
+
+# ---------------------------------------------------------------- the documented limits
+
+
+def test_security_doc_lists_the_limits_in_force():
+    doc = (REPO / "docs" / "security.md").read_text(encoding="utf-8")
+    limits = Limits()
+    mb, gb = 1024 * 1024, 1024 * 1024 * 1024
+    shown = {
+        "max_file_bytes": f"{limits.max_file_bytes // mb} MB", "max_entries": f"{limits.max_entries:,}",
+        "max_entry_bytes": f"{limits.max_entry_bytes // mb} MB", "max_total_bytes": f"{limits.max_total_bytes // mb} MB",
+        "max_ratio": f"{limits.max_ratio:,}", "max_rows": f"{limits.max_rows:,}", "max_cols": f"{limits.max_cols:,}",
+        "max_cells": f"{limits.max_cells:,}", "engine_seconds": f"{limits.engine_seconds:g} s",
+        "memory_bytes": f"{limits.memory_bytes // gb} GB",
+    }
+    for field, text in shown.items():
+        row = next(line for line in doc.splitlines() if line.startswith("|") and f"`{field}`" in line)
+        assert text in row, (field, text, row)
+    assert "docs/security.md" in (REPO / "README.md").read_text(encoding="utf-8")
