@@ -322,3 +322,57 @@ def _drain(fd: int, into: list) -> None:
         if not chunk:
             return
         into.append(chunk)
+
+
+def _over_budget(context, item):
+    """In a worker: allocate (``item`` = "memory") or spin (``item`` = "cpu") past a budget."""
+    from toolkit.parallel import budget
+
+    if item == "memory":
+        with open("/proc/self/statm") as fh:
+            size = int(fh.read().split()[0]) * os.sysconf("SC_PAGE_SIZE")
+        try:
+            with budget(None, size + 64 * 1024 * 1024):
+                bytearray(512 * 1024 * 1024)
+        except MemoryError:
+            return "memory refused"
+        return "memory allowed"
+    if item == "cpu":
+        with budget(1, None):
+            while True:
+                pass
+    return item
+
+
+@pytest.mark.skipif(not os.path.exists("/proc/self/statm"), reason="needs /proc and setrlimit")
+def test_budgets_refuse_memory_and_end_a_runaway_worker():
+    results = list(ordered_map(_over_budget, ["a", "memory", "cpu", "b"], workers=1, pool=True, chunksize=1,
+                               on_crash=lambda item: f"crashed {item}"))
+    assert results == ["a", "memory refused", "crashed cpu", "b"]
+
+
+def test_a_file_that_kills_its_worker_is_read_again_alone_as_in_one_process(batch, monkeypatch, tmp_path):
+    """A worker reads its files itself; when one kills it, that file is read again in a
+    process of its own through the reading helper: the same findings as without workers."""
+    root, files = batch
+    folders = [root / "b", root / "c"]
+    expected = Report([check_file(f) for f in iter_folder(folders)]).to_dict()
+    victim = files["河口镇人民政府"]
+    real = reader.open_source
+    crashed = tmp_path / "crashed"
+
+    def crashing(path, *args, **kwargs):
+        if Path(path) == victim:
+            crashed.touch()
+            os._exit(9)  # as a native crash in the engine would
+        return real(path, *args, **kwargs)
+
+    monkeypatch.setattr(reader, "open_source", crashing)
+    assert check_paths(folders, workers=2).to_dict() == expected
+    assert crashed.exists()
+
+
+def iter_folder(folders):
+    from toolkit.check import expand_paths
+
+    return expand_paths(folders)

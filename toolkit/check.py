@@ -167,15 +167,13 @@ def _check_one(settings: _Settings, item: tuple[Path, Path | None]) -> FileRepor
     path, annotate_to = item
     try:
         from toolkit.checks.engine import CheckContext, check_data, roster_units_in_name
-        from toolkit.workbook.reader import read_report
 
         _load_importers()
         expect_unit = None
         if settings.roster:
             named = roster_units_in_name(path.name, settings.roster)
             expect_unit = named[0] if len(named) == 1 else None
-        result = read_report(path, format_id=settings.format_id, year=settings.year, expect_unit=expect_unit,
-                             **settings.options)
+        result = _read(path, settings, expect_unit)
         findings: list[Finding] = list(result.findings)
         if result.data is not None:
             priors = settings.priors
@@ -196,6 +194,29 @@ def _check_one(settings: _Settings, item: tuple[Path, Path | None]) -> FileRepor
     if not settings.keep_data and report.data is not None:
         report.data = _identity_only(report.data)
     return report
+
+
+def _read(path: Path, settings: _Settings, expect_unit: str | None) -> Any:
+    """``read_report`` for the batch. In a batch's worker process the file is read right there:
+    the worker is already a process of its own, which the pool replaces if it dies (the file
+    then runs again alone, read as below), so each file need not go to the reading helper
+    process and back; the helper's budgets still apply (CPU time, address space), and a file
+    that runs out of memory is read again as when it is read alone."""
+    from dataclasses import replace
+
+    from toolkit.parallel import budget, in_worker
+    from toolkit.workbook.reader import read_report
+    from toolkit.workbook.source import DEFAULT_LIMITS
+
+    kwargs = dict(format_id=settings.format_id, year=settings.year, expect_unit=expect_unit, **settings.options)
+    limits = kwargs.pop("limits", DEFAULT_LIMITS)
+    if in_worker() and limits.isolate:
+        try:
+            with budget(limits.engine_seconds, limits.memory_bytes):
+                return read_report(path, limits=replace(limits, isolate=False), **kwargs)
+        except MemoryError:
+            pass
+    return read_report(path, **kwargs, **({} if limits is DEFAULT_LIMITS else {"limits": limits}))
 
 
 def _identity_only(data: ReportData) -> ReportData:
@@ -271,10 +292,11 @@ def iter_check(paths: Iterable[str | Path], *, prior: str | Path | ReportData | 
     settings = _Settings(priors, len(files) == 1, units, year, format_id,
                          archive=Path(archive) if archive else None, keep_data=keep_data)
     n_workers = resolve_workers(workers, len(files))
-    if n_workers > 1:
+    pool = len(files) >= POOL_FILES
+    if pool:
         _warm_up()  # loaded once here, inherited by the worker processes where they are forked
     results = ordered_map(_check_one, list(zip(files, targets)), context=settings, workers=n_workers,
-                          on_crash=_crashed)
+                          on_crash=_crashed, pool=pool)
 
     def run() -> Iterator[FileReport]:
         for done, report in enumerate(results, 1):
@@ -283,6 +305,11 @@ def iter_check(paths: Iterable[str | Path], *, prior: str | Path | ReportData | 
             yield report
 
     return run()
+
+
+POOL_FILES = 16
+"""A batch of this many files is checked in worker processes (``workers`` of them), each file
+read in its worker; a smaller one here, each file read in the reading helper process."""
 
 
 def _warm_up() -> None:
@@ -304,10 +331,11 @@ def check_paths(paths: Iterable[str | Path], *, prior: str | Path | ReportData |
     ``prior``: last year's report(s) (a file, folder or data JSON, or ReportData), matched to each
     file by unit (a single last-year report is used for a single file whatever its unit);
     ``roster``: the expected units (a roster file or names); ``year``: the report year being
-    collected; ``format_id``: force a format. ``workers``: how many processes check files
-    ("auto", the default: one per CPU for a batch of 16 files or more, see
-    :func:`toolkit.parallel.resolve_workers`); ``progress(done, total, path)`` is called after
-    each file. ``annotate``: a folder for the annotated copies (originals are never touched);
+    collected; ``format_id``: force a format. ``workers``: how many worker processes check the
+    files of a batch of 16 or more ("auto", the default: one per CPU, see
+    :func:`toolkit.parallel.resolve_workers`); a smaller batch is checked in this process.
+    ``progress(done, total, path)`` is called after each file. ``annotate``: a folder for the
+    annotated copies (originals are never touched);
     ``summary``: an .xlsx summary to write. ``archive``: an archive file (:mod:`toolkit.archive`)
     to record every file's data and findings in; without ``prior``, last year's data for each
     file comes from it. Results are in input order.

@@ -5,11 +5,15 @@ a bounded number of items in flight, so memory does not grow with the number of 
 worker receives the shared ``context`` once (not with every item) and takes items in chunks.
 A worker that dies (a native crash in a parser, the out-of-memory killer) does not stop the
 batch: the items of the lost chunks are run again one at a time, each in its own process, and
-the one that kills its process gets ``on_crash(item)`` as its result.
+the one that kills its process gets ``on_crash(item)`` as its result. A worker can hold what
+it runs to a CPU-time and memory budget (:func:`budget`); past the CPU time it is ended, like a
+crash, and :func:`in_worker` tells the item run again alone that it is not in a worker.
 """
 
 from __future__ import annotations
 
+import contextlib
+import math
 import os
 import threading
 from collections import deque
@@ -61,11 +65,58 @@ def chunk_size(n_items: int, workers: int) -> int:
 # ---------------------------------------------------------------- the worker side
 
 _CONTEXT: Any = None
+_ROLE = "main"  # "worker" in a pool's worker process, "retry" where one item runs again after a crash
 
 
-def _init_worker(context: Any) -> None:
-    global _CONTEXT
-    _CONTEXT = context
+def _init_worker(context: Any, role: str = "worker") -> None:
+    global _CONTEXT, _ROLE
+    _CONTEXT, _ROLE = context, role
+
+
+def in_worker() -> bool:
+    """Whether this is a worker process of :func:`ordered_map` (not the caller, and not the
+    process in which an item runs again alone after its worker died). A worker is itself the
+    isolation of what it runs: if it dies, its items are run again, each in its own process."""
+    return _ROLE == "worker"
+
+
+@contextlib.contextmanager
+def budget(cpu_seconds: float | None, memory_bytes: int | None) -> Iterator[None]:
+    """In a worker process, for the code inside: at most ``cpu_seconds`` more CPU time (past it
+    the system ends the process with SIGXCPU, and :func:`ordered_map` runs its items again one
+    by one) and ``memory_bytes`` of address space (past it allocations fail: MemoryError)."""
+    try:
+        import resource
+    except ImportError:  # no such limits on this system
+        yield
+        return
+    saved = {}
+    try:
+        if cpu_seconds:
+            used = resource.getrusage(resource.RUSAGE_SELF)
+            soft = math.ceil(used.ru_utime + used.ru_stime + cpu_seconds)
+            saved[resource.RLIMIT_CPU] = _set_soft(resource, resource.RLIMIT_CPU, soft)
+        if memory_bytes:
+            saved[resource.RLIMIT_AS] = _set_soft(resource, resource.RLIMIT_AS, memory_bytes)
+        yield
+    finally:
+        for which, old in saved.items():
+            if old is not None:
+                try:
+                    resource.setrlimit(which, old)
+                except (ValueError, OSError):
+                    pass
+
+
+def _set_soft(resource: Any, which: int, soft: int) -> tuple[int, int] | None:
+    """Lower the soft limit to ``soft`` (never above the hard one); the old limits, or None."""
+    try:
+        old = resource.getrlimit(which)
+        hard = old[1]
+        resource.setrlimit(which, (soft if hard == resource.RLIM_INFINITY else min(soft, hard), hard))
+        return old
+    except (ValueError, OSError):
+        return None
 
 
 def _run_chunk(func: Callable[[Any, Any], Any], chunk: Sequence[Any]) -> list[Any]:
@@ -94,19 +145,24 @@ def ordered_map(
     workers: int = 1,
     chunksize: int | None = None,
     on_crash: Callable[[T], R] | None = None,
+    pool: bool | None = None,
 ) -> Iterator[R]:
     """``func(context, item)`` for every item, yielded in input order.
 
     ``workers`` > 1 runs them in that many processes (``func`` must be a module-level function;
-    ``context`` and the items must pickle, results too); 1 runs them here, one by one. An
-    exception raised by ``func`` is raised here at that item's turn. When a worker process dies,
-    see the module docstring; without ``on_crash`` the crash is raised as ``RuntimeError``.
+    ``context`` and the items must pickle, results too); 1 runs them here, one by one, unless
+    ``pool`` is True (then in one worker process). An exception raised by ``func`` is raised
+    here at that item's turn. When a worker process dies, see the module docstring; without
+    ``on_crash`` the crash is raised as ``RuntimeError``.
     """
     items = list(items)
-    if workers <= 1 or len(items) <= 1:
+    if pool is None:
+        pool = workers > 1
+    if not pool or not items:
         for item in items:
             yield func(context, item)
         return
+    workers = max(1, workers)
     size = chunksize or chunk_size(len(items), workers)
     chunks = deque(items[i:i + size] for i in range(0, len(items), size))
     yield from _pooled(func, chunks, context, workers, on_crash)
@@ -157,7 +213,7 @@ def _isolated(func: Callable, context: Any, item: Any, on_crash: Callable | None
     from concurrent.futures.process import BrokenProcessPool
 
     with ProcessPoolExecutor(max_workers=1, mp_context=_mp_context(), initializer=_init_worker,
-                             initargs=(context,)) as pool:
+                             initargs=(context, "retry")) as pool:
         try:
             return pool.submit(_run_chunk, func, [item]).result()[0]
         except BrokenProcessPool:
