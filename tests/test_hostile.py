@@ -228,6 +228,24 @@ def test_permission_denied(tmp_path, corpus):
         shutil.rmtree(folder, ignore_errors=True)
 
 
+@pytest.mark.skipif(sys.platform != "linux", reason="file names that are not UTF-8 exist on Linux")
+def test_a_file_name_that_is_not_utf8(corpus, tmp_path):
+    folder = tmp_path / "回收"
+    folder.mkdir()
+    shutil.copy(corpus.base.path, os.fsdecode(bytes(folder) + b"/\xff\xfe\xb5\xa5.xlsx"))
+    shutil.copy(corpus.files["random.xlsx"], os.fsdecode(bytes(folder) + b"/\xc4\xe3.xlsx"))
+    out = tmp_path / "out"
+    proc = subprocess.run([sys.executable, "-m", "toolkit", "check", "--json", str(folder), "--annotate", str(out),
+                           "--summary", str(out / "汇总.xlsx"), "--archive", str(out / "nianbao.db")],
+                          capture_output=True, cwd=REPO, timeout=300)
+    assert proc.returncode == 1 and b"Traceback" not in proc.stderr, proc.stderr.decode("utf-8", "replace")
+    files = json.loads(proc.stdout.decode("utf-8"))["files"]  # valid UTF-8: the odd bytes show as "?"
+    assert sorted(f["valid"] for f in files) == [False, True]
+    assert "不是Excel工作簿" in next(f for f in files if not f["valid"])["findings"][0]["message"]
+    summary = openpyxl.load_workbook(out / "汇总.xlsx", read_only=True)
+    assert summary["文件汇总"].max_row == 3
+
+
 # ---------------------------------------------------------------- budgets
 
 

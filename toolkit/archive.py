@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any, Iterable, Iterator
 
 from toolkit.checks.catalogue import FindingType
+from toolkit.files import printable
 from toolkit.labels import normalize_label
 from toolkit.model import WARNING, FileReport, Finding, Report, ReportData
 
@@ -327,8 +328,9 @@ class Archive:
         received = received or (_mtime(file) if exists else _now())
         errors = sum(1 for f in findings if f.severity == "error")
         warnings = sum(1 for f in findings if f.severity == "warning")
-        data_json = json.dumps(data.to_dict(), ensure_ascii=False)
-        findings_json = json.dumps([f.to_dict() for f in findings], ensure_ascii=False)
+        data_json = printable(json.dumps(data.to_dict(), ensure_ascii=False))
+        findings_json = printable(json.dumps([f.to_dict() for f in findings], ensure_ascii=False))
+        name, where = (printable(file.name), printable(str(file))) if file else (None, None)
         now = _now()
         with self._transaction():
             unit_id, unit = self._unit_id(data.unit or "")
@@ -345,15 +347,14 @@ class Archive:
                 self._db.execute(
                     "UPDATE submissions SET file_name = ?, file_path = ?, recorded_at = ?, format = ?,"
                     " errors = ?, warnings = ?, data = ?, findings = ? WHERE id = ?",
-                    (file.name if file else None, str(file) if file else None, now, data.format,
-                     errors, warnings, data_json, findings_json, sub_id),
+                    (name, where, now, data.format, errors, warnings, data_json, findings_json, sub_id),
                 )
             else:
                 cur = self._db.execute(
                     "INSERT INTO submissions (unit_id, year, source, file_name, file_path, file_hash,"
                     " file_size, received_at, recorded_at, format, errors, warnings, data, findings)"
                     " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                    (unit_id, year, source, file.name if file else None, str(file) if file else None,
+                    (unit_id, year, source, name, where,
                      file_hash, size, received, now, data.format, errors, warnings, data_json, findings_json),
                 )
                 sub_id = cur.lastrowid

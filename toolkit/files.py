@@ -68,6 +68,16 @@ def safe_filename(name: str, suffix: str = "", fallback: str = "未命名单位"
     return text + suffix
 
 
+def printable(text: str) -> str:
+    """``text`` with lone surrogates (how Python holds the bytes of a file name that is not valid
+    UTF-8) replaced by U+FFFD, so that it can go into a workbook, a database or JSON."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return "".join("\ufffd" if 0xD800 <= ord(ch) <= 0xDFFF else ch for ch in text)
+    return text
+
+
 def unique_path(directory: Path, filename: str, taken: set[str]) -> Path:
     """``directory/filename``, with ``_2``, ``_3``… before the suffix when the name (compared
     case-insensitively) is already in ``taken``; records the chosen name in ``taken``."""

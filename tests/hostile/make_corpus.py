@@ -347,6 +347,18 @@ def _fifo(path: Path, base: Base) -> None:
     os.mkfifo(path)  # opening it for reading would block: must be refused before open()
 
 
+@case("fifo.txt")
+def _fifo_report(path: Path, base: Base) -> None:
+    os.mkfifo(path)  # a published-report reader must refuse it too
+
+
+@case("link-loop.xlsx")
+def _link_loop(path: Path, base: Base) -> None:
+    other = path.parent / "link-loop-other.xlsx"
+    path.symlink_to(other.name)
+    other.symlink_to(path.name)
+
+
 @case("below-a-file.xlsx")
 def _below_a_file(path: Path, base: Base) -> None:
     """A path whose open() fails (ENOTDIR): the corpus entry is a file, the path checked lies below it."""

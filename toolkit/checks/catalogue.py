@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
+from toolkit.files import printable
 from toolkit.model import ERROR, WARNING, Finding
 
 REGISTRY: dict[str, type["FindingType"]] = {}
@@ -35,6 +36,7 @@ class FindingType:
         come from the format definition)."""
         finding_fields = {k: fields.pop(k) for k in list(fields) if k in _FINDING_FIELDS}
         text = message if message is not None else cls.template.format(**finding_fields, **fields)
+        text = printable(text)  # a file name that is not valid UTF-8 must not break what the message goes into
         return Finding(code=cls.code, severity=severity or cls.severity, message=text, **finding_fields)
 
 

@@ -41,4 +41,11 @@ from toolkit.cli import import_  # noqa: E402,F401  (issue 5: import published r
 
 
 def main() -> None:
+    import sys
+
+    for stream in (sys.stdout, sys.stderr):  # a file name that is not valid UTF-8 prints as "?", never a crash
+        try:
+            stream.reconfigure(errors="replace")
+        except (AttributeError, ValueError):
+            pass
     app()

@@ -40,6 +40,7 @@ def check_command(
     import sys
 
     from rich.console import Console
+    from rich.markup import escape
 
     from toolkit.archive import ArchiveError
     from toolkit.check import CheckSetupError, Tally, check_paths, expand_paths, iter_check, write_json

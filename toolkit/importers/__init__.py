@@ -11,6 +11,7 @@ The readers for each kind of file (text.py, html.py, docx.py) turn a file into a
 
 from __future__ import annotations
 
+import stat
 from pathlib import Path
 from typing import Any
 
@@ -48,7 +49,10 @@ def read_document(path: str | Path) -> Document:
     path = Path(path)
     suffix = path.suffix.lower()
     try:
-        size = path.stat().st_size
+        st = path.stat()
+        size = st.st_size
+        if not stat.S_ISREG(st.st_mode) and not stat.S_ISDIR(st.st_mode):  # a pipe would block the read
+            raise ImportFileError("不是普通文件")
         if path.is_file() and size > vocabulary().max_file_bytes:
             raise ImportFileError(f"文件过大（{size // 1_000_000} MB），不像是一份年度报告，未读取")
         if suffix in HTML_SUFFIXES:

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any, Iterable
 
 from toolkit.checks.catalogue import FindingType
-from toolkit.files import atomic_path
+from toolkit.files import atomic_path, printable
 from toolkit.model import ERROR, WARNING, FileReport, Finding, ReportData
 
 RESULT_SHEET = "校验结果"
@@ -215,7 +215,7 @@ def annotate_workbook(source: str | Path, target: str | Path, findings: Iterable
 def _annotate(source: Path, target: Path, findings: list[Finding], data: ReportData | None = None) -> Path:
     wb = _load(source)
     _mark_cells(wb, findings)
-    _result_sheet(wb, findings, data, source.name)
+    _result_sheet(wb, findings, data, printable(source.name))
     with atomic_path(target) as tmp:
         wb.save(tmp)
     return target

@@ -106,30 +106,48 @@ def _note(code: str, **fields: Any) -> Finding:
 
 
 def _read_bytes(path: Path, limits: Limits) -> bytes:
+    # opened without blocking and checked on the open file: a path swapped for a named pipe
+    # between a check and the open cannot make the read wait forever
+    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0)
     try:
-        st = os.stat(path)
+        fd = os.open(path, flags)
     except FileNotFoundError:
         if os.path.islink(path):
             raise _fail("file-unreadable", path, "是一个指向不存在文件的快捷方式（链接）") from None
         raise _fail("file-unreadable", path, "文件不存在") from None
     except OSError as exc:
-        raise _fail("file-unreadable", path, f"系统错误（{exc.strerror or exc}）") from None
-    if stat.S_ISDIR(st.st_mode):
-        raise _fail("file-unreadable", path, "这是一个文件夹，不是文件")
-    if not stat.S_ISREG(st.st_mode):
-        raise _fail("file-unreadable", path, "不是普通文件")
-    if st.st_size > limits.max_file_bytes:
-        raise _fail("file-too-large", path, f"有{st.st_size / 1048576:.0f}MB（上限{limits.max_file_bytes // 1048576}MB）")
-    try:
-        with open(path, "rb") as fh:
+        if os.path.isdir(path):
+            raise _fail("file-unreadable", path, "这是一个文件夹，不是文件") from None
+        raise _fail("file-unreadable", path, _os_reason(exc)) from None
+    st = os.fstat(fd)
+    if not stat.S_ISREG(st.st_mode) or st.st_size > limits.max_file_bytes:
+        os.close(fd)
+        if stat.S_ISDIR(st.st_mode):
+            raise _fail("file-unreadable", path, "这是一个文件夹，不是文件")
+        if not stat.S_ISREG(st.st_mode):
+            raise _fail("file-unreadable", path, "不是普通文件")
+        raise _fail("file-too-large", path,
+                    f"有{st.st_size / 1048576:.0f}MB（上限{limits.max_file_bytes // 1048576}MB）")
+    with os.fdopen(fd, "rb") as fh:
+        try:
             data = fh.read(limits.max_file_bytes + 1)
-    except PermissionError:
-        raise _fail("file-unreadable", path, "没有读取权限") from None
-    except OSError as exc:
-        raise _fail("file-unreadable", path, f"系统错误（{exc.strerror or exc}）") from None
+        except OSError as exc:
+            raise _fail("file-unreadable", path, _os_reason(exc)) from None
     if len(data) > limits.max_file_bytes:
         raise _fail("file-too-large", path, f"超过{limits.max_file_bytes // 1048576}MB")
     return data
+
+
+def _os_reason(exc: OSError) -> str:
+    """Why the system would not let a file be read, in Chinese."""
+    import errno
+
+    reasons = {
+        errno.EACCES: "没有读取权限", errno.EPERM: "没有读取权限", errno.ENOTDIR: "路径中有一段不是文件夹",
+        errno.ELOOP: "快捷方式（链接）循环指向自己", errno.ENAMETOOLONG: "文件名或路径过长",
+        errno.EIO: "读取出错（磁盘或网络故障）", errno.ENOENT: "文件不存在",
+    }
+    return reasons.get(exc.errno) or f"系统错误（错误号{exc.errno}）"
 
 
 def _looks_like_text(head: bytes) -> str | None:
@@ -1580,8 +1598,9 @@ def call_guarded(target: str, args: tuple = (), kwargs: dict | None = None, *, p
     time and memory budgets of ``limits`` (run here when ``limits.isolate`` is off or this is
     the helper). Raises :class:`SourceError` (``file-too-large``, ``workbook-damaged``) naming
     ``path`` when a budget is exceeded or the helper dies, else what the function raised.
-    ``writes``: the function writes an output file (see :meth:`_Helper.call`)."""
-    if not limits.isolate or _IN_HELPER:
+    ``writes``: the function writes an output file (see :meth:`_Helper.call`). A frozen
+    application (no Python interpreter to start the helper with) runs it here."""
+    if not limits.isolate or _IN_HELPER or getattr(sys, "frozen", False):
         import importlib
 
         module, _, name = target.partition(":")

@@ -13,7 +13,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from toolkit.files import atomic_path
+from toolkit.files import atomic_path, printable
 from toolkit.formats import Format, load_format
 from toolkit.grid import CAPTION, COLUMN, CORNER, ROW, VALUE, table_grid
 from toolkit.model import ERROR, WARNING, FileReport, Report, format_decimal
@@ -75,7 +75,7 @@ def _show(value: Any) -> Any:
 def _totals_sheet(wb: Any, name: str, fmt: Format, reports: list[FileReport], styles: dict[str, Any]) -> None:
     ws = wb.add_worksheet(name)
     sums, used = county_totals(reports, fmt)
-    units = [r.data.unit or Path(r.path).name for r in used]
+    units = [r.data.unit or printable(Path(r.path).name) for r in used]
     years = sorted({r.data.year for r in used if r.data.year is not None})
     year_text = "、".join(str(y) for y in years)
     ws.write(0, 0, f"{year_text + '年度 ' if year_text else ''}政府信息公开工作年度报告数据汇总"
@@ -161,7 +161,7 @@ def _files_sheet(wb: Any, report: Report, styles: dict[str, Any]) -> None:
         if len(ordered) > FIRST_MESSAGES:
             first += f"\n……另有{len(ordered) - FIRST_MESSAGES}个问题"
         data = f.data
-        ws.write_row(i, 0, [i, f.path, data.unit if data else None, data.year if data else None,
+        ws.write_row(i, 0, [i, printable(f.path), data.unit if data else None, data.year if data else None,
                             data.format if data else None])
         ws.write(i, 5, status, styles[{"通过": "ok", "有警告": WARNING}.get(status, ERROR)])
         ws.write_row(i, 6, [f.errors, f.warnings])
@@ -182,7 +182,7 @@ def _findings_sheet(wb: Any, report: Report, styles: dict[str, Any]) -> None:
     for f in report.files:
         unit = f.data.unit if f.data else None
         for x in f.findings:
-            ws.write_row(row, 0, [f.path, unit])
+            ws.write_row(row, 0, [printable(f.path), unit])
             ws.write(row, 2, SEVERITY_TEXT.get(x.severity, x.severity), styles.get(x.severity, styles["wrap"]))
             ws.write_row(row, 3, [x.code, x.message, x.sheet, x.cell, x.row, x.column,
                                   _show(x.expected), _show(x.actual), x.rule])
