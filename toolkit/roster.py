@@ -281,19 +281,24 @@ def _csv_rows(data: bytes) -> list[list[str]]:
 
 
 def _spreadsheet_rows(path: Path) -> list[list[Any]]:
-    try:
-        from python_calamine import CalamineWorkbook
+    """The rows of the first sheet with a 单位名称 header (else the first sheet), read through
+    the workbook reader's hardened source (zip, XML and size checks; see docs/security.md)."""
+    from toolkit.workbook.source import SourceError, open_source
 
-        workbook = CalamineWorkbook.from_path(str(path))
-        first: list[list[Any]] | None = None
-        for name in workbook.sheet_names:
-            rows = workbook.get_sheet_by_name(name).to_python(skip_empty_area=False, nrows=MAX_ROWS)
-            if first is None:
-                first = rows
-            if _find_header(rows)[0] is not None:
-                return rows
-        return first or []
-    except _Unreadable:
-        raise
-    except Exception as exc:  # calamine raises many kinds; a broken roster is one finding
-        raise _Unreadable(f"不是可读取的表格文件（{type(exc).__name__}）") from None
+    try:
+        with open_source(path) as source:
+            first: list[list[Any]] | None = None
+            for name in source.sheet_names:
+                cells = source.cells(name)
+                if source.notes:  # cut at the row or column cap: rather no roster than half of one
+                    raise _Unreadable(f"工作表“{name}”超过{source.limits.max_rows}行或{source.limits.max_cols}列")
+                height = min(MAX_ROWS, max((r for r, _ in cells), default=0))
+                width = max((c for _, c in cells), default=0)
+                rows = [[cells.get((r, c)) for c in range(1, width + 1)] for r in range(1, height + 1)]
+                if first is None:
+                    first = rows
+                if _find_header(rows)[0] is not None:
+                    return rows
+            return first or []
+    except SourceError as exc:
+        raise _Unreadable(getattr(exc, "reason", "") or exc.message) from None
