@@ -112,10 +112,15 @@ def import_reports(paths: Iterable[str | Path], *, out: str | Path | None = None
 
 def _import_one(path: Path, *, format_id: str | None, year: int | None, check: bool) -> FileReport:
     from toolkit.checks import rule_findings as rf
-    from toolkit.importers import import_report
+    from toolkit.checks.catalogue import finding_type
+    from toolkit.workbook.source import SourceError, call_guarded
 
     try:
-        result = import_report(path, format_id=format_id, year=year)
+        try:  # in the reading helper, within the file's time and memory budget (docs/security.md)
+            result = call_guarded("toolkit.importers:import_report", (path,), {"format_id": format_id, "year": year},
+                                  path=path)
+        except SourceError as exc:
+            return FileReport(str(path), [finding_type(exc.code).make(message=exc.message)])
         findings: list[Finding] = list(result.findings)
         if result.data is not None and check:
             from toolkit.checks.engine import CheckContext, check_data
