@@ -51,11 +51,11 @@ def expand_paths(paths: Iterable[str | Path], *, exclude: Iterable[str | Path] =
     suffixes = supported_suffixes()
     excluded = [Path(p).resolve() for p in exclude]
     out: list[Path] = []
-    seen: set[Path] = set()
+    seen: set[str] = set()  # real paths (as text: a province's files are many)
 
-    def add(path: Path, key: Path | None = None) -> None:
+    def add(path: Path, key: str | None = None) -> None:
         if key is None:
-            key = path.resolve() if path.exists() else path.absolute()
+            key = str(path.resolve() if path.exists() else path.absolute())
         if key not in seen:
             seen.add(key)
             out.append(path)
@@ -65,7 +65,7 @@ def expand_paths(paths: Iterable[str | Path], *, exclude: Iterable[str | Path] =
         if not path.is_dir():
             add(path)
             continue
-        found: list[tuple[Path, Path | None]] = []
+        found: list[tuple[Path, str | None]] = []
         for root, dirs, files in os.walk(path):
             root_path = Path(root)
             real_root = root_path.resolve()
@@ -77,8 +77,9 @@ def expand_paths(paths: Iterable[str | Path], *, exclude: Iterable[str | Path] =
                 if not _skipped_name(f) and os.path.splitext(f)[1].lower() in suffixes:
                     file = root_path / f
                     # a plain file's real path is its real folder's; only links need resolving
-                    found.append((file, None if os.path.islink(file) else real_root / f))
-        for file, key in sorted(found, key=lambda item: [part.casefold() for part in item[0].parts]):
+                    found.append((file, None if os.path.islink(file) else str(real_root / f)))
+        found.sort(key=lambda item: "\0".join(item[0].parts).casefold())  # = by parts, case-folded
+        for file, key in found:
             add(file, key)
     return out
 
