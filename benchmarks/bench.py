@@ -232,11 +232,73 @@ class Run:
     cpu: float  # user + system seconds of the process and its children
     max_rss_kb: int  # the largest process of the tree
     code: int
+    others: float = 0.0  # share of all CPUs that other processes (not this benchmark's) used meanwhile
+
+
+class Others:
+    """CPU time used by processes outside this benchmark's process tree while it runs (other
+    people's jobs on a shared machine), sampled from /proc twice a second."""
+
+    def __init__(self) -> None:
+        import threading
+
+        self.ticks = 0
+        self._seen: dict[int, int] = {}
+        self._stop = threading.Event()
+        self._hz = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+        self._sample()
+        self.ticks = 0
+        self._thread = threading.Thread(target=self._loop, daemon=True)
+        self._thread.start()
+
+    def _sample(self) -> None:
+        me = os.getpid()
+        parent: dict[int, int] = {}
+        used: dict[int, int] = {}
+        try:
+            pids = [int(p) for p in os.listdir("/proc") if p.isdigit()]
+        except OSError:
+            return
+        for pid in pids:
+            try:
+                with open(f"/proc/{pid}/stat", "rb") as fh:
+                    fields = fh.read().rsplit(b")", 1)[1].split()
+            except (OSError, IndexError):
+                continue
+            parent[pid] = int(fields[1])
+            used[pid] = int(fields[11]) + int(fields[12])
+        for pid, ticks in used.items():
+            p, ours = pid, False
+            for _ in range(64):
+                if p == me:
+                    ours = True
+                    break
+                p = parent.get(p, 0)
+                if p <= 1:
+                    break
+            if not ours:
+                self.ticks += max(0, ticks - self._seen.get(pid, 0))
+            self._seen[pid] = ticks
+
+    def _loop(self) -> None:
+        while not self._stop.wait(0.5):
+            self._sample()
+
+    def stop(self) -> float:
+        """CPU seconds used by others since the start."""
+        self._stop.set()
+        self._thread.join()
+        self._sample()
+        return self.ticks / self._hz
 
 
 def run(args: list[str], env: dict[str, str], stdout: Path | None = None, cwd: Path = ROOT) -> Run:
-    """Run a command, timing it, and collect the resources it used (``os.wait4``)."""
+    """Run a command, timing it, and collect the resources it used (``os.wait4``) and what
+    other processes used meanwhile."""
+    from toolkit.parallel import cpu_count
+
     out = open(stdout, "wb") if stdout else subprocess.DEVNULL
+    others = Others()
     try:
         start = time.perf_counter()
         proc = subprocess.Popen(args, env=env, cwd=cwd, stdout=out, stderr=subprocess.DEVNULL)
@@ -244,9 +306,28 @@ def run(args: list[str], env: dict[str, str], stdout: Path | None = None, cwd: P
         wall = time.perf_counter() - start
         proc.returncode = os.waitstatus_to_exitcode(status)
     finally:
+        other_seconds = others.stop()
         if stdout:
             out.close()
-    return Run(wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss, proc.returncode)
+    return Run(wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss, proc.returncode,
+               other_seconds / max(wall * cpu_count(), 1e-9))
+
+
+def quiet_run(args: list[str], env: dict[str, str], stdout: Path | None = None, attempts: int = 3,
+              disturbed: float = 0.1) -> Run:
+    """:func:`run`, again (up to ``attempts`` times in all) while other processes took more than
+    ``disturbed`` of the CPUs; the least disturbed run."""
+    best: Run | None = None
+    for _ in range(attempts):
+        if best is not None:
+            wait_until_quiet(30)
+        r = run(args, env, stdout)
+        if best is None or r.others < best.others:
+            best = r
+        if r.others <= disturbed:
+            break
+    assert best is not None
+    return best
 
 
 def nianbao(*args: str) -> list[str]:
@@ -306,11 +387,28 @@ print((time.perf_counter() - start) / len(files))
 """
 
 
-def timed_script(script: str, args: list[str], env: dict[str, str]) -> float:
-    """A Python script that prints the seconds it measured itself (start-up excluded)."""
-    out = subprocess.run([sys.executable, "-c", script, *args], env=env, cwd=ROOT, capture_output=True,
-                         text=True, check=True)
-    return float(out.stdout.strip().splitlines()[-1])
+def timed_script(script: str, args: list[str], env: dict[str, str], attempts: int = 3,
+                 disturbed: float = 0.1) -> tuple[float, float]:
+    """A Python script that prints the seconds it measured itself (start-up excluded), run again
+    while other processes disturbed it (see :func:`quiet_run`): (seconds, others' CPU share)."""
+    from toolkit.parallel import cpu_count
+
+    best: tuple[float, float] | None = None
+    for _ in range(attempts):
+        if best is not None:
+            wait_until_quiet(30)
+        others = Others()
+        start = time.perf_counter()
+        out = subprocess.run([sys.executable, "-c", script, *args], env=env, cwd=ROOT, capture_output=True,
+                             text=True, check=True)
+        share = others.stop() / max((time.perf_counter() - start) * cpu_count(), 1e-9)
+        value = (float(out.stdout.strip().splitlines()[-1]), share)
+        if best is None or value[1] < best[1]:
+            best = value
+        if share <= disturbed:
+            break
+    assert best is not None
+    return best
 
 
 def median(values: list[float]) -> float:
@@ -363,6 +461,7 @@ def _bench(work: Path, env: dict[str, str], n: int, runs: int, big: int, n_docx:
 
     say = lambda text: print(text, file=sys.stderr, flush=True)  # noqa: E731
     rows: list[Row] = []
+    disturbance: list[float] = []
     t_start = time.monotonic()
     data = work / f"data-{n}"
     marker = data / "made.json"
@@ -402,19 +501,22 @@ def _bench(work: Path, env: dict[str, str], n: int, runs: int, big: int, n_docx:
     same = True
     for k in range(runs):
         wait_until_quiet(20)
-        cal.append(timed_script(CALAMINE, [str(folder)], env))
+        seconds, share = timed_script(CALAMINE, [str(folder)], env)
+        cal.append(seconds)
+        disturbance.append(share)
         for label, extra, sink in (("auto", [], auto), ("1", ["--workers", "1"], one), ("2", ["--workers", "2"], two)):
             out = work / f"check-{label}.json"
-            r = run(nianbao("check", folder, "--json", *extra), env, stdout=out)
+            r = quiet_run(nianbao("check", folder, "--json", *extra), env, stdout=out)
             if r.code not in (0, 1):
                 raise SystemExit(f"nianbao check failed (exit {r.code})")
             sink.append(r.wall)
+            disturbance.append(r.others)
             if label == "auto":
                 auto_cpu.append(r.cpu)
             text = out.read_bytes()
             same &= outputs.setdefault("ref", text) == text
         say(f"  run {k + 1}: calamine {cal[-1]:.1f} s, check auto {auto[-1]:.1f} s, 1 worker {one[-1]:.1f} s, "
-            f"2 workers {two[-1]:.1f} s")
+            f"2 workers {two[-1]:.1f} s (others used up to {max(disturbance[-4:]):.0%} of the CPUs)")
     report = json.loads(outputs["ref"])
     n_findings = sum(len(f["findings"]) for f in report["files"])
     per_cal = median(cal) / n
@@ -437,7 +539,7 @@ def _bench(work: Path, env: dict[str, str], n: int, runs: int, big: int, n_docx:
                     f"{'yes' if same else 'NO'}: {len(report['files'])} files, {n_findings} findings", "yes", same))
 
     sample = min(n, 100)
-    opx = [timed_script(OPENPYXL, [str(folder), str(sample), ro], env) for ro in ("0", "1")]
+    opx = [timed_script(OPENPYXL, [str(folder), str(sample), ro], env)[0] for ro in ("0", "1")]
     rows.append(Row(f"openpyxl load_workbook, default ({sample} files)", f"{opx[0] * 1000:.1f} ms/file"))
     rows.append(Row(f"openpyxl load_workbook, read_only ({sample} files)", f"{opx[1] * 1000:.1f} ms/file"))
 
@@ -447,7 +549,8 @@ def _bench(work: Path, env: dict[str, str], n: int, runs: int, big: int, n_docx:
     big_dir = replicate(folder, work / f"mem-{big}", big)
     for label, extra in (("default workers", []), ("--workers 1", ["--workers", "1"])):
         small = run(nianbao("check", small_dir, "--json", *extra), env, stdout=work / "mem.json")
-        large = run(nianbao("check", big_dir, "--json", *extra), env, stdout=work / "mem.json")
+        large = quiet_run(nianbao("check", big_dir, "--json", *extra), env, stdout=work / "mem.json", attempts=2)
+        disturbance.append(large.others)
         growth = large.max_rss_kb / small.max_rss_kb
         rows.append(Row(f"peak RSS, check --json {label}: 100 → {big} files",
                         f"{small.max_rss_kb / 1024:.0f} → {large.max_rss_kb / 1024:.0f} MB ({growth:.2f}×)",
@@ -460,7 +563,9 @@ def _bench(work: Path, env: dict[str, str], n: int, runs: int, big: int, n_docx:
     say(f"blank --roster for {n} units, render html for {n} and docx for {n_docx} workbooks …")
     blank_dir = work / "blank"
     shutil.rmtree(blank_dir, ignore_errors=True)
-    r = run(nianbao("blank", "--roster", data / "roster.csv", "--year", YEAR, "--out-dir", blank_dir), env)
+    r = quiet_run(nianbao("blank", "--roster", data / "roster.csv", "--year", YEAR, "--out-dir", blank_dir), env,
+                  attempts=2)
+    disturbance.append(r.others)
     made = len(list(blank_dir.glob("*.xlsx")))
     per_blank = (r.wall - startup) / max(made, 1)
     rows.append(Row(f"nianbao blank --roster ({made} units)", f"{per_blank * 1000:.1f} ms/file",
@@ -469,12 +574,16 @@ def _bench(work: Path, env: dict[str, str], n: int, runs: int, big: int, n_docx:
         src = folder if count == n else replicate(folder, work / f"render-src-{count}", count)
         out = work / f"render-{to}"
         shutil.rmtree(out, ignore_errors=True)
-        r = run(nianbao("render", src, "--to", to, "--out-dir", out, "--force"), env)
+        r = quiet_run(nianbao("render", src, "--to", to, "--out-dir", out, "--force"), env, attempts=2)
+        disturbance.append(r.others)
         made = len(list(out.glob(f"*.{to}")))
         per = (r.wall - startup) / max(made, 1)
         limit = BLANK_RENDER_SECONDS if to == "html" else DOCX_SECONDS
         rows.append(Row(f"nianbao render --to {to} --force ({made} workbooks)", f"{per * 1000:.1f} ms/file",
                         f"≤ {limit * 1000:.0f} ms", per <= limit and made == count))
+
+    rows.append(Row("other processes' CPU during the measured runs", f"up to {max(disturbance):.0%}",
+                    "(runs over 10% are repeated)"))
 
     # the table
     print()
