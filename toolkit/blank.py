@@ -107,7 +107,8 @@ def make_blanks(
     if progress:
         progress(0, len(entries), entries[0].unit)
     context = (fmt.id, int(year), deadline, contact, root)
-    errors = ordered_map(_write_blank, jobs, context=context, workers=resolve_workers(workers, len(jobs)))
+    errors = ordered_map(_write_blank, jobs, context=context, workers=resolve_workers(workers, len(jobs)),
+                         on_crash=lambda job: "写入进程意外退出")
     for done, ((entry, path), error) in enumerate(zip(jobs, errors), 1):
         if error is None:
             batch.written.append((entry, path))

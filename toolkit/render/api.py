@@ -233,8 +233,11 @@ def render_many(sources: Iterable[Path], to: str, out_dir: Path | None = None, *
         return [RenderResult(source=s, to=to, error=str(exc)) for s in files]
     taken: dict[Path, set[str]] = {}
     results = []
+    def crashed(source: Path) -> tuple[RenderResult, None]:
+        return RenderResult(source=source, to=to, error="读取该文件时进程意外退出"), None
+
     prepared = ordered_map(_prepare_one, files, context=(to, force, templates),
-                           workers=resolve_workers(workers, len(files)))
+                           workers=resolve_workers(workers, len(files)), on_crash=crashed)
     for source, (result, content) in zip(files, prepared):
         folder = Path(out_dir) if out_dir is not None else source.parent
         names = taken.setdefault(folder.resolve(), set())
