@@ -12,7 +12,9 @@ townships make), then measures, each in fresh processes and reporting medians of
 - peak RSS of ``nianbao check`` on 100 files and on 10,000 files (copies of the distinct ones);
 - ``nianbao blank --roster`` and ``nianbao render`` per-file time.
 
-Prints a table and exits 1 when a target of issue 6 is missed. Not part of the test suite.
+Prints a table and exits 1 when a target of issue 6 is missed (the throughput targets only for
+2,000 files or more: a smaller batch mostly measures the command's fixed costs). Not part of the
+test suite.
 """
 
 from __future__ import annotations
@@ -47,6 +49,7 @@ CHECK_VS_CALAMINE = 4.0  # check per file <= 4 x calamine reading all sheets
 TWO_WORKERS = 1.7  # throughput with 2 workers >= 1.7 x one worker
 MEMORY = 1.5  # peak RSS for 10,000 files <= 1.5 x that for 100
 STARTUP_SECONDS = 1.0
+TARGET_FILES = 2000  # the throughput targets hold for a batch this large (--quick only reports them)
 
 # ---------------------------------------------------------------- the workbooks
 
@@ -527,14 +530,17 @@ def _bench(work: Path, env: dict[str, str], n: int, runs: int, big: int, n_docx:
     rows.append(Row(f"python-calamine, all sheets, one process ({n} files)", f"{per_cal * 1000:.2f} ms/file"))
     rows.append(Row(f"nianbao check --json, default workers ({n} files)",
                     f"{per_auto * 1000:.2f} ms/file (CPU {median(auto_cpu) / n * 1000:.2f} ms/file)"))
-    rows.append(Row("  check ÷ calamine", f"{ratio:.2f}×", f"≤ {CHECK_VS_CALAMINE:g}×", ratio <= CHECK_VS_CALAMINE))
+    judged = n >= TARGET_FILES  # the targets are for a province's batch; a smaller one pays its fixed costs
+    later = f"(at ≥ {TARGET_FILES} files)"
+    rows.append(Row("  check ÷ calamine", f"{ratio:.2f}×", f"≤ {CHECK_VS_CALAMINE:g}×" if judged else later,
+                    ratio <= CHECK_VS_CALAMINE if judged else None))
     rows.append(Row("nianbao check --json --workers 1", f"{per_one * 1000:.2f} ms/file",
                     "(for reference)", None))
     rows.append(Row("  --workers 1 ÷ calamine", f"{per_one / per_cal:.2f}×"))
     rows.append(Row("nianbao check --json --workers 2", f"{per_two * 1000:.2f} ms/file"))
     speedup = per_one / per_two
-    rows.append(Row("  2 workers ÷ 1 worker, throughput", f"{speedup:.2f}×", f"≥ {TWO_WORKERS:g}×",
-                    speedup >= TWO_WORKERS))
+    rows.append(Row("  2 workers ÷ 1 worker, throughput", f"{speedup:.2f}×", f"≥ {TWO_WORKERS:g}×" if judged else later,
+                    speedup >= TWO_WORKERS if judged else None))
     rows.append(Row("  same JSON (files in input order) with auto, 1 and 2 workers",
                     f"{'yes' if same else 'NO'}: {len(report['files'])} files, {n_findings} findings", "yes", same))
 
