@@ -107,7 +107,7 @@ def _make_one(args: tuple[int, str, str]) -> tuple[str, str]:
     from toolkit.blank import blank_file_name
     from toolkit.formats import load_format
     from toolkit.round import cell_value, synthetic_report
-    from toolkit.workbook.layout import cell_addresses
+    from toolkit.layout import cell_addresses
     from toolkit.workbook.writer import write_workbook
 
     fmt = load_format(FORMAT)

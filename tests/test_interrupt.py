@@ -19,7 +19,7 @@ import pytest
 
 from check_helpers import clean_report
 from toolkit.formats import load_format
-from toolkit.workbook.layout import workbook_plan
+from toolkit.layout import workbook_plan
 from toolkit.workbook.writer import write_workbook
 
 REPO = Path(__file__).resolve().parents[1]

@@ -20,7 +20,7 @@ from soffice import SOFFICE, soffice_convert
 from toolkit.formats import load_format
 from toolkit.grid import VALUE, table_grid
 from toolkit.model import ERROR, WARNING, ReportData
-from toolkit.workbook.layout import cell_addresses, workbook_plan
+from toolkit.layout import cell_addresses, workbook_plan
 from toolkit.workbook.reader import READERS, ReadResult, cell_labels, read_report, register_reader
 from toolkit.workbook.source import Limits, SourceError, open_source, shift_formula
 from toolkit.workbook.writer import total_formula, write_workbook

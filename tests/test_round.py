@@ -20,7 +20,7 @@ from toolkit.cli import app
 from toolkit.formats import load_format
 from toolkit.mail import SmtpSettings
 from toolkit.round import demo_round, round_status, send_findings, send_requests, synthetic_report
-from toolkit.workbook.layout import cell_addresses
+from toolkit.layout import cell_addresses
 from toolkit.workbook.writer import write_workbook
 
 YEAR = 2025

@@ -136,7 +136,7 @@ def load_roster_units(roster: str | Path | Iterable[Any]) -> tuple[str, ...]:
 
 
 def _prior_for(data: ReportData, priors: Sequence[ReportData], single_file: bool) -> ReportData | None:
-    from toolkit.checks.engine import same_unit
+    from toolkit.identity import same_unit
 
     if data.unit:
         for prior in priors:
@@ -167,7 +167,8 @@ class _Settings:
 def _check_one(settings: _Settings, item: tuple[Path, Path | None]) -> FileReport:
     path, annotate_to = item
     try:
-        from toolkit.checks.engine import CheckContext, check_data, roster_units_in_name
+        from toolkit.checks.engine import CheckContext, check_data
+        from toolkit.identity import roster_units_in_name
 
         _load_importers()
         expect_unit = None

@@ -23,8 +23,9 @@ from typing import Any, Callable, Iterable, Sequence
 
 import yaml
 
-from toolkit.archive import Archive, StoredReport, is_archive_file, unit_key
+from toolkit.archive import Archive, StoredReport, is_archive_file
 from toolkit.files import atomic_path, safe_filename
+from toolkit.identity import match_unit, unit_key
 from toolkit.formats import TEMPLATES_DIR, Format, FormatError, all_formats, format_for_year, load_format
 from toolkit.mail import (
     Attachment,
@@ -113,21 +114,6 @@ class SendReport:
             "problems": [f.to_dict() for f in self.problems],
             "notes": list(self.notes),
         }
-
-
-def match_unit(name: str, candidates: dict[str, Any]) -> Any | None:
-    """The value in ``candidates`` (keyed by :func:`unit_key`) for unit ``name``: the exact name
-    first, else the only one that is the same unit without 人民政府/办事处 (``蓼堤镇`` ~
-    ``蓼堤镇人民政府``)."""
-    if not name:
-        return None
-    exact = candidates.get(unit_key(name))
-    if exact is not None:
-        return exact
-    from toolkit.checks.engine import same_unit
-
-    loose = [value for key, value in candidates.items() if same_unit(key, name)]
-    return loose[0] if len(loose) == 1 else None
 
 
 def _addresses(entry: Any) -> tuple[list[str], str | None]:

@@ -34,7 +34,7 @@ from toolkit.importers.document import Document, Item
 from toolkit.importers.match import LOOSE, NUMBERLESS, VARIANT, LabelIndex, Match, core, fold
 from toolkit.importers.vocabulary import vocabulary
 from toolkit.model import CellSource, Finding, ReportData, format_decimal
-from toolkit.workbook.layout import cell_addresses
+from toolkit.layout import cell_addresses
 
 _NUMBER = re.compile(r"^[+-]?(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?$")
 _NOTE = re.compile(r"^(?P<head>.*?\S)\s*[（(](?P<note>[^（）()]*)[）)]\s*$")

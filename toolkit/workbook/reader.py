@@ -6,7 +6,7 @@ workbooks (.xlsx .xlsm .xls .et .ods .xlsb, or any file whose bytes say it is on
 1. identify the format, unit and year from what the blank workbook recorded (hidden meta sheet,
    defined names, document properties: :attr:`WorkbookSource.meta`) and from 基本信息;
 2. fast path: when a format's labels sit at the standard positions of every table
-   (:func:`toolkit.workbook.layout.cell_addresses`), read those positions;
+   (:func:`toolkit.layout.cell_addresses`), read those positions;
 3. otherwise find each table by its official labels (labels and variants of the format files,
    compared through :func:`toolkit.labels.normalize_label`): block captions, each leaf row label
    and each leaf column header, in order. Rows or columns inserted or deleted by a township are
@@ -39,10 +39,9 @@ from toolkit.formats import Block, Format, FormatError, Node, Table, all_formats
 from toolkit.grid import CAPTION, COLUMN, ROW, table_grid
 from toolkit.labels import normalize_label
 from toolkit.model import WARNING, CellSource, Finding, ReportData, format_decimal
-from toolkit.workbook.layout import (
-    a1,
+from toolkit.a1 import a1, col_letters
+from toolkit.layout import (
     cell_addresses,
-    col_letter,
     info_rows,
     narrative_rows,
     sheet_origin,
@@ -828,7 +827,7 @@ def _table_findings(fmt: Format, table: Table, loc: _Located, findings: list[Fin
                               actual=label or None))
     for c, r, label, has_values in sorted(set(loc.extra_cols)):
         findings.append(_make("table-column-extra", severity=None if has_values else WARNING, table=table.number,
-                              line=col_letter(c), label=label or "（无标题）", sheet=loc.sheet, cell=a1(r, c),
+                              line=col_letters(c), label=label or "（无标题）", sheet=loc.sheet, cell=a1(r, c),
                               actual=label or None))
 
 

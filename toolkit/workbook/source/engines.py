@@ -13,9 +13,9 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+from toolkit.a1 import Pos
 from toolkit.workbook.source.interface import WorkbookSource, _clean
 from toolkit.workbook.source.safety import Limits, SourceError, _fail, _note, call_guarded
-from toolkit.workbook.source.xlsx_parts import Pos
 
 class CalamineSource(WorkbookSource):
     """python-calamine: values of xlsx, xlsm, xlsb, xls and ods."""

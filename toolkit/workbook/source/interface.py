@@ -15,7 +15,8 @@ from typing import Any, Iterable
 from toolkit.model import Finding
 from toolkit.workbook.source.ods import _check_ods
 from toolkit.workbook.source.safety import Limits, _note
-from toolkit.workbook.source.xlsx_parts import Pos, _XlsxParts, parse_ref
+from toolkit.a1 import Pos, parse_ref
+from toolkit.workbook.source.xlsx_parts import _XlsxParts
 
 def _clean(value: Any) -> Any:
     """A cell value as both engines agree on it; None for an empty cell."""
@@ -153,7 +154,7 @@ class WorkbookSource:
         return self._meta
 
     def _read_meta(self) -> dict[str, str]:
-        from toolkit.workbook.layout import workbook_plan
+        from toolkit.layout import workbook_plan
 
         plan = workbook_plan()
         prefix = plan.defined_name_prefix.lower()
