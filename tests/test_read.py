@@ -19,9 +19,10 @@ from check_helpers import TOWNSHIP, clean_report
 from soffice import SOFFICE, soffice_convert
 from toolkit.formats import load_format
 from toolkit.grid import VALUE, table_grid
-from toolkit.model import ERROR, WARNING, ReportData
 from toolkit.layout import cell_addresses, workbook_plan
-from toolkit.workbook.reader import READERS, ReadResult, cell_labels, read_report, register_reader
+from toolkit.model import ERROR, WARNING, ReadResult, ReportData
+from toolkit.readers import READERS, read_report, register_reader
+from toolkit.workbook.reader import cell_labels
 from toolkit.workbook.source import Limits, SourceError, open_source, shift_formula
 from toolkit.workbook.writer import total_formula, write_workbook
 

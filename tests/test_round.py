@@ -15,7 +15,7 @@ from typer.testing import CliRunner
 
 from smtp_helpers import Handler, attachments, body_text, start_server, workbook_identity
 from toolkit.archive import Archive
-from toolkit.check import check_paths
+from toolkit.batch import check_paths
 from toolkit.cli import app
 from toolkit.formats import load_format
 from toolkit.mail import SmtpSettings

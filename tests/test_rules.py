@@ -369,7 +369,7 @@ def test_published_report_whose_text_and_table_disagree():
     path = Path(__file__).resolve().parents[2] / "shared" / "reports" / "002.txt"
     if not path.is_file():
         pytest.skip("shared/reports not available")
-    from toolkit.workbook.reader import read_report
+    from toolkit.readers import read_report
     import toolkit.importers  # noqa: F401  (registers the text reader)
 
     data = read_report(path).data

@@ -293,7 +293,7 @@ def _place(f: Finding) -> str:
 def _annotated_copy(item: FindingsItem, annotated: Path | None, work: Path | None) -> tuple[Path | None, str | None]:
     """The annotated copy for ``item``: from the ``check --annotate`` folder (named like the
     input), or made now from the original file. Returns (path, note when there is none)."""
-    from toolkit.check import annotated_name
+    from toolkit.batch import annotated_name
     from toolkit.workbook.reader import WORKBOOK_SUFFIXES
 
     if not item.path:
@@ -880,7 +880,7 @@ def demo_round(
     reports 规章 as a township), ``check`` into the archive with annotated copies, the findings
     mails, the status table, next year's check of one unit against this year's figures in the
     archive (its 上年结转 does not match: ``t3-carry-prior``), and that unit's history chart."""
-    from toolkit.check import check_paths
+    from toolkit.batch import check_paths
     from toolkit.workbook.writer import write_workbook
 
     out = Path(out_dir)

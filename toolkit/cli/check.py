@@ -43,7 +43,7 @@ def check_command(
     from rich.markup import escape
 
     from toolkit.archive import ArchiveError
-    from toolkit.check import CheckSetupError, Tally, check_paths, expand_paths, iter_check, write_json
+    from toolkit.batch import CheckSetupError, Tally, check_paths, expand_paths, iter_check, write_json
     from toolkit.formats import FormatError, format_for_year, format_ids
     from toolkit.model import Report
     from toolkit.parallel import resolve_workers
@@ -167,8 +167,8 @@ def print_report(report: Any, console: Any) -> None:
 
 def summary_line(report: Any) -> str:
     """One line: how many files passed, had warnings only, had errors, could not be read
-    (``report``: a Report, or the :class:`toolkit.check.Tally` of a streamed batch)."""
-    from toolkit.check import Tally
+    (``report``: a Report, or the :class:`toolkit.batch.Tally` of a streamed batch)."""
+    from toolkit.batch import Tally
 
     t = report if isinstance(report, Tally) else Tally.of(report.files)
     text = (f"共校验 {t.files} 个文件：{t.clean} 个通过，{t.warned} 个仅有警告，{t.with_errors} 个有错误"

@@ -1,7 +1,7 @@
 """Read a returned report file into ReportData, with the reading findings.
 
-``read_report(path)`` dispatches by suffix through a small registry (:func:`register_reader`);
-workbooks (.xlsx .xlsm .xls .et .ods .xlsb, or any file whose bytes say it is one) are read here:
+``read_workbook(path)`` reads a workbook (.xlsx .xlsm .xls .et .ods .xlsb, or any file whose bytes
+say it is one; :func:`toolkit.readers.read_report` picks the reader of a file by its suffix):
 
 1. identify the format, unit and year from what the blank workbook recorded (hidden meta sheet,
    defined names, document properties: :attr:`WorkbookSource.meta`) and from 基本信息;
@@ -13,7 +13,7 @@ workbooks (.xlsx .xlsm .xls .et .ods .xlsb, or any file whose bytes say it is on
    reported (``table-row-extra``, ``table-row-missing`` ...), never misread; the format is the one
    whose labels are found best, and a format that does not apply to the report year is reported
    (``format-year-mismatch``);
-4. parse each value (:func:`toolkit.checks.values.parse_value`) into a Decimal with at most one
+4. parse each value (:func:`toolkit.workbook.values.parse_value`) into a Decimal with at most one
    value finding.
 
 A total's value is what the file holds (None when empty); the checks recompute totals.
@@ -30,16 +30,15 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Callable, Iterable
+from typing import Any
 
+from toolkit.a1 import a1, col_letters
 from toolkit.checks import reading_findings  # noqa: F401  (registers the finding codes)
 from toolkit.checks.catalogue import finding_type
-from toolkit.checks.values import parse_value, typed_text, vocabulary
 from toolkit.formats import Block, Format, FormatError, Node, Table, all_formats, format_for_year, load_format
 from toolkit.grid import CAPTION, COLUMN, ROW, table_grid
 from toolkit.labels import normalize_label
-from toolkit.model import WARNING, CellSource, Finding, ReportData, format_decimal
-from toolkit.a1 import a1, col_letters
+from toolkit.model import WARNING, CellSource, Finding, ReadResult, ReportData, format_decimal
 from toolkit.layout import (
     cell_addresses,
     info_rows,
@@ -47,80 +46,19 @@ from toolkit.layout import (
     sheet_origin,
     workbook_plan,
 )
-from toolkit.isolation import in_helper
 from toolkit.workbook.source import DEFAULT_LIMITS, Limits, SourceError, WorkbookSource, open_source
-from toolkit.workbook.source.safety import call_guarded
+from toolkit.workbook.values import parse_value, typed_text, vocabulary
 
 Pos = tuple[int, int]
 
 
-@dataclass
-class ReadResult:
-    """What reading one file gave: ``data`` (None when nothing could be read), the reading
-    findings, what the file is (``source_kind``: xlsx, xls, et, ... or txt/html/docx for the
-    importers), what it recorded about itself (``meta``), and how the tables were located
-    (``layout``: "positions" for the standard layout, "labels" after a label search)."""
-
-    path: str
-    data: ReportData | None = None
-    findings: list[Finding] = field(default_factory=list)
-    source_kind: str | None = None
-    meta: dict[str, str] = field(default_factory=dict)
-    engine: str | None = None
-    layout: str | None = None
-
-    @property
-    def ok(self) -> bool:
-        return self.data is not None
-
-
-ReaderFunc = Callable[..., ReadResult]
-READERS: dict[str, ReaderFunc] = {}
 WORKBOOK_SUFFIXES = (".xlsx", ".xlsm", ".xls", ".et", ".ods", ".xlsb", ".ett", ".xltx", ".xltm")
-
-
-def register_reader(suffixes: Iterable[str], func: ReaderFunc) -> None:
-    """Make ``read_report`` use ``func(path, *, format_id, year, expect_unit) -> ReadResult``
-    for files with one of ``suffixes`` (".txt", ".docx" ...; case-insensitive)."""
-    for suffix in suffixes:
-        suffix = suffix.lower()
-        READERS[suffix if suffix.startswith(".") else f".{suffix}"] = func
-
-
-def read_report(path: str | Path, *, format_id: str | None = None, year: int | None = None,
-                expect_unit: str | None = None, **options: Any) -> ReadResult:
-    """Read one returned report. Never raises for a user file: a file that cannot be read is a
-    ReadResult with ``data=None`` and one finding.
-
-    ``format_id`` forces a format (an unknown one raises FormatError: a usage error, not a file
-    problem); ``year`` is the report year when the file does not say it;
-    ``expect_unit`` the unit name when the file does not say it (comparing names is the
-    checks' job). Workbook ``options``: ``engine`` ("auto", "calamine", "openpyxl"), ``limits``.
-    """
-    path = Path(path)
-    func = READERS.get(path.suffix.lower())
-    if func is None:
-        func = read_workbook
-    limits = options.get("limits", DEFAULT_LIMITS)
-    if limits.isolate and not in_helper() and getattr(func, "__module__", "").startswith("toolkit."):
-        return _read_guarded(func, path, limits, dict(format_id=format_id, year=year, expect_unit=expect_unit,
-                                                      **options))
-    return func(path, format_id=format_id, year=year, expect_unit=expect_unit, **options)
-
-
-def _read_guarded(func: ReaderFunc, path: Path, limits: Limits, kwargs: dict[str, Any]) -> ReadResult:
-    """A built-in reader run in the helper process, within the file's time and memory budget
-    (:class:`toolkit.workbook.source.Limits`)."""
-    try:
-        return call_guarded(func, (path,), kwargs, path=path, limits=limits)
-    except SourceError as exc:
-        return ReadResult(str(path), None, [finding_type(exc.code).make(message=exc.message)])
 
 
 def read_workbook(path: str | Path, *, format_id: str | None = None, year: int | None = None,
                   expect_unit: str | None = None, engine: str = "auto",
                   limits: Limits = DEFAULT_LIMITS) -> ReadResult:
-    """Read a workbook file (the registered reader for workbook suffixes)."""
+    """Read a workbook file (the reader of :data:`WORKBOOK_SUFFIXES` in :mod:`toolkit.readers`)."""
     path = Path(path)
     try:
         source = open_source(path, engine=engine, limits=limits)
@@ -141,8 +79,6 @@ def read_workbook(path: str | Path, *, format_id: str | None = None, year: int |
         return ReadResult(str(path), None, [finding_type("workbook-damaged").make(message=message)],
                           source_kind=source.kind, engine=source.engine)
 
-
-register_reader(WORKBOOK_SUFFIXES, read_workbook)
 
 
 # ---------------------------------------------------------------- labels
@@ -698,7 +634,7 @@ def _make(code: str, **fields: Any) -> Finding:
 
 def read_source(source: WorkbookSource, *, format_id: str | None = None, year: int | None = None,
                 expect_unit: str | None = None) -> ReadResult:
-    """Read an opened workbook (see :func:`read_report`)."""
+    """Read an opened workbook (see :func:`toolkit.readers.read_report`)."""
     ctx = _Context(source)
     result = ReadResult(str(source.path), source_kind=source.kind, engine=source.engine, meta=dict(source.meta))
     findings = result.findings
