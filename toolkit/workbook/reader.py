@@ -332,6 +332,12 @@ def _fast_table(exp: _TableExpect, sheet: _Sheet, fmt: Format) -> _Located | Non
     return loc
 
 
+def _block_missing(loc: _Located, block_id: str, bexp: _BlockExpect) -> None:
+    """A block none of whose rows (or columns) were found: all its rows and columns are missing."""
+    loc.missing_rows.extend((block_id, rid) for rid, _ in bexp.rows)
+    loc.missing_cols.extend((block_id, cid) for cid, _ in bexp.cols)
+
+
 def _locate_block(bexp: _BlockExpect, sheet: _Sheet, rows: tuple[int, int], loc: _Located) -> None:
     block = bexp.block
     depth = block.column_depth
@@ -352,8 +358,7 @@ def _locate_block(bexp: _BlockExpect, sheet: _Sheet, rows: tuple[int, int], loc:
                 row_pos[rid] = candidates[0]
                 used.add(candidates[0])
         if not row_pos:
-            loc.missing_rows.extend((block.id, rid) for rid, _ in bexp.rows)
-            loc.missing_cols.extend((block.id, cid) for cid, _ in bexp.cols)
+            _block_missing(loc, block.id, bexp)
             return
         label_right = max(p[1] for p in row_pos.values())
         first = min(p[0] for p in row_pos.values())
@@ -379,8 +384,7 @@ def _locate_block(bexp: _BlockExpect, sheet: _Sheet, rows: tuple[int, int], loc:
                 col_pos[cid] = candidates[0]
                 used.add(candidates[0])
     if not col_pos:
-        loc.missing_rows.extend((block.id, rid) for rid, _ in bexp.rows)
-        loc.missing_cols.extend((block.id, cid) for cid, _ in bexp.cols)
+        _block_missing(loc, block.id, bexp)
         return
     if not bexp.rows:
         header_bottom = max(p[0] for p in col_pos.values())

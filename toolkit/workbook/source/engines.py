@@ -96,13 +96,6 @@ class CalamineSource(WorkbookSource):
             return []
         return [(a[0] + 1, a[1] + 1, b[0] + 1, b[1] + 1) for a, b in ranges]
 
-    def close(self) -> None:
-        try:
-            self._wb.close()
-        except Exception:
-            pass
-        super().close()
-
 
 class _Quiet:
     """See :func:`quiet_engine`. Nested and overlapping uses share one redirection; /dev/null is
@@ -195,13 +188,6 @@ class OpenpyxlSource(WorkbookSource):
 
     def _load_cells(self, sheet: str, max_rows: int, max_cols: int) -> dict[Pos, Any]:
         return _openpyxl_cells(self, sheet, max_rows, max_cols)
-
-    def close(self) -> None:
-        try:
-            self._wb.close()
-        except Exception:
-            pass
-        super().close()
 
 
 def _openpyxl_workbook(data: bytes, path: Path):

@@ -200,6 +200,12 @@ class WorkbookSource:
         return None
 
     def close(self) -> None:
+        engine_book = getattr(self, "_wb", None)  # the engine's open workbook, if it keeps one
+        if engine_book is not None:
+            try:
+                engine_book.close()
+            except Exception:
+                pass
         if self._zip is not None:
             self._zip.close()
         self._cells.clear()
