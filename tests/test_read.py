@@ -22,7 +22,7 @@ from toolkit.grid import VALUE, table_grid
 from toolkit.layout import cell_addresses, workbook_plan
 from toolkit.model import ERROR, WARNING, ReadResult, ReportData
 from toolkit.readers import READERS, read_report, register_reader
-from toolkit.workbook.reader import cell_labels
+from toolkit.workbook.locate import cell_labels
 from toolkit.workbook.source import Limits, SourceError, open_source, shift_formula
 from toolkit.workbook.writer import total_formula, write_workbook
 

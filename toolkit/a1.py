@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 Pos = tuple[int, int]  # 1-based (row, col)
 
@@ -26,6 +27,7 @@ def col_letters(col: int) -> str:
     return letters
 
 
+@lru_cache(maxsize=65536)
 def a1(row: int, col: int) -> str:
     """1-based row and column to an A1 reference."""
     return f"{col_letters(col)}{row}"
