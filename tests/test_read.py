@@ -705,6 +705,17 @@ def test_entity_expansion_is_refused(tmp_path, books):
     assert err.value.code == "workbook-damaged"
 
 
+def test_a_utf16_part_without_byte_order_mark_is_checked_for_a_dtd(tmp_path, books):
+    src, _ = books["2021"]
+    xxe = '<?xml version="1.0"?><!DOCTYPE r [<!ENTITY x SYSTEM "file:///etc/passwd">]><r/>'
+    for encoding in ("utf-16-le", "utf-16-be"):  # XML allows UTF-16 without a byte order mark
+        odd = rezip(src, tmp_path / f"{encoding}.xlsx", {"docProps/custom.xml": xxe.encode(encoding)})
+        with pytest.raises(SourceError) as err:
+            open_source(odd)
+        assert err.value.code == "workbook-damaged" and "DTD" in err.value.message
+        assert codes(read_report(odd)) == ["workbook-damaged"]
+
+
 def test_zip_limits(tmp_path, books):
     src, _ = books["2021"]
     big = rezip(src, tmp_path / "big.xlsx", {}, add={"xl/media/padding.bin": os.urandom(3 * 1024 * 1024)})
