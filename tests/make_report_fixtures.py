@@ -23,7 +23,7 @@ from typing import Callable
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from check_helpers import clean_report  # noqa: E402
+from check_helpers import clean_report, with_totals  # noqa: E402
 from toolkit.formats import load_format  # noqa: E402
 from toolkit.model import ReportData  # noqa: E402
 from toolkit.render import render_report  # noqa: E402
@@ -314,11 +314,113 @@ def section_numbering() -> Case:
     ], narrative={"problems.text": data.narrative["problems.text"]})
 
 
+def item_numbers_and_typos() -> Case:
+    """Item numbers typed otherwise, a number left out, spaces inside a label, a word changed."""
+    data = source_data("2021")
+    text = (render_report(data, "txt").replace("1.属于国家秘密", "1、属于国家秘密").replace("（一）予以公开", "予以公开")
+            .replace("5.属于三类内部事务信息", "5. 属于 三类内部 事务信息").replace("4.保护第三方合法权益", "4.保护第三方合法权利"))
+    return Case("item-numbers-2021", ".txt", text, data, dict(data.values), [
+        Expect("import-label-variant", sheet="表三", row="（一）予以公开"),
+        Expect("import-label-variant", sheet="表三", row="4.保护第三方合法权益"),
+    ])
+
+
+def fee_in_yuan() -> Case:
+    """The 收费金额 (万元) typed in 元 with the unit: converted, and reported."""
+    data = source_data("2021")
+    amount = data.values["t2.fees.amount"]
+    yuan = f"{(amount * 10000).normalize():f}元"
+    text = edit_row(render_report(data, "txt"), "行政事业性收费", set_cell(1, yuan))
+    return Case("fee-in-yuan-2021", ".txt", text, data, dict(data.values), [
+        Expect("import-unit-in-cell", sheet="表二", row="行政事业性收费", actual=yuan),
+    ])
+
+
+def row_missing() -> Case:
+    """A row left out (its numbers 0, so the tables still add up): reported, the rest read."""
+    data = source_data("2021")
+    fmt = load_format("2021")
+    inputs = {c.id: data.values[c.id] for c in fmt.input_cells}
+    for col in T3_VALUE_COLUMNS:
+        repeat = inputs[f"t3.not_handled_repeat.{col}"]
+        from_new = min(repeat, inputs[f"t3.new.{col}"])
+        inputs[f"t3.new.{col}"] -= from_new
+        inputs[f"t3.carried_in.{col}"] -= repeat - from_new
+        inputs[f"t3.not_handled_repeat.{col}"] = Decimal(0)
+    data.values = with_totals(fmt, inputs)
+    data.narrative["overview.on_request"] = f"本年共收到政府信息公开申请{data.values['t3.new.total']}件，均已按时答复。"
+    text = "\n".join(line for line in rows(render_report(data, "txt")) if "2.重复申请" not in line)
+    expected = {**data.values, **{f"t3.not_handled_repeat.{c}": None for c in T3_COLUMNS}}
+    return Case("row-missing-2021", ".txt", text, data, expected, [
+        Expect("import-row-missing", sheet="表三", row="2.重复申请", severity="error"),
+    ])
+
+
+def format_claimed() -> Case:
+    """A 2021-format report that says it follows the 2019 notice: the tables decide."""
+    data = source_data("2021")
+    text = render_report(data, "txt")
+    assert "国办公开办函〔2021〕30号" in text
+    text = text.replace("国办公开办函〔2021〕30号", "国办公开办函〔2019〕60号", 1)
+    return Case("format-claimed-2021", ".txt", text, data, dict(data.values), [
+        Expect("import-format-claimed", expected="2019", actual="2021"),
+    ])
+
+
+def old_format_new_year() -> Case:
+    data = source_data("2019")
+    data.year = 2022
+    text = render_report(data, "txt")
+    return Case("old-format-new-year-2019", ".txt", text, data, dict(data.values), [
+        Expect("import-format-year", severity="error", expected="2021"),
+    ])
+
+
+def extra_column_2019() -> Case:
+    """A 处理决定数量 value the 2019 收费 row does not have."""
+    data = source_data("2019")
+    text = edit_row(render_report(data, "txt"), "行政事业性收费", set_cell(3, "5"))
+    return Case("extra-column-2019", ".txt", text, data, dict(data.values), [
+        Expect("import-extra-values", sheet="表二", row="行政事业性收费"),
+    ])
+
+
+def page_furniture() -> Case:
+    """PDF text with page numbers between paragraphs and table rows: not report text, not cells."""
+    data = source_data("2021")
+    lines = rows(as_pdf_text(render_report(data, "txt")))
+    for marker, furniture in (("（二）依申请公开", "- 1 -"), ("2.重复申请", "第 2 页"), ("六、其他需要报告的事项", "— 3 —")):
+        i = next(i for i, line in enumerate(lines) if marker in line)
+        lines[i:i] = [furniture]
+    return Case("page-furniture-2021", ".txt", "\n".join(lines), data, dict(data.values), narrative=data.narrative)
+
+
+def layout_table_page() -> Case:
+    """An old CMS page: the whole article inside a layout table, the report tables in one of its cells."""
+    data = source_data("2021")
+    page = as_cms_page(render_report(data, "html"))
+    page = re.sub(r"<body[^>]*>", lambda m: m.group(0) + '<table width="100%"><tr><td>栏目</td><td>', page, count=1)
+    page = page.replace("</body>", "</td></tr></table></body>", 1)
+    return Case("layout-table-2021", ".html", page, data, dict(data.values), narrative=data.narrative)
+
+
+def narrative_unsplit() -> Case:
+    """一、总体情况 as running text without its （一）…（五） parts."""
+    data = source_data("2021")
+    text = render_report(data, "txt")
+    for heading in ("（一）主动公开", "（二）依申请公开", "（三）政府信息管理", "（四）政府信息公开平台建设", "（五）监督保障"):
+        text = text.replace(f"\n{heading}\n", "\n", 1)
+    return Case("narrative-unsplit-2021", ".txt", text, data, dict(data.values), [
+        Expect("import-narrative-unsplit"),
+    ])
+
+
 def all_cases() -> list[Case]:
     return [*shape_cases("2021"), *shape_cases("2019"), label_typo(), label_variants_2019(), t4_total_wrong(),
             change_words_2019(), blank_total(), notes_in_cells(), notes_in_pdf_cells(),
             narrative_differs(), other_handling_unsplit(),
-            section_numbering()]
+            section_numbering(), item_numbers_and_typos(), fee_in_yuan(), row_missing(), format_claimed(),
+            old_format_new_year(), extra_column_2019(), page_furniture(), layout_table_page(), narrative_unsplit()]
 
 
 def write_all(folder: Path) -> dict[str, Case]:

@@ -132,3 +132,47 @@ def test_word_report_built_by_hand_with_merged_cells(tmp_path):
     assert {k: result.data.values[k] for k in data.values} == data.values
     assert result.data.narrative["problems.text"] == "一是人力、财力缺乏。"
     assert not [f for f in result.findings if f.severity == "error"], describe(result.findings)
+
+
+def test_not_a_report_and_a_missing_file(tmp_path):
+    notes = tmp_path / "说明.txt"
+    notes.write_text("本文件夹存放各单位报送的年度报告。\n\n请按时报送。\n", encoding="utf-8")
+    result = import_report(notes)
+    assert result.data is None and [f.code for f in result.findings] == ["import-not-a-report"]
+    missing = import_report(tmp_path / "没有这个报告.txt")
+    assert missing.data is None and missing.findings[0].code == "import-unreadable"
+
+
+@pytest.mark.parametrize("name", ["tab-rows-2021.txt", "cell-per-line-2019.txt", "merged-cells-2021.docx"])
+def test_import_write_read_gives_the_same_data(made, imported, tmp_path, name):
+    from toolkit.workbook.reader import read_report
+    from toolkit.workbook.writer import write_workbook
+
+    data = imported(name)[0].data
+    out = tmp_path / "report.xlsx"
+    write_workbook(out, load_format(data.format), unit=data.unit, year=data.year, data=data)
+    back = read_report(out)
+    assert {k: back.data.values[k] for k in data.values} == data.values
+    assert back.data.narrative == data.narrative
+    assert not [f for f in back.findings if f.severity == "error"]
+
+
+def test_nianbao_import_and_check_on_the_fixtures(made, tmp_path):
+    from typer.testing import CliRunner
+
+    from toolkit.cli import app
+
+    folder, cases = made
+    runner = CliRunner()
+    res = runner.invoke(app, ["import", str(folder), "--out-dir", str(tmp_path / "out"), "--to", "json"])
+    assert res.exit_code == 1, res.output  # some fixtures carry errors
+    written = list((tmp_path / "out").iterdir())
+    assert len(written) == len(cases) and all(p.suffix == ".json" for p in written)
+    res = runner.invoke(app, ["import", str(folder / "tab-rows-2021.txt"), "-o", str(tmp_path / "clean.json")])
+    assert res.exit_code == 0, res.output
+    payload = json.loads((tmp_path / "clean.json").read_text(encoding="utf-8"))
+    assert payload["values"]["t3.new.total"] == str(cases["tab-rows-2021.txt"].expected["t3.new.total"])
+    res = runner.invoke(app, ["check", "--json", str(folder / "change-words-2019.txt")])
+    assert res.exit_code == 1
+    (file,) = json.loads(res.stdout)["files"]
+    assert ("value-change-text", "行政处罚") in {(f["code"], f["row"]) for f in file["findings"]}
