@@ -34,6 +34,7 @@ from typing import Any, Callable, Iterable
 
 from toolkit.checks import reading_findings  # noqa: F401  (registers the finding codes)
 from toolkit.checks.catalogue import finding_type
+from toolkit.checks.filled import not_filled
 from toolkit.checks.values import parse_value, typed_text, vocabulary
 from toolkit.formats import Block, Format, FormatError, Node, Table, all_formats, format_for_year, load_format
 from toolkit.grid import CAPTION, COLUMN, ROW, table_grid
@@ -741,6 +742,7 @@ def read_source(source: WorkbookSource, *, format_id: str | None = None, year: i
             where = data.cells.get(f"info.{field_id}", CellSource())
             findings.append(_make(code, sheet=where.sheet, cell=where.cell))
     findings.extend(source.notes)
+    result.findings = not_filled(fmt, data, findings, file=source.path)
     result.data = data
     return result
 
