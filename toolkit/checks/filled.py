@@ -35,12 +35,12 @@ def is_not_filled(fmt: Format, data: ReportData) -> bool:
 
 def not_filled(fmt: Format, data: ReportData, findings: list[Finding], *, file: str | Path) -> list[Finding]:
     """``findings`` unchanged for a filled-in file; for an unfilled one, without the blank
-    warnings of input cells and with one ``workbook-not-filled`` error (placed on the first
+    warnings of its table cells and with one ``workbook-not-filled`` error (placed on the first
     input cell) before the other findings."""
     if not is_not_filled(fmt, data):
         return findings
     total, _, filled = filled_count(fmt, data)
-    places = {_place(fmt, data, c.id) for c in fmt.input_cells}
+    places = {_place(fmt, data, cell_id) for cell_id in fmt.cells}
     kept = [f for f in findings if not (f.code == "value-blank" and (f.sheet, f.cell) in places)]
     sheet, cell = _place(fmt, data, fmt.input_cells[0].id)
     tables = "、".join(t.number for t in fmt.tables)

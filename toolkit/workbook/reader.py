@@ -41,6 +41,7 @@ from toolkit.grid import CAPTION, COLUMN, ROW, table_grid
 from toolkit.labels import normalize_label
 from toolkit.model import WARNING, CellSource, Finding, ReportData, format_decimal
 from toolkit.workbook.layout import (
+    ORIGIN_PUBLISHED,
     a1,
     cell_addresses,
     col_letter,
@@ -737,6 +738,8 @@ def read_source(source: WorkbookSource, *, format_id: str | None = None, year: i
             findings.append(_make("format-year-mismatch", actual=fmt.id, expected=expected, year=report_year,
                                   found_name=fmt.name, expected_name=load_format(expected).name))
     _read_tables(ctx, fmt, located, data, findings)
+    if result.meta.get("origin") == ORIGIN_PUBLISHED:
+        data.formulas = None  # totals hold the published values: checked as in the published report
     for field_id, code, known in (("unit", "unit-missing", data.unit), ("year", "year-missing", data.year)):
         if known is None:
             where = data.cells.get(f"info.{field_id}", CellSource())
