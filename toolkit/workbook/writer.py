@@ -407,8 +407,9 @@ def _table_sheet(w: _Writer, ws: Any, table) -> list[_Check]:
     for gc in grid.cells:
         _grid_cell(w, ws, gc, top0, left0)
 
-    checks = _table_checks(w, ws, grid, checks_here, top0 + grid.n_rows + 1, left0, label_cols)
-    last_row = max([top0 + grid.n_rows - 1] + [c.row for c in checks])
+    checks_row = top0 + grid.n_rows + 1
+    checks = _table_checks(w, ws, grid, checks_here, checks_row, left0, label_cols, top0)
+    last_row = max([top0 + grid.n_rows - 1] + [c.row for c in checks] + ([checks_row] if checks else []))
     note_row = last_row + 2
     note = workbook_text()["published"]["note"] if w.published else texts["note"]
     _merge_text(ws, note_row, left0, note_row, left0 + n_cols - 1, note,
@@ -424,7 +425,7 @@ def _table_sheet(w: _Writer, ws: Any, table) -> list[_Check]:
         head_rows, freeze_col = top0, left0 + max(b.row_depth for b in table.blocks)
     ws.freeze_panes(head_rows, freeze_col)
     ws.repeat_rows(0, max(head_rows - 1, 0))
-    ws.print_area(0, 0, note_row, left0 + n_cols - 1)
+    ws.print_area(0, 0, note_row, max([left0 + n_cols - 1] + [c.col for c in checks]))
     _page_setup(ws, one_page=True)
     _protect(ws)
     return checks
@@ -567,11 +568,12 @@ def _validation(w: _Writer, cell, ref: str) -> dict[str, Any]:
 
 
 def _table_checks(w: _Writer, ws: Any, grid: Grid, instances: list[RuleInstance], row0: int, left0: int,
-                  label_cols: int) -> list[_Check]:
+                  label_cols: int, top0: int) -> list[_Check]:
     """Check cells below the table and conditional formats on the cells of each rule instance.
 
     A rule whose instances each sit in one column of their own gets one check row (a check cell
-    under each column); any other rule gets one line per instance.
+    under each column); one whose instances each sit in one row of their own (the 总计 column of
+    a published table) a check column right of the table; any other rule one line per instance.
     """
     if not instances:
         return []
@@ -593,6 +595,10 @@ def _table_checks(w: _Writer, ws: Any, grid: Grid, instances: list[RuleInstance]
             cols = {w.addresses[t.cell].col for t in (*inst.left, *inst.right) if w.addresses[t.cell].sheet == sheet}
             columns.append(cols.pop() if len(cols) == 1 else None)
         aligned = None not in columns and len(set(columns)) == len(columns) and min(columns) - 1 - left0 >= label_cols
+        rows = [_one_row(w, inst, sheet) for inst in insts]
+        if not aligned and len(insts) > 1 and None not in rows and len(set(rows)) == len(rows):
+            checks += _check_column(w, ws, insts, rows, sheet, top0, left0 + n_cols)
+            continue
         if aligned:
             if label_cols:
                 _merge_text(ws, row, left0, row, left0 + label_cols - 1, rule.wording, wording)
@@ -616,6 +622,22 @@ def _table_checks(w: _Writer, ws: Any, grid: Grid, instances: list[RuleInstance]
                 checks.append(_check_cell(w, ws, inst, sheet, row, last))
                 row += 1
     return checks
+
+
+def _one_row(w: _Writer, inst: RuleInstance, sheet: str) -> int | None:
+    rows = {w.addresses[t.cell].row for t in (*inst.left, *inst.right) if w.addresses[t.cell].sheet == sheet}
+    return rows.pop() if len(rows) == 1 else None
+
+
+def _check_column(w: _Writer, ws: Any, insts: list[RuleInstance], rows: list[int], sheet: str, top0: int,
+                  col: int) -> list[_Check]:
+    """A check cell beside each instance's row, under a header holding the rule's wording."""
+    first = min(rows) - 1
+    wording = w.style("check_column_head", border=1, text_wrap=True, align="center", font_size=9,
+                      bg_color=_HEADER_BG)
+    _merge_text(ws, top0, col, max(top0, first - 1), col, insts[0].rule.wording, wording)
+    ws.set_column(col, col, 11)
+    return [_check_cell(w, ws, inst, sheet, row - 1, col) for inst, row in zip(insts, rows)]
 
 
 def _check_cell(w: _Writer, ws: Any, inst: RuleInstance, sheet: str, row: int, col: int) -> _Check:
