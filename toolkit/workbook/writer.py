@@ -572,8 +572,8 @@ def _table_checks(w: _Writer, ws: Any, grid: Grid, instances: list[RuleInstance]
     """Check cells below the table and conditional formats on the cells of each rule instance.
 
     A rule whose instances each sit in one column of their own gets one check row (a check cell
-    under each column); one whose instances each sit in one row of their own (the 总计 column of
-    a published table) a check column right of the table; any other rule one line per instance.
+    under each column); in a published workbook, one whose instances each sit in one row of their
+    own (the 总计 column) a check column right of the table; any other rule one line per instance.
     """
     if not instances:
         return []
@@ -596,7 +596,7 @@ def _table_checks(w: _Writer, ws: Any, grid: Grid, instances: list[RuleInstance]
             columns.append(cols.pop() if len(cols) == 1 else None)
         aligned = None not in columns and len(set(columns)) == len(columns) and min(columns) - 1 - left0 >= label_cols
         rows = [_one_row(w, inst, sheet) for inst in insts]
-        if not aligned and len(insts) > 1 and None not in rows and len(set(rows)) == len(rows):
+        if w.published and not aligned and len(insts) > 1 and None not in rows and len(set(rows)) == len(rows):
             checks += _check_column(w, ws, insts, rows, sheet, top0, left0 + n_cols)
             continue
         if aligned:
