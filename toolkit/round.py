@@ -729,42 +729,127 @@ def unit_history(archive: Archive | str | Path, unit: str) -> History:
     return History(name, sorted(values), figures, values, sources, errors)
 
 
-def find_cjk_font() -> str | None:
-    """Path of an installed font that can draw Chinese (Noto Sans CJK preferred), or None."""
-    from matplotlib import font_manager
+# font files that draw Chinese, best first (file names are stable where font caches are not)
+CJK_FONT_FILES = ("NotoSansCJK-Regular", "NotoSansCJKsc-Regular", "NotoSansSC-Regular", "SourceHanSansSC-Regular",
+                  "SourceHanSans-Regular", "NotoSansCJK", "NotoSansSC", "SourceHanSans", "wqy-microhei", "wqy-zenhei",
+                  "DroidSansFallback", "NotoSerifCJK", "SourceHanSerif", "msyh", "simhei", "PingFang", "STHeiti")
+FONT_DIRS = ("/usr/share/fonts", "/usr/local/share/fonts", "~/.local/share/fonts", "~/.fonts",
+             "/Library/Fonts", "/System/Library/Fonts", "~/Library/Fonts", "C:/Windows/Fonts")
+FONT_SUFFIXES = (".ttf", ".otf", ".ttc", ".otc")
+BUNDLED_FONT_PACKAGE = "manimgx_fonts_cjk"  # Noto Sans CJK (SIL OFL 1.1), a dependency: pyproject.toml
+SAMPLE_CHINESE = "表申请办理结果年"
 
-    preferred = ("Noto Sans CJK SC", "Noto Sans CJK", "Noto Sans SC", "Source Han Sans", "WenQuanYi",
-                 "Microsoft YaHei", "SimHei", "PingFang", "Heiti", "Droid Sans Fallback")
-    fonts = font_manager.fontManager.ttflist
-    for wanted in preferred:
-        for font in fonts:
-            if font.name.startswith(wanted):
-                return font.fname
-    for font in fonts:
-        if "CJK" in font.name:
-            return font.fname
+
+def _font_rank(path: Path) -> tuple[int, int, str]:
+    name = path.name.lower()
+    rank = next((i for i, stem in enumerate(CJK_FONT_FILES) if name.startswith(stem.lower())), len(CJK_FONT_FILES))
+    return rank, 0 if "regular" in name or "medium" not in name and "bold" not in name else 1, name
+
+
+def system_cjk_fonts() -> list[Path]:
+    """Font files on this machine that draw Chinese, best first, found without matplotlib's
+    font cache (which may predate the fonts): fontconfig's ``fc-list :lang=zh file``, else the
+    usual font folders scanned for known Chinese font files."""
+    import shutil
+    import subprocess
+
+    found: set[Path] = set()
+    if shutil.which("fc-list"):
+        try:
+            out = subprocess.run(["fc-list", ":lang=zh", "file"], capture_output=True, text=True, timeout=20).stdout
+        except (OSError, subprocess.SubprocessError):
+            out = ""
+        for line in out.splitlines():
+            path = Path(line.strip().rstrip(":").strip())
+            if path.suffix.lower() in FONT_SUFFIXES and path.is_file():
+                found.add(path)
+    if not found:
+        stems = tuple(stem.lower() for stem in CJK_FONT_FILES)
+        for folder in FONT_DIRS:
+            root = Path(folder).expanduser()
+            if not root.is_dir():
+                continue
+            for path in root.rglob("*"):
+                if path.suffix.lower() in FONT_SUFFIXES and path.name.lower().startswith(stems):
+                    found.add(path)
+    return sorted(found, key=_font_rank)
+
+
+def bundled_cjk_font() -> Path | None:
+    """The Noto Sans CJK file of the font package the toolkit depends on, if installed."""
+    import importlib.util
+
+    spec = importlib.util.find_spec(BUNDLED_FONT_PACKAGE)
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    for folder in spec.submodule_search_locations:
+        for path in sorted(Path(folder).iterdir()):
+            if path.suffix.lower() in FONT_SUFFIXES:
+                return path
     return None
 
 
-def draw_history_chart(history: History, path: str | Path) -> list[str]:
-    """Draw the history as a PNG (one panel per group of figures; atomically written).
-    Returns warnings (e.g. no Chinese font found: labels may then show as boxes)."""
+def _draws_chinese(path: Path) -> bool:
+    from matplotlib.ft2font import FT2Font
+
+    try:
+        font = FT2Font(str(path))
+    except (OSError, RuntimeError, ValueError):
+        return False
+    return all(font.get_char_index(ord(c)) for c in SAMPLE_CHINESE)
+
+
+def find_cjk_font() -> str | None:
+    """Path of a font file that draws Chinese: the machine's own (Noto Sans CJK preferred), else
+    the bundled Noto Sans CJK; None when there is neither."""
+    for path in [*system_cjk_fonts(), bundled_cjk_font()]:
+        if path is not None and _draws_chinese(path):
+            return str(path)
+    return None
+
+
+def use_cjk_font(font_path: str) -> str:
+    """Register ``font_path`` with matplotlib (whatever its cache holds) and return the family
+    to draw Chinese with (the Simplified Chinese face of a collection). A variable font (the
+    bundled one) is also listed at normal weight, so matplotlib uses it without complaint."""
+    from matplotlib import font_manager
+
+    import dataclasses
+
+    manager = font_manager.fontManager
+    manager.addfont(font_path)
+    entries = [f for f in manager.ttflist if f.fname == font_path]
+    if entries and all(f.weight != 400 for f in entries):  # a variable font named after its Thin instance
+        manager.ttflist.extend(dataclasses.replace(f, weight=400) for f in entries)
+        clear = getattr(getattr(manager, "_findfont_cached", None), "cache_clear", None)
+        if clear:
+            clear()
+    names = sorted({f.name for f in entries})
+    for suffix in (" SC", " CN", "SC", ""):
+        for name in names:
+            if name.endswith(suffix):
+                return name
+    return font_manager.FontProperties(fname=font_path).get_name()
+
+
+def history_figure(history: History) -> tuple[Any, list[str]]:
+    """The history chart as a matplotlib Figure (one panel per group of figures) and warnings
+    (no font that draws Chinese was found)."""
     import matplotlib
 
     matplotlib.use("Agg", force=True)
     import matplotlib.pyplot as plt
-    from matplotlib import font_manager
     from matplotlib.ticker import MaxNLocator
 
     warnings: list[str] = []
     font_path = find_cjk_font()
     if font_path:
-        font_manager.fontManager.addfont(font_path)
-        family = font_manager.FontProperties(fname=font_path).get_name()
-        plt.rcParams["font.family"] = [family, "sans-serif"]
+        plt.rcParams["font.family"] = [use_cjk_font(font_path), "DejaVu Sans"]
     else:
-        warnings.append("未找到中文字体（如 Noto Sans CJK，Debian 上可安装 fonts-noto-cjk），图中的中文可能无法显示")
+        warnings.append("未找到能显示中文的字体，图中的中文会显示为方框：请重新安装工具箱（pip install 会装上"
+                        " Noto Sans CJK 字体包 manimgx-fonts-cjk），或在系统中安装中文字体（Debian：fonts-noto-cjk）")
     plt.rcParams["axes.unicode_minus"] = False
+    plt.rcParams["svg.fonttype"] = "none"  # an SVG keeps its text as text: the viewer draws it
     groups: dict[str, list[Figure]] = {}
     for fig in history.figures:
         groups.setdefault(fig.group_label, []).append(fig)
@@ -785,13 +870,27 @@ def draw_history_chart(history: History, path: str | Path) -> list[str]:
         if ax.get_legend_handles_labels()[0]:
             ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8, frameon=False)
     figure.suptitle(f"{history.unit} 政府信息公开主要数据（{years[0]}–{years[-1]}年）" if years else history.unit)
+    return figure, warnings
+
+
+def draw_history_chart(history: History, path: str | Path) -> list[str]:
+    """Draw the history as a PNG, or an SVG when ``path`` ends in .svg (text kept as text);
+    atomically written. Returns warnings: no Chinese font found, or characters the font could
+    not draw (matplotlib's "Glyph … missing" warnings, which would otherwise show as boxes)."""
+    import matplotlib.pyplot as plt
+
+    figure, warnings = history_figure(history)
     path = Path(path)
-    with warnings_module.catch_warnings():
-        warnings_module.filterwarnings("ignore", message="Glyph .* missing from")
+    kind = "svg" if path.suffix.lower() == ".svg" else "png"
+    with warnings_module.catch_warnings(record=True) as caught:
+        warnings_module.simplefilter("always")
         figure.tight_layout()
         with atomic_path(path) as tmp:
-            figure.savefig(tmp, format="png", dpi=120)
+            figure.savefig(tmp, format=kind, dpi=120)
     plt.close(figure)
+    missing = {str(w.message) for w in caught if "missing from font" in str(w.message)}
+    if missing:
+        warnings.append(f"图中有 {len(missing)} 个字符所用的字体里没有，会显示为方框")
     return warnings
 
 
