@@ -127,6 +127,7 @@ def print_report(report: Any, console: Any) -> None:
     from rich.table import Table
     from rich.text import Text
 
+    from toolkit.cli.usage import display_width, wrap
     from toolkit.workbook.summary import file_status
 
     with_code = console.width >= CODE_COLUMN_FROM
@@ -141,16 +142,20 @@ def print_report(report: Any, console: Any) -> None:
                       + (f"  （{counts}）" if counts else ""), markup=True, highlight=False)
         if not file.findings:
             continue
+        findings = sorted(file.findings, key=lambda x: x.severity != "error")
+        places = ["!".join(x for x in (f.sheet, f.cell) if x) for f in findings]
+        place_width = max([4] + [display_width(p) for p in places])
+        code_width = max([4] + [len(f.code) for f in findings]) + 2 if with_code else 0
+        room = max(console.width - 4 - 2 - place_width - 2 - code_width, 20)
         table = Table(show_header=True, header_style="bold", box=None, pad_edge=False, expand=False)
         table.add_column("级别", no_wrap=True)
         table.add_column("位置", no_wrap=True)
-        table.add_column("问题", overflow="fold", ratio=1, min_width=20)
+        table.add_column("问题", no_wrap=True, overflow="fold")  # wrapped here: between characters, not at spaces
         if with_code:
             table.add_column("代码", style="dim", no_wrap=True)
-        for f in sorted(file.findings, key=lambda x: x.severity != "error"):
+        for f, place in zip(findings, places):
             label, colour = SEVERITY_STYLE.get(f.severity, (f.severity, ""))
-            place = "!".join(x for x in (f.sheet, f.cell) if x)
-            row = [Text(label, style=colour), Text(place), Text(f.message)]
+            row = [Text(label, style=colour), Text(place), Text("\n".join(wrap(f.message, room)))]
             table.add_row(*row, *([Text(f.code)] if with_code else []))
         console.print(table)
         console.print()
