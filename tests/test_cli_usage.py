@@ -192,3 +192,14 @@ def test_an_unexpected_error_is_one_chinese_line_exit_3(tmp_path, monkeypatch, a
     debug = invoke(["--debug", *args])
     assert debug.exit_code == 3 and "Traceback" in debug.stderr and "division by zero" in debug.stderr
     assert "Traceback" in invoke(args, NIANBAO_DEBUG="1").stderr
+
+
+def test_readme_lists_every_exit_code():
+    from toolkit.cli import common
+    from toolkit.cli.usage import texts
+
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    section = readme.split("### Exit codes", 1)[1].split("\n## ", 1)[0]
+    listed = [int(code) for code in re.findall(r"^\| (\d+) \|", section, flags=re.M)]
+    assert listed == sorted({common.OK, common.PROBLEMS, common.USAGE, common.BUG, common.INTERRUPTED})
+    assert sorted(int(code) for code in texts()["exit_meanings"]) == listed

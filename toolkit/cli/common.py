@@ -3,7 +3,7 @@ error, the one table that turns an exception into an exit code, and the one way 
 error is reported (a Chinese line, exit code 3; the traceback only with ``--debug`` or
 ``NIANBAO_DEBUG=1``).
 
-Exit codes (``templates/cli.yaml`` ``exit_meanings``; README "Exit codes"):
+Exit codes (``templates/cli.json`` ``exit_meanings``; README "Exit codes"):
 0 success, 1 data problems found or a file could not be read, written or made, 2 wrong usage
 (including a roster, archive or findings file that cannot be used), 3 an internal error,
 130 interrupted.

@@ -1,7 +1,7 @@
 """The ``nianbao`` command's own words in Chinese: ``--help`` pages and usage errors.
 
 Typer (and the click it carries) writes help and usage errors in English; :class:`NianbaoGroup`
-and :class:`NianbaoCommand` replace both at their source, from ``templates/cli.yaml``. Help is
+and :class:`NianbaoCommand` replace both at their source, from ``templates/cli.json``. Help is
 plain text wrapped by display width (a Chinese character takes two columns) at the terminal's
 width, or not at all when the output is not a terminal and ``COLUMNS`` is not set. Importing
 this module does not import rich (``nianbao --help`` stays fast).
@@ -23,18 +23,18 @@ from typer import _click as click
 from typer._click import exceptions as click_errors
 from typer.core import TyperCommand, TyperGroup
 
-TEXTS_FILE = "cli.yaml"
+TEXTS_FILE = "cli.json"
 
 
 @lru_cache(maxsize=None)
 def texts() -> dict[str, Any]:
-    """``templates/cli.yaml``: help words, metavars, usage errors, exit-code meanings."""
-    import yaml
+    """``templates/cli.json``: help words, metavars, usage errors, exit-code meanings."""
+    import json
 
     here = Path(__file__).resolve().parent.parent
     for folder in (here / "_templates", here.parent / "templates"):
         if (folder / TEXTS_FILE).is_file():
-            return yaml.safe_load((folder / TEXTS_FILE).read_text(encoding="utf-8"))
+            return json.loads((folder / TEXTS_FILE).read_text(encoding="utf-8"))
     raise RuntimeError(f"templates/{TEXTS_FILE} not found next to the toolkit package")
 
 
