@@ -106,7 +106,7 @@ def test_usual_roster_headers_are_accepted(tmp_path, header):
 
 
 def test_round_settings_that_do_not_fit_the_year():
-    with pytest.raises(BlankSettingsError, match="2021 格式适用于2021年起"):
+    with pytest.raises(BlankSettingsError, match="2021 格式适用于2021年度起"):
         check_round_settings(2019, "2021")
     with pytest.raises(BlankSettingsError, match="2025年12月31日之后"):
         check_round_settings(2025, deadline=dt.date(2025, 1, 15))
@@ -120,7 +120,7 @@ def test_round_settings_that_do_not_fit_the_year():
 
 
 @pytest.mark.parametrize("args, expected", [
-    (["--year", "2019", "--format", "2021"], "2021 格式适用于2021年起"),
+    (["--year", "2019", "--format", "2021"], "2021 格式适用于2021年度起"),
     (["--year", "2025", "--deadline", "2025-01-15"], "不在2025年度结束之后"),
 ])
 def test_blank_refuses_settings_that_do_not_fit(tmp_path, args, expected):
@@ -167,7 +167,7 @@ def test_status_shows_beijing_time(archive_with_a_file, tmp_path, monkeypatch):
     data = json.loads(CliRunner().invoke(app, base + ["--json"]).stdout)
     assert data["units"][0]["received"] == "2026-01-10T14:30:00+08:00"
     result = CliRunner().invoke(app, base + ["--xlsx", str(tmp_path / "s.xlsx")])
-    assert "收到时间（北京时间）" in result.stdout and "2026-01-10 14:30" in result.stdout
+    assert "北京时间" in result.stdout and "2026-01-10 14:30" in result.stdout
     assert "+00:00" not in result.stdout and "T06:30" not in result.stdout
     sheet = openpyxl.load_workbook(tmp_path / "s.xlsx")["报送情况"]
     assert sheet["E3"].value == "收到时间（北京时间）" and sheet["E4"].value == "2026-01-10 14:30"

@@ -93,7 +93,7 @@ def check_round_settings(year: int, format_id: str | None = None,
                 advice = f"{year}年度的报告应使用 {right.id} 格式（{right.name}）"
             except FormatError as exc:
                 advice = str(exc)
-            span = f"{fmt.year_from}–{fmt.year_to}年度" if fmt.year_to else f"{fmt.year_from}年起的年度"
+            span = f"{fmt.year_from}–{fmt.year_to}年度" if fmt.year_to else f"{fmt.year_from}年度起"
             text = f"{fmt.id} 格式适用于{span}的报告，不适用于{year}年度：{advice}；不指定格式即按年度自动选择。"
             if int(year) < fmt.year_from:  # a format that did not exist yet for that year
                 raise BlankSettingsError(text)

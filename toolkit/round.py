@@ -579,6 +579,9 @@ def write_status_xlsx(status: RoundStatus, path: str | Path, archive: Archive | 
         sheet.write_string(end, 0, f"共{len(status.units)}个单位：已通过{status.count('clean')}个，"
                                    f"有错误{status.count('errors')}个，未报送{status.count('missing')}个")
         sheet.freeze_panes(3, 1)
+        sheet.set_landscape()
+        sheet.fit_to_pages(1, 0)  # printed: all columns on one page wide
+        sheet.repeat_rows(2)
         if archive is not None:
             subs = book.add_worksheet("收到的文件")
             zone, _ = report_zone()
@@ -587,6 +590,7 @@ def write_status_xlsx(status: RoundStatus, path: str | Path, archive: Archive | 
                 subs.write(0, col, text, head)
             subs.set_column(0, 0, 28)
             subs.set_column(1, 2, 24)
+            subs.set_column(3, 3, 13)
             subs.set_column(8, 8, 66)
             for r, s in enumerate(archive.submissions(year=status.year), start=1):
                 row = [s.unit, readable_time(in_zone(s.received, zone)), s.file_name, s.file_size, s.errors, s.warnings,
@@ -600,6 +604,9 @@ def write_status_xlsx(status: RoundStatus, path: str | Path, archive: Archive | 
                     else:
                         subs.write_string(r, col, str(value), cell)
             subs.freeze_panes(1, 1)
+            subs.set_landscape()
+            subs.fit_to_pages(1, 0)
+            subs.repeat_rows(0)
         book.close()
     return path
 

@@ -56,10 +56,13 @@ def status_command(
 def _table(status) -> None:
     from rich.table import Table
 
-    table = Table(title=f"{status.year}年度报送情况", title_justify="left")
-    for name, justify in (("单位名称", "left"), ("状态", "left"), ("错误", "right"),
-                          ("需核实", "right"), (status.received_heading, "left"), ("文件名", "left")):
-        table.add_column(name, justify=justify)
+    table = Table(title=f"{status.year}年度报送情况（收到时间为{status.zone}）", title_justify="left")
+    table.add_column("单位名称", overflow="fold")
+    table.add_column("状态", no_wrap=True)
+    table.add_column("错误", justify="right", no_wrap=True)
+    table.add_column("需核实", justify="right", no_wrap=True)
+    table.add_column("收到时间", no_wrap=True)
+    table.add_column("文件名", overflow="fold")
     for u in status.units:
         table.add_row(
             u.unit, f"[{_COLOURS[u.status]}]{u.label}[/]",
