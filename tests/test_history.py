@@ -150,13 +150,14 @@ def _assert_every_character_has_a_glyph(figure):
 
 @pytest.mark.parametrize("machine", ["stale font cache", "no Chinese font installed"])
 def test_chart_draws_chinese(tmp_path, archive, monkeypatch, machine):
+    import toolkit.cjk_fonts as cjk_fonts
     import toolkit.round as round_module
 
     path, _ = archive
     _stale_font_cache(monkeypatch)
     if machine == "no Chinese font installed":
-        monkeypatch.setattr(round_module, "system_cjk_fonts", lambda: [])
-        assert round_module.find_cjk_font() == str(round_module.bundled_cjk_font())
+        monkeypatch.setattr(cjk_fonts, "system_cjk_fonts", lambda: [])
+        assert cjk_fonts.find_cjk_font() == str(cjk_fonts.bundled_cjk_font())
     history = unit_history(path, UNIT)
     figure, warnings = round_module.history_figure(history)
     assert warnings == []
@@ -178,11 +179,11 @@ def test_chart_as_svg_keeps_its_text(tmp_path, archive):
 
 
 def test_chart_without_a_chinese_font_degrades_with_a_warning(tmp_path, archive, monkeypatch):
-    import toolkit.round as round_module
+    import toolkit.cjk_fonts as cjk_fonts
 
     path, _ = archive
     _stale_font_cache(monkeypatch)
-    monkeypatch.setattr(round_module, "find_cjk_font", lambda: None)
+    monkeypatch.setattr(cjk_fonts, "find_cjk_font", lambda: None)
     chart = tmp_path / "chart.png"
     warnings = draw_history_chart(unit_history(path, UNIT), chart)
     assert "中文的字体" in warnings[0] and "manimgx-fonts-cjk" in warnings[0]

@@ -8,8 +8,8 @@ from typing import Optional
 import typer
 
 from toolkit.cli import app
-from toolkit.cli.common import (contact_dict, deadline_option, fail, format_option, roster_option, usage,
-                                year_option)
+from toolkit.cli.common import (contact_dict, contact_option, deadline_option, fail, format_option, roster_option,
+                                usage, year_option)
 
 
 @app.command("blank")
@@ -21,10 +21,10 @@ def blank_command(
     out_dir: Optional[Path] = typer.Option(None, "--out-dir", help="输出文件夹（--roster 时必填）。"),
     format_id: Optional[str] = format_option(),
     deadline: Optional[str] = deadline_option("报送截止日期，如 2026-01-15（在报告年度结束之后），写进填报说明。"),
-    contact_office: Optional[str] = typer.Option(None, "--contact-office", help="县里负责此事的单位，写进填报说明。"),
-    contact_name: Optional[str] = typer.Option(None, "--contact-name", help="县里的联系人。"),
-    contact_phone: Optional[str] = typer.Option(None, "--contact-phone", help="县里的联系电话。"),
-    contact_email: Optional[str] = typer.Option(None, "--contact-email", help="县里的联系邮箱。"),
+    contact_office: Optional[str] = contact_option("office"),
+    contact_name: Optional[str] = contact_option("name"),
+    contact_phone: Optional[str] = contact_option("phone"),
+    contact_email: Optional[str] = contact_option("email"),
 ) -> None:
     """生成空白的标准填报表（xlsx）：--unit 生成一个单位的，--roster 为名册中每个单位各生成一份。
 

@@ -35,7 +35,7 @@ def check_command(
     import sys
 
     from toolkit.check import Tally, check_paths, expand_paths, iter_check, write_json
-    from toolkit.cli.common import check_format_id, console
+    from toolkit.cli.common import check_format_id, console, require_some
     from toolkit.formats import FormatError, format_for_year
     from toolkit.model import Report
     from toolkit.parallel import resolve_workers
@@ -60,9 +60,7 @@ def check_command(
     for option, path in (("--prior", prior), ("--roster", roster)):
         if path is not None and not path.exists():
             usage(f"找不到 {option} 文件：{path}")
-    missing = [p for p in paths if not p.exists() and not p.is_symlink()]
-    if missing and len(missing) == len(paths):
-        usage("找不到要校验的文件：" + "、".join(str(p) for p in missing))
+    require_some(paths, "要校验的文件")
     if annotate is not None:
         same = [p for p in paths if p.is_dir() and p.resolve() == annotate.resolve()]
         if same:

@@ -159,6 +159,27 @@ def deadline_option(help: str = "报送截止日期，如 2026-01-15。") -> Any
     return typer.Option(None, "--deadline", help=help)
 
 
+CONTACT_OPTIONS = {
+    "office": ("--contact-office", "县里负责此事的单位，写进填报说明（和邮件）。"),
+    "name": ("--contact-name", "县里的联系人。"),
+    "phone": ("--contact-phone", "县里的联系电话。"),
+    "email": ("--contact-email", "县里的联系邮箱。"),
+}
+
+
+def contact_option(field: str) -> Any:
+    """One of ``--contact-office/-name/-phone/-email`` (the county's contact, see :func:`contact_dict`)."""
+    name, help_text = CONTACT_OPTIONS[field]
+    return typer.Option(None, name, help=help_text)
+
+
+def require_some(paths: Sequence[Any], what: str) -> None:
+    """A usage error when none of ``paths`` exists (``what``: 要校验的文件, 要导入的报告 …)."""
+    missing = [p for p in paths if not p.exists() and not p.is_symlink()]
+    if missing and len(missing) == len(paths):
+        usage(f"找不到{what}：" + "、".join(str(p) for p in missing))
+
+
 def contact_dict(office: Optional[str], name: Optional[str], phone: Optional[str],
                  email: Optional[str]) -> Optional[dict[str, str]]:
     contact = {"office": office, "name": name, "phone": phone, "email": email}

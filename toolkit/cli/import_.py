@@ -33,13 +33,11 @@ def import_command(
     import sys
 
     from toolkit.cli.check import print_report, summary_line
-    from toolkit.cli.common import check_format_id, console
+    from toolkit.cli.common import check_format_id, console, require_some
     from toolkit.importers.batch import expand_reports, import_reports
 
     check_format_id(format_id)
-    missing = [p for p in reports if not p.exists()]
-    if missing and len(missing) == len(reports):
-        usage("找不到要导入的报告：" + "、".join(str(p) for p in missing))
+    require_some(reports, "要导入的报告")
     if not expand_reports(reports):
         usage("在给出的文件夹中没有找到报告文件（.txt .md .html .htm .docx）")
     err = console(stderr=True)

@@ -10,7 +10,8 @@ from typing import Optional
 import typer
 
 from toolkit.cli import app
-from toolkit.cli.common import deadline_option, format_option, json_option, roster_option, usage, year_option
+from toolkit.cli.common import (contact_option, deadline_option, format_option, json_option, roster_option, usage,
+                                year_option)
 
 _STATUS = {"sent": "已发送", "written": "已写入发件箱", "skipped": "已处理过，跳过", "failed": "失败"}
 
@@ -35,10 +36,10 @@ def send_command(
     resend: bool = typer.Option(False, "--resend", help="已经发送过的单位也重新发送。"),
     format_id: Optional[str] = format_option(),
     templates: Optional[Path] = typer.Option(None, "--templates", help="本县修改过的邮件模板所在文件夹。"),
-    contact_office: Optional[str] = typer.Option(None, "--contact-office", help="县里负责此事的单位，写进邮件和填报说明。"),
-    contact_name: Optional[str] = typer.Option(None, "--contact-name", help="县里的联系人。"),
-    contact_phone: Optional[str] = typer.Option(None, "--contact-phone", help="县里的联系电话。"),
-    contact_email: Optional[str] = typer.Option(None, "--contact-email", help="县里的联系邮箱。"),
+    contact_office: Optional[str] = contact_option("office"),
+    contact_name: Optional[str] = contact_option("name"),
+    contact_phone: Optional[str] = contact_option("phone"),
+    contact_email: Optional[str] = contact_option("email"),
     as_json: bool = json_option("以 JSON 输出结果。"),
 ) -> None:
     """给名单中每个有邮箱的单位发送其空白填报表；加 --findings 则给有错误的单位发送校验意见和批注副本。
