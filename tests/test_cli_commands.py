@@ -173,6 +173,8 @@ def test_status_shows_beijing_time(archive_with_a_file, tmp_path, monkeypatch):
     assert sheet["E3"].value == "收到时间（北京时间）" and sheet["E4"].value == "2026-01-10 14:30"
     files = openpyxl.load_workbook(tmp_path / "s.xlsx")["收到的文件"]
     assert files["B2"].value == "2026-01-10 14:30"
+    recorded = dt.datetime.strptime(files["J2"].value, "%Y-%m-%d %H:%M").replace(tzinfo=dt.timezone(dt.timedelta(hours=8)))
+    assert abs((dt.datetime.now(dt.timezone.utc) - recorded).total_seconds()) < 600  # when the archive recorded it
 
 
 def test_status_time_zone_can_be_configured(archive_with_a_file, monkeypatch):

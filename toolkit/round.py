@@ -585,17 +585,19 @@ def write_status_xlsx(status: RoundStatus, path: str | Path, archive: Archive | 
         if archive is not None:
             subs = book.add_worksheet("收到的文件")
             zone, _ = report_zone()
-            sub_headers = ["单位名称", status.received_heading, "文件名", "大小（字节）", "错误", "需核实", "当前有效", "来源", "SHA-256"]
+            sub_headers = ["单位名称", status.received_heading, "文件名", "大小（字节）", "错误", "需核实", "当前有效", "来源",
+                           "SHA-256", f"最近记入档案（{status.zone}）"]
             for col, text in enumerate(sub_headers):
                 subs.write(0, col, text, head)
             subs.set_column(0, 0, 28)
             subs.set_column(1, 2, 24)
             subs.set_column(3, 3, 13)
             subs.set_column(8, 8, 66)
+            subs.set_column(9, 9, 22)
             for r, s in enumerate(archive.submissions(year=status.year), start=1):
                 row = [s.unit, readable_time(in_zone(s.received, zone)), s.file_name, s.file_size, s.errors, s.warnings,
                        "是" if s.current else "否", {"check": "校验", "import": "导入"}.get(s.source, s.source),
-                       s.file_hash]
+                       s.file_hash, readable_time(in_zone(s.recorded, zone))]
                 for col, value in enumerate(row):
                     if value is None:
                         subs.write_blank(r, col, None, cell)
