@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from decimal import Decimal
 
 import pytest
@@ -162,6 +163,13 @@ def test_chart_draws_chinese(tmp_path, archive, monkeypatch, machine):
     figure, warnings = round_module.history_figure(history)
     assert warnings == []
     _assert_every_character_has_a_glyph(figure)
+    from fontTools.ttLib import TTFont
+    from matplotlib import font_manager
+
+    used = font_manager.findfont(font_manager.FontProperties(family=figure.texts[0].get_fontfamily()[0]))
+    if machine == "no Chinese font installed":  # the bundled variable font, cut down at regular weight
+        assert Path(used) != cjk_fonts.bundled_cjk_font()
+        assert "fvar" not in TTFont(used) and TTFont(used)["OS/2"].usWeightClass == 400
     chart = tmp_path / "蓼堤镇.png"
     assert draw_history_chart(history, chart) == []  # no "Glyph … missing from font" while drawing
     from PIL import Image

@@ -745,17 +745,12 @@ def history_figure(history: History) -> tuple[Any, list[str]]:
 
     matplotlib.use("Agg", force=True)
     import matplotlib.pyplot as plt
+    from matplotlib.text import Text
     from matplotlib.ticker import MaxNLocator
 
     from toolkit import cjk_fonts
 
     warnings: list[str] = []
-    font_path = cjk_fonts.find_cjk_font()
-    if font_path:
-        plt.rcParams["font.family"] = [cjk_fonts.use_cjk_font(font_path), "DejaVu Sans"]
-    else:
-        warnings.append("未找到能显示中文的字体，图中的中文会显示为方框：请重新安装工具箱（pip install 会装上"
-                        " Noto Sans CJK 字体包 manimgx-fonts-cjk），或在系统中安装中文字体（Debian：fonts-noto-cjk）")
     plt.rcParams["axes.unicode_minus"] = False
     plt.rcParams["svg.fonttype"] = "none"  # an SVG keeps its text as text: the viewer draws it
     groups: dict[str, list[Figure]] = {}
@@ -778,6 +773,16 @@ def history_figure(history: History) -> tuple[Any, list[str]]:
         if ax.get_legend_handles_labels()[0]:
             ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8, frameon=False)
     figure.suptitle(f"{history.unit} 政府信息公开主要数据（{years[0]}–{years[-1]}年）" if years else history.unit)
+    texts = figure.findobj(Text)  # with the empty ones: ticks drawn later copy their font from them
+    font_path = cjk_fonts.chart_font("".join(t.get_text() for t in texts))
+    if font_path:
+        families = [cjk_fonts.use_cjk_font(font_path), "sans-serif"]
+        plt.rcParams["font.family"] = families  # ticks drawn later
+        for text in texts:
+            text.set_fontfamily(families)
+    else:
+        warnings.append("未找到能显示中文的字体，图中的中文会显示为方框：请重新安装工具箱（pip install 会装上"
+                        " Noto Sans CJK 字体包 manimgx-fonts-cjk），或在系统中安装中文字体（Debian：fonts-noto-cjk）")
     return figure, warnings
 
 
