@@ -14,7 +14,9 @@ from functools import lru_cache
 import yaml
 
 from toolkit.formats import TEMPLATES_DIR, Format
-from toolkit.grid import table_grid
+from toolkit.grid import COLUMN, CORNER, ROW, Grid, table_grid
+
+LINE_PT = 13.5  # height of one line of 10.5 pt 宋体
 
 
 @dataclass(frozen=True)
@@ -110,6 +112,48 @@ def break_before_note(text: str, width: float) -> str:
     if start <= 0:
         return text
     return f"{text[:start]}\n{text[start:]}"
+
+
+def label_columns(grid: Grid) -> int:
+    """How many columns on the left of a table's grid hold row labels."""
+    return max([c.col + c.colspan for c in grid.cells if c.role in (ROW, CORNER)], default=0)
+
+
+def grid_column_widths(grid: Grid, label_cols: int) -> list[float]:
+    """Column widths (character units) for a table's grid: label columns as wide as their
+    labels (within limits), number columns as wide as their headings need."""
+    widths: list[float] = []
+    for j in range(grid.n_cols):
+        if j < label_cols:
+            need = [display_width(c.text) + 2 if c.rowspan == 1 else min(display_width(c.text) + 2, 12)
+                    for c in grid.cells if c.role == ROW and c.col == j and c.colspan == 1]
+            widths.append(float(min(max(need, default=6), 44)))
+        else:
+            heads = [c.text for c in grid.cells if c.role == COLUMN and c.col == j and c.colspan == 1]
+            lines = 1 if grid.n_cols - label_cols <= 8 else 2  # few columns: room for one-line headers
+            need = max((math.ceil(display_width(t) / lines) + 2 for t in heads), default=10)
+            widths.append(float(min(max(need, 10), 16)))
+    return widths
+
+
+def grid_row_heights(grid: Grid, widths: list[float]) -> list[float]:
+    """Row heights (points) so that every wrapped label of the grid shows whole at ``widths``;
+    a label spanning rows gets what it lacks on its last row."""
+    heights = [20.0] * grid.n_rows
+    spanning = []
+    for c in grid.cells:
+        if not c.text:
+            continue
+        need = text_lines(c.text, sum(widths[c.col:c.col + c.colspan])) * LINE_PT + 6
+        if c.rowspan == 1:
+            heights[c.row] = max(heights[c.row], need)
+        else:
+            spanning.append((c, need))
+    for c, need in spanning:
+        have = sum(heights[c.row:c.row + c.rowspan])
+        if have < need:
+            heights[c.row + c.rowspan - 1] += need - have
+    return heights
 
 
 def col_letter(col: int) -> str:

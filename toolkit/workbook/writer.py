@@ -39,13 +39,17 @@ from toolkit.formats import TEMPLATES_DIR, Format, Kind, RuleInstance, Term, loa
 from toolkit.grid import CAPTION, COLUMN, CORNER, ROW, VALUE, Grid, GridCell, table_grid
 from toolkit.model import ReportData
 from toolkit.workbook.layout import (
+    LINE_PT,
     CellAddress,
     a1,
     break_before_note,
     cell_addresses,
     colour,
     display_width,
+    grid_column_widths,
+    grid_row_heights,
     info_rows,
+    label_columns,
     looks,
     narrative_rows,
     pack_fields,
@@ -62,7 +66,7 @@ _FONT, _TEXT_FONT = looks()["fonts"]["table"], looks()["fonts"]["text"]
 _INPUT_BG, _TOTAL_BG, _HEADER_BG = colour("input"), colour("total"), colour("header")
 _BAD = {"bg_color": colour("error"), "font_color": colour("error", "font")}
 _WARN = {"bg_color": colour("warning"), "font_color": colour("warning", "font")}
-_LINE_PT = 13.5  # height of one line of 10.5 pt 宋体
+_LINE_PT = LINE_PT
 
 
 @lru_cache(maxsize=None)
@@ -395,44 +399,8 @@ def _table_sheet(w: _Writer, ws: Any, table) -> list[_Check]:
     return checks
 
 
-def _label_columns(grid: Grid) -> int:
-    return max([c.col + c.colspan for c in grid.cells if c.role in (ROW, CORNER)], default=0)
-
-
-def _column_widths(grid: Grid, label_cols: int) -> list[float]:
-    widths: list[float] = []
-    for j in range(grid.n_cols):
-        if j < label_cols:
-            need = [display_width(c.text) + 2 if c.rowspan == 1 else min(display_width(c.text) + 2, 12)
-                    for c in grid.cells if c.role == ROW and c.col == j and c.colspan == 1]
-            widths.append(float(min(max(need, default=6), 44)))
-        else:
-            heads = [c.text for c in grid.cells if c.role == COLUMN and c.col == j and c.colspan == 1]
-            lines = 1 if grid.n_cols - label_cols <= 8 else 2  # few columns: room for one-line headers
-            need = max((math.ceil(display_width(t) / lines) + 2 for t in heads), default=10)
-            widths.append(float(min(max(need, 10), 16)))
-    return widths
-
-
+_label_columns, _column_widths, _row_heights = label_columns, grid_column_widths, grid_row_heights
 _lines = text_lines
-
-
-def _row_heights(grid: Grid, widths: list[float]) -> list[float]:
-    heights = [20.0] * grid.n_rows
-    spanning = []
-    for c in grid.cells:
-        if not c.text:
-            continue
-        need = _lines(c.text, sum(widths[c.col:c.col + c.colspan])) * _LINE_PT + 6
-        if c.rowspan == 1:
-            heights[c.row] = max(heights[c.row], need)
-        else:
-            spanning.append((c, need))
-    for c, need in spanning:
-        have = sum(heights[c.row:c.row + c.rowspan])
-        if have < need:
-            heights[c.row + c.rowspan - 1] += need - have
-    return heights
 
 
 def _merge_text(ws: Any, r1: int, c1: int, r2: int, c2: int, text: str, style: Any) -> None:
