@@ -289,3 +289,18 @@ def test_summary_has_no_sheet_for_a_format_with_nothing_to_sum(tmp_path):
     files[1] = FileReport("/in/b/乙.xlsx", [], clean_report(fmt19, 2, year=RETURN_YEAR))
     wb = openpyxl.load_workbook(write_summary(Report(files), tmp_path / "s2.xlsx"))
     assert wb.sheetnames == ["文件汇总", "问题清单", TOTALS_SHEET, f"{TOTALS_SHEET}_2019"]
+
+
+def test_readme_shows_every_picture_the_script_makes():
+    """docs/make_pictures.py makes the pictures the README links; each one is committed."""
+    import importlib.util
+
+    root = Path(__file__).resolve().parent.parent
+    spec = importlib.util.spec_from_file_location("make_pictures", root / "docs" / "make_pictures.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    readme = (root / "README.md").read_text(encoding="utf-8")
+    for name in module.PAGES:
+        assert f"docs/pictures/{name}.png" in readme, name
+        picture = root / "docs" / "pictures" / f"{name}.png"
+        assert picture.is_file() and picture.stat().st_size < 100_000, name
