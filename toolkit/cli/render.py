@@ -32,7 +32,8 @@ def render_command(
     if template_dir is not None and not template_dir.is_dir():
         _usage(f"模板目录不存在：{template_dir}")
 
-    from toolkit.render import RenderSetupError, render_file, render_many
+    from toolkit.render import render_file, render_many
+    from toolkit.render.pdf import RenderSetupError
 
     try:
         if out is not None:
