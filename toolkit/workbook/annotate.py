@@ -16,7 +16,7 @@ from typing import Any, Iterable
 from toolkit.checks.catalogue import FindingType
 from toolkit.files import atomic_path, printable
 from toolkit.model import ERROR, WARNING, FileReport, Finding, ReportData
-from toolkit.workbook.layout import colour, colour_name, list_columns, text_lines as _lines
+from toolkit.workbook.looks import colour, colour_name, list_columns, text_lines as _lines
 
 RESULT_SHEET = "校验结果"
 ERROR_FILL = "FF" + colour("error")[1:]  # ARGB, as openpyxl reads fills back

@@ -18,7 +18,7 @@ from toolkit.files import atomic_path, printable
 from toolkit.formats import Format, load_format
 from toolkit.grid import CAPTION, COLUMN, CORNER, ROW, VALUE, table_grid
 from toolkit.model import ERROR, WARNING, FileReport, Report, format_decimal
-from toolkit.workbook.layout import (
+from toolkit.workbook.looks import (
     colour, grid_column_widths, grid_row_heights, label_columns, list_columns, looks, text_lines,
 )
 

@@ -39,23 +39,25 @@ from toolkit.formats import TEMPLATES_DIR, Format, Kind, RuleInstance, Term, loa
 from toolkit.grid import CAPTION, COLUMN, CORNER, ROW, VALUE, Grid, GridCell, table_grid
 from toolkit.model import ReportData
 from toolkit.workbook.layout import (
-    LINE_PT,
     CellAddress,
     a1,
-    break_before_note,
     cell_addresses,
+    info_rows,
+    narrative_rows,
+    sheet_origin,
+    workbook_plan,
+)
+from toolkit.workbook.looks import (
+    LINE_PT,
+    break_before_note,
     colour,
     display_width,
     grid_column_widths,
     grid_row_heights,
-    info_rows,
     label_columns,
     looks,
-    narrative_rows,
     pack_fields,
-    sheet_origin,
     text_lines,
-    workbook_plan,
 )
 
 CHECK_RULE_KINDS = ("equal", "at_least")
