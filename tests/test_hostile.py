@@ -20,11 +20,11 @@ import openpyxl
 import pytest
 
 from hostile.make_corpus import CASES, NEEDS, build_corpus, load_manifest
-from toolkit.check import check_file, check_paths
+from toolkit.batch import check_file, check_paths
 from toolkit.checks.catalogue_doc import load_all_finding_types
 from toolkit.formats import load_format
 from toolkit.model import ERROR
-from toolkit.workbook.reader import read_report
+from toolkit.readers import read_report
 from toolkit.workbook.source import Limits
 
 REPO = Path(__file__).resolve().parents[1]
@@ -259,7 +259,7 @@ def test_time_budget_stops_a_slow_file_and_the_next_file_is_read(corpus):
 
 @pytest.mark.skipif(not Path("/proc/self/status").exists(), reason="needs /proc to size the budget")
 def test_memory_budget_stops_a_greedy_file_and_the_next_file_is_read(corpus):
-    from toolkit.workbook.source import _Helper
+    from toolkit.isolation import _Helper
 
     assert read_report(corpus.base.path).data is not None
     status = Path(f"/proc/{_Helper._proc.pid}/status").read_text()

@@ -19,9 +19,10 @@ from check_helpers import TOWNSHIP, clean_report
 from soffice import SOFFICE, soffice_convert
 from toolkit.formats import load_format
 from toolkit.grid import VALUE, table_grid
-from toolkit.model import ERROR, WARNING, ReportData
-from toolkit.workbook.layout import cell_addresses, workbook_plan
-from toolkit.workbook.reader import READERS, ReadResult, cell_labels, read_report, register_reader
+from toolkit.layout import cell_addresses, workbook_plan
+from toolkit.model import ERROR, WARNING, ReadResult, ReportData
+from toolkit.readers import READERS, read_report, register_reader
+from toolkit.workbook.locate import cell_labels
 from toolkit.workbook.source import Limits, SourceError, open_source, shift_formula
 from toolkit.workbook.writer import total_formula, write_workbook
 
@@ -704,6 +705,17 @@ def test_entity_expansion_is_refused(tmp_path, books):
     assert err.value.code == "workbook-damaged"
 
 
+def test_a_utf16_part_without_byte_order_mark_is_checked_for_a_dtd(tmp_path, books):
+    src, _ = books["2021"]
+    xxe = '<?xml version="1.0"?><!DOCTYPE r [<!ENTITY x SYSTEM "file:///etc/passwd">]><r/>'
+    for encoding in ("utf-16-le", "utf-16-be"):  # XML allows UTF-16 without a byte order mark
+        odd = rezip(src, tmp_path / f"{encoding}.xlsx", {"docProps/custom.xml": xxe.encode(encoding)})
+        with pytest.raises(SourceError) as err:
+            open_source(odd)
+        assert err.value.code == "workbook-damaged" and "DTD" in err.value.message
+        assert codes(read_report(odd)) == ["workbook-damaged"]
+
+
 def test_zip_limits(tmp_path, books):
     src, _ = books["2021"]
     big = rezip(src, tmp_path / "big.xlsx", {}, add={"xl/media/padding.bin": os.urandom(3 * 1024 * 1024)})
@@ -785,20 +797,20 @@ def test_mutated_bytes_always_give_an_answer(tmp_path, small_book, data):
 
 
 def test_binary_engine_crash_or_hang_is_one_finding(tmp_path, monkeypatch):
-    from toolkit.workbook import source as source_module
+    from toolkit import isolation
 
     fake = tmp_path / "fake.xls"
     fake.write_bytes(cfb({"Workbook": b"\x09\x08\x10\x00" + b"\0" * 100}))
-    monkeypatch.setattr(source_module, "_HELPER", "import os, sys; sys.stdin.buffer.read(16); os.abort()")
-    source_module._Helper.stop()
+    monkeypatch.setattr(isolation, "_BOOTSTRAP", "import os, sys; sys.stdin.buffer.read(16); os.abort()")
+    isolation._Helper.stop()
     result = read_report(fake)
     assert codes(result) == ["workbook-damaged"] and result.data is None
-    monkeypatch.setattr(source_module, "_HELPER", "import sys, time; sys.stdin.buffer.read(16); time.sleep(30)")
-    source_module._Helper.stop()
+    monkeypatch.setattr(isolation, "_BOOTSTRAP", "import sys, time; sys.stdin.buffer.read(16); time.sleep(30)")
+    isolation._Helper.stop()
     result = read_report(fake, limits=Limits(engine_seconds=1))
     assert codes(result) == ["file-too-large"] and "秒" in result.findings[0].message
     monkeypatch.undo()
-    source_module._Helper.stop()
+    isolation._Helper.stop()
     result = read_report(fake)  # a fresh helper: calamine itself finds no usable sheet in it
     assert codes(result) in (["workbook-damaged"], ["format-unknown"])
-    assert source_module._Helper._proc.poll() is None  # and stays up for the next file
+    assert isolation._Helper._proc.poll() is None  # and stays up for the next file

@@ -114,7 +114,7 @@ def _blank_step(ctx: DemoContext) -> StepResult:
 
 
 def _check_step(ctx: DemoContext) -> StepResult:
-    from toolkit.check import check_paths
+    from toolkit.batch import check_paths
 
     if "returned" not in ctx.shared:
         _copy_samples(ctx)
