@@ -32,7 +32,7 @@ from toolkit.model import FileReport, Finding, Report
 from toolkit.render import render_report
 from toolkit.render.pdf import docx_to_pdf_many
 from toolkit.workbook.annotate import ERROR_FILL, RESULT_HEADERS, RESULT_SHEET, WARNING_FILL
-from toolkit.workbook.layout import narrative_rows, workbook_plan
+from toolkit.layout import narrative_rows, workbook_plan
 from toolkit.workbook.looks import LINE_PT, colour, list_columns, text_lines
 from toolkit.workbook.summary import FILES_HEADERS, FINDINGS_HEADERS, TOTALS_SHEET, write_summary
 from toolkit.workbook.writer import write_workbook

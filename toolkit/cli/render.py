@@ -34,16 +34,11 @@ def render_command(
         usage(f"模板目录不存在：{template_dir}")
 
     from toolkit.render import render_file, render_many
-    from toolkit.render.pdf import RenderSetupError
 
-    try:
-        if out is not None:
-            results = [render_file(sources[0], key, out, force=force, template_dir=template_dir)]
-        else:
-            results = render_many(sources, key, out_dir, force=force, template_dir=template_dir)
-    except RenderSetupError as exc:  # the machine lacks a tool (LibreOffice for PDF): a setup problem
-        typer.echo(f"错误：{exc}", err=True)
-        raise typer.Exit(2)
+    if out is not None:
+        results = [render_file(sources[0], key, out, force=force, template_dir=template_dir)]
+    else:
+        results = render_many(sources, key, out_dir, force=force, template_dir=template_dir)
     if not results:
         typer.echo("没有找到可生成报告的工作簿或数据文件。", err=True)
         raise typer.Exit(1)
