@@ -21,7 +21,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from toolkit.check import check_paths  # noqa: E402
+from toolkit.batch import check_paths  # noqa: E402
 from toolkit.demo import samples_dir  # noqa: E402
 from toolkit.formats import load_format  # noqa: E402
 from toolkit.render import render_file  # noqa: E402

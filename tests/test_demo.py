@@ -89,7 +89,7 @@ def test_demo_folder_holds_the_roster_and_returned_samples_to_retry_with(tmp_pat
 
 def test_sample_texts_do_not_double_a_word():
     """The made-up narrative names each part's topic once: 信息处理费收取情况, not …情况情况."""
-    from toolkit.check import check_file
+    from toolkit.batch import check_file
     from toolkit.formats import load_format
     from toolkit.round import synthetic_report
 

@@ -25,7 +25,7 @@ from docx.oxml.ns import qn
 from check_helpers import RETURN_YEAR, clean_report
 from render_helpers import filled_data
 from soffice import SOFFICE_MARKS, soffice_convert
-from toolkit.check import check_paths
+from toolkit.batch import check_paths
 from toolkit.demo import samples_dir
 from toolkit.formats import load_format
 from toolkit.model import FileReport, Finding, Report
