@@ -259,7 +259,7 @@ def test_time_budget_stops_a_slow_file_and_the_next_file_is_read(corpus):
 
 @pytest.mark.skipif(not Path("/proc/self/status").exists(), reason="needs /proc to size the budget")
 def test_memory_budget_stops_a_greedy_file_and_the_next_file_is_read(corpus):
-    from toolkit.workbook.source import _Helper
+    from toolkit.isolation import _Helper
 
     assert read_report(corpus.base.path).data is not None
     status = Path(f"/proc/{_Helper._proc.pid}/status").read_text()

@@ -785,20 +785,20 @@ def test_mutated_bytes_always_give_an_answer(tmp_path, small_book, data):
 
 
 def test_binary_engine_crash_or_hang_is_one_finding(tmp_path, monkeypatch):
-    from toolkit.workbook import source as source_module
+    from toolkit import isolation
 
     fake = tmp_path / "fake.xls"
     fake.write_bytes(cfb({"Workbook": b"\x09\x08\x10\x00" + b"\0" * 100}))
-    monkeypatch.setattr(source_module, "_HELPER", "import os, sys; sys.stdin.buffer.read(16); os.abort()")
-    source_module._Helper.stop()
+    monkeypatch.setattr(isolation, "_BOOTSTRAP", "import os, sys; sys.stdin.buffer.read(16); os.abort()")
+    isolation._Helper.stop()
     result = read_report(fake)
     assert codes(result) == ["workbook-damaged"] and result.data is None
-    monkeypatch.setattr(source_module, "_HELPER", "import sys, time; sys.stdin.buffer.read(16); time.sleep(30)")
-    source_module._Helper.stop()
+    monkeypatch.setattr(isolation, "_BOOTSTRAP", "import sys, time; sys.stdin.buffer.read(16); time.sleep(30)")
+    isolation._Helper.stop()
     result = read_report(fake, limits=Limits(engine_seconds=1))
     assert codes(result) == ["file-too-large"] and "秒" in result.findings[0].message
     monkeypatch.undo()
-    source_module._Helper.stop()
+    isolation._Helper.stop()
     result = read_report(fake)  # a fresh helper: calamine itself finds no usable sheet in it
     assert codes(result) in (["workbook-damaged"], ["format-unknown"])
-    assert source_module._Helper._proc.poll() is None  # and stays up for the next file
+    assert isolation._Helper._proc.poll() is None  # and stays up for the next file

@@ -113,13 +113,16 @@ def import_reports(paths: Iterable[str | Path], *, out: str | Path | None = None
 def _import_one(path: Path, *, format_id: str | None, year: int | None, check: bool) -> FileReport:
     from toolkit.checks import rule_findings as rf
     from toolkit.checks.catalogue import finding_type
-    from toolkit.workbook.source import SourceError, call_guarded
+    from toolkit.importers import import_report
+    from toolkit.isolation import IsolationError, run_isolated
+    from toolkit.workbook.source import DEFAULT_LIMITS, SourceError
 
     try:
         try:  # in the reading helper, within the file's time and memory budget (docs/security.md)
-            result = call_guarded("toolkit.importers:import_report", (path,), {"format_id": format_id, "year": year},
-                                  path=path)
-        except SourceError as exc:
+            result = run_isolated(import_report, (path,), {"format_id": format_id, "year": year},
+                                  budget=DEFAULT_LIMITS.budget)
+        except (IsolationError, SourceError) as problem:
+            exc = SourceError.from_isolation(problem, path) if isinstance(problem, IsolationError) else problem
             return FileReport(str(path), [finding_type(exc.code).make(message=exc.message)])
         findings: list[Finding] = list(result.findings)
         if result.data is not None and check:

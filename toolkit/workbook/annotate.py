@@ -196,20 +196,22 @@ def annotate_workbook(source: str | Path, target: str | Path, findings: Iterable
     The copy is made in the reading helper process, within the file's time and memory budget
     (``limits``: :class:`toolkit.workbook.source.Limits`); past them it raises ``SourceError``
     and leaves no half-written copy."""
-    from toolkit.workbook.source import DEFAULT_LIMITS, SourceError, call_guarded
+    from toolkit.isolation import IsolationError, run_isolated
+    from toolkit.workbook.source import DEFAULT_LIMITS, SourceError
 
     source, target = Path(source), Path(target)
     if target.exists() and source.exists() and target.resolve() == source.resolve():
         raise ValueError("标注副本不能覆盖原文件")
+    limits = limits or DEFAULT_LIMITS
     try:
-        return call_guarded("toolkit.workbook.annotate:_annotate", (source, target, list(findings)),
-                            {"data": data}, path=source, limits=limits or DEFAULT_LIMITS, writes=True)
-    except SourceError:
+        return run_isolated(_annotate, (source, target, list(findings)), {"data": data}, budget=limits.budget,
+                            writes=True, isolate=limits.isolate)
+    except IsolationError as exc:
         import glob
 
         for part in target.parent.glob(f".{glob.escape(target.name[:40])}.*.part"):
             part.unlink(missing_ok=True)  # what a helper stopped midway left
-        raise
+        raise SourceError.from_isolation(exc, source) from None
 
 
 def _annotate(source: Path, target: Path, findings: list[Finding], data: ReportData | None = None) -> Path:

@@ -48,15 +48,9 @@ from toolkit.workbook.layout import (
     sheet_origin,
     workbook_plan,
 )
-from toolkit.workbook.source import (
-    DEFAULT_LIMITS,
-    Limits,
-    SourceError,
-    WorkbookSource,
-    call_guarded,
-    in_helper,
-    open_source,
-)
+from toolkit.isolation import in_helper
+from toolkit.workbook.source import DEFAULT_LIMITS, Limits, SourceError, WorkbookSource, open_source
+from toolkit.workbook.source.safety import call_guarded
 
 Pos = tuple[int, int]
 
@@ -119,7 +113,7 @@ def _read_guarded(func: ReaderFunc, path: Path, limits: Limits, kwargs: dict[str
     """A built-in reader run in the helper process, within the file's time and memory budget
     (:class:`toolkit.workbook.source.Limits`)."""
     try:
-        return call_guarded(f"{func.__module__}:{func.__name__}", (path,), kwargs, path=path, limits=limits)
+        return call_guarded(func, (path,), kwargs, path=path, limits=limits)
     except SourceError as exc:
         return ReadResult(str(path), None, [finding_type(exc.code).make(message=exc.message)])
 

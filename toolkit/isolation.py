@@ -1,0 +1,313 @@
+"""Run one function in a helper process, within a time and a memory budget.
+
+Used for everything that reads a user's file (the workbook reader, the importers, the
+annotator): one pathological file can neither hang nor exhaust the batch, whatever part of the
+reading it finds slow, and a parser that aborts its process (calamine parses BIFF records trusting
+their length fields: a damaged .xls can make it allocate hundreds of GB) only kills the helper.
+
+The helper is started once per process that uses it and kept for the next calls; past the time
+budget it is killed and restarted, past the memory budget (its address space, where the system
+can limit it) the call fails with MemoryError there and the helper is restarted; a forked child
+starts its own. Requests (a module-level function, pickled by reference, and its arguments) and
+replies are pickles between this process and its own child, over the child's standard input and
+output. Failures raise :class:`HelperCrashed`, :class:`HelperTimedOut` or
+:class:`HelperOutOfMemory`; callers turn them into their own findings or errors.
+"""
+
+from __future__ import annotations
+
+import os
+import pickle
+import signal
+import struct
+import sys
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable
+
+
+@dataclass(frozen=True)
+class Budget:
+    """What one call may cost: ``seconds`` of wall time, ``memory_bytes`` of address space."""
+
+    seconds: float
+    memory_bytes: int
+
+
+class IsolationError(Exception):
+    """The helper could not give an answer for one call."""
+
+
+class HelperCrashed(IsolationError):
+    """The helper process died during the call."""
+
+
+class HelperTimedOut(IsolationError):
+    """The call took longer than its time budget (the helper was stopped)."""
+
+    def __init__(self, seconds: float):
+        super().__init__(f"took longer than {seconds:g} s")
+        self.seconds = seconds
+
+
+class HelperOutOfMemory(IsolationError):
+    """The call needed more memory than its budget."""
+
+    def __init__(self, memory_bytes: int):
+        super().__init__(f"needed more than {memory_bytes} bytes")
+        self.memory_bytes = memory_bytes
+
+
+_IN_HELPER = False  # True inside the helper process
+
+
+def in_helper() -> bool:
+    """Whether this process is the helper (what runs here is already isolated)."""
+    return _IN_HELPER
+
+
+def run_isolated(func: Callable[..., Any], args: tuple = (), kwargs: dict | None = None, *, budget: Budget,
+                 writes: bool = False, isolate: bool = True) -> Any:
+    """``func(*args, **kwargs)`` in the helper process within ``budget``; returns what it
+    returned, or raises what it raised, or :class:`IsolationError` (see the module docstring).
+    ``func`` must be a module-level function. ``writes``: it writes an output file, so a helper
+    stopped midway is first asked to unwind (removing its half-written output). Runs here when
+    ``isolate`` is off, in the helper itself, or in a frozen application (no Python interpreter
+    to start the helper with)."""
+    if not isolate or _IN_HELPER or getattr(sys, "frozen", False):
+        return func(*args, **(kwargs or {}))
+    return _Helper.call((func, tuple(args), dict(kwargs or {})), budget, writes)
+
+
+# ---------------------------------------------------------------- the caller's side
+
+# started as `python -I -c _BOOTSTRAP ROOT`: isolated mode keeps the user's folder (where the
+# files being read lie) and environment off the import path; ROOT is where this toolkit lives
+_BOOTSTRAP = "import sys; sys.path.insert(0, sys.argv[1]); from toolkit.isolation import serve; serve()"
+
+
+class _Helper:
+    """The helper process; one per process that uses it, restarted after a crash, a hang or
+    running out of memory."""
+
+    _proc = None
+    _lock = None
+    _orphans: list = []
+    _hooks = False
+
+    @classmethod
+    def _start(cls):
+        import subprocess
+
+        root = str(Path(__file__).resolve().parents[1])
+        cls._proc = subprocess.Popen(
+            [sys.executable, "-I", "-c", _BOOTSTRAP, root], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL)
+        if not cls._hooks:
+            import atexit
+
+            atexit.register(cls.stop)
+            if hasattr(os, "register_at_fork"):
+                os.register_at_fork(after_in_child=cls._forget)
+            cls._hooks = True
+        return cls._proc
+
+    @classmethod
+    def _forget(cls) -> None:
+        """In a forked child: the parent's helper belongs to the parent (its pipes are kept
+        open here, never used, so that they are never closed twice)."""
+        if cls._proc is not None:
+            cls._orphans.append(cls._proc)
+        cls._proc = None
+        cls._lock = None
+
+    @classmethod
+    def call(cls, request: tuple, budget: Budget, writes: bool = False) -> Any:
+        if cls._lock is None:
+            cls._lock = threading.Lock()
+        with cls._lock:
+            proc = cls._proc
+            if proc is None or proc.poll() is not None:
+                proc = cls._start()
+            blob = pickle.dumps((request, budget.memory_bytes), protocol=pickle.HIGHEST_PROTOCOL)
+            message = struct.pack("<Q", len(blob)) + blob
+            try:
+                if os.name == "posix":
+                    reply, hung = _exchange(proc, message, budget.seconds)
+                else:
+                    reply, hung = _exchange_threaded(proc, message, budget.seconds)
+            except BaseException:  # Ctrl-C: the helper is mid-call; stop it
+                cls.stop(graceful=writes)
+                raise
+            if not reply:
+                cls.stop(graceful=writes and hung)
+                if hung:
+                    raise HelperTimedOut(budget.seconds)
+                raise HelperCrashed("the helper process died")
+            kind, value = pickle.loads(reply[0])
+            if kind == "memory":
+                cls.stop()
+                raise HelperOutOfMemory(budget.memory_bytes)
+        if kind == "error":
+            raise value
+        return value
+
+    @classmethod
+    def stop(cls, graceful: bool = False) -> None:
+        """End the helper: at once, or (``graceful``) first asking it to unwind for a moment."""
+        proc, cls._proc = cls._proc, None
+        if proc is None:
+            return
+        if graceful and proc.poll() is None:
+            try:
+                proc.terminate()
+                proc.wait(timeout=2)
+            except Exception:
+                pass
+        for stream in (proc.stdin, proc.stdout):
+            try:
+                stream.close()
+            except (OSError, ValueError):
+                pass
+        if proc.poll() is None:
+            proc.kill()
+        try:
+            proc.wait(timeout=5)
+        except Exception:
+            pass
+
+
+def stop_helper() -> None:
+    """End this process's helper now (the next call starts a new one)."""
+    _Helper.stop()
+
+
+def _exchange(proc: Any, message: bytes, seconds: float) -> tuple[list[bytes], bool]:
+    """Send ``message`` to the helper and wait at most ``seconds`` for its reply: ([reply],
+    False), or ([], True) when the time ran out, ([], False) when the helper died."""
+    import selectors
+    import time
+
+    out_fd, in_fd = proc.stdin.fileno(), proc.stdout.fileno()
+    os.set_blocking(out_fd, False)
+    os.set_blocking(in_fd, False)
+    pending = memoryview(message)
+    received = bytearray()
+    need = None
+    deadline = time.monotonic() + seconds
+    with selectors.DefaultSelector() as selector:
+        selector.register(out_fd, selectors.EVENT_WRITE)
+        selector.register(in_fd, selectors.EVENT_READ)
+        while True:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return [], True
+            for key, _ in selector.select(left):
+                try:
+                    if key.fd == out_fd:
+                        pending = pending[os.write(out_fd, pending):]
+                        if not pending:
+                            selector.unregister(out_fd)
+                        continue
+                    chunk = os.read(in_fd, 1 << 20)
+                except BlockingIOError:
+                    continue
+                except OSError:
+                    return [], False
+                if not chunk:
+                    return [], False
+                received += chunk
+                if need is None and len(received) >= 8:
+                    need = 8 + struct.unpack_from("<Q", received)[0]
+                if need is not None and len(received) >= need:
+                    return [bytes(received[8:need])], False
+
+
+def _exchange_threaded(proc: Any, message: bytes, seconds: float) -> tuple[list[bytes], bool]:
+    """:func:`_exchange` where pipes cannot be waited on (Windows): a thread talks."""
+    reply: list[bytes] = []
+
+    def talk() -> None:
+        try:
+            proc.stdin.write(message)
+            proc.stdin.flush()
+            head = _read_exactly(proc.stdout, 8)
+            reply.append(_read_exactly(proc.stdout, struct.unpack("<Q", head)[0]))
+        except (OSError, ValueError, struct.error, EOFError):
+            pass
+
+    thread = threading.Thread(target=talk, daemon=True)
+    thread.start()
+    thread.join(seconds)
+    return reply, thread.is_alive()
+
+
+def _read_exactly(stream, n: int) -> bytes:
+    chunks, left = [], n
+    while left > 0:
+        chunk = stream.read(left)
+        if not chunk:
+            raise EOFError
+        chunks.append(chunk)
+        left -= len(chunk)
+    return b"".join(chunks)
+
+
+# ---------------------------------------------------------------- the helper's side
+
+
+def serve() -> None:
+    """The helper's loop: read a request, run it within its memory budget, write the reply;
+    ends when the caller closes the pipe (or after running out of memory)."""
+    global _IN_HELPER
+
+    _IN_HELPER = True
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is for the caller, which stops this process
+    signal.signal(signal.SIGTERM, _unwind)
+    inp, outp = sys.stdin.buffer, sys.stdout.buffer
+    sys.stdout = sys.stderr  # the pipe carries replies only
+    while True:
+        try:
+            head = inp.read(8)
+            if len(head) < 8:
+                break
+            request = _read_exactly(inp, struct.unpack("<Q", head)[0])
+        except (EOFError, OSError):
+            break
+        try:
+            (func, args, kwargs), memory = pickle.loads(request)
+            _set_memory(memory)
+            reply = ("ok", func(*args, **kwargs))
+        except MemoryError:
+            reply = ("memory", None)
+        except BaseException as exc:
+            reply = ("error", exc)
+        try:
+            blob = pickle.dumps(reply, protocol=pickle.HIGHEST_PROTOCOL)
+            if reply[0] == "error":
+                pickle.loads(blob)
+        except BaseException:
+            blob = pickle.dumps(("error", RuntimeError(f"{type(reply[1]).__name__}: {reply[1]}")))
+        _set_memory(None)
+        outp.write(struct.pack("<Q", len(blob)) + blob)
+        outp.flush()
+        if reply[0] == "memory":
+            break
+
+
+def _unwind(signum: int, frame: Any) -> None:
+    raise SystemExit(143)  # SIGTERM: unwind, so that half-written outputs are removed
+
+
+def _set_memory(limit: int | None) -> None:
+    try:
+        import resource
+    except ImportError:  # no address-space limit on this system: the time budget still holds
+        return
+    try:
+        hard = resource.getrlimit(resource.RLIMIT_AS)[1]
+        soft = resource.RLIM_INFINITY if not limit else (limit if hard == resource.RLIM_INFINITY else min(limit, hard))
+        resource.setrlimit(resource.RLIMIT_AS, (soft, hard))
+    except (ValueError, OSError):
+        pass

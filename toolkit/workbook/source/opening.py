@@ -1,0 +1,40 @@
+"""``open_source(path)``: sniff the file, check its container, and open it with an engine."""
+
+from __future__ import annotations
+
+import zipfile
+from pathlib import Path
+
+from toolkit.isolation import in_helper
+from toolkit.workbook.source.engines import ENGINES, CalamineSource, IsolatedCalamineSource, OpenpyxlSource
+from toolkit.workbook.source.interface import WorkbookSource
+from toolkit.workbook.source.safety import DEFAULT_LIMITS, Limits, SourceError, _fail
+from toolkit.workbook.source.sniffing import _sniff
+
+_ISOLATED = ("xls", "xlsb")
+
+
+def open_source(path: str | Path, *, engine: str = "auto", limits: Limits = DEFAULT_LIMITS) -> WorkbookSource:
+    """Open a workbook for reading. ``engine``: "auto" (calamine, openpyxl if calamine cannot
+    open an xlsx/xlsm), "calamine" or "openpyxl". Raises :class:`SourceError` for a file that
+    cannot be read at all; never modifies the file."""
+    path = Path(path)
+    if engine != "auto" and engine not in ENGINES:
+        raise ValueError(f"unknown engine {engine!r}; choose from auto, {', '.join(ENGINES)}")
+    kind, container, data, zf = _sniff(path, limits)
+    try:
+        if container in _ISOLATED and limits.isolate_binary and not in_helper() and engine in ("auto", "calamine"):
+            return IsolatedCalamineSource(path, kind, container, data, limits, zf)
+        if engine == "auto":
+            try:
+                return CalamineSource(path, kind, container, data, limits, zf)
+            except SourceError as exc:
+                if exc.code != "workbook-damaged" or container not in ("xlsx", "xlsm"):
+                    raise
+                return OpenpyxlSource(path, kind, container, data, limits, zf)
+        return ENGINES[engine](path, kind, container, data, limits, zf)
+    except zipfile.BadZipFile:
+        raise _fail("workbook-damaged", path, "压缩结构损坏") from None
+    except KeyError as exc:
+        raise _fail("workbook-damaged", path, f"缺少“{exc.args[0] if exc.args else ''}”") from None
+

@@ -1,0 +1,329 @@
+"""Container safety: what a file may cost (:class:`Limits`), the error for a file that cannot be
+read at all (:class:`SourceError`), reading the bytes without trusting the path, and the checks
+of a zip package before any parser sees it (entry count, declared and actual uncompressed sizes,
+compression ratio, deflate/stored only, duplicate names, a DTD in any XML part); defused XML
+parsing; reading in the helper process within the file's budgets (:func:`call_guarded`)."""
+
+from __future__ import annotations
+
+import io
+import os
+import stat
+import struct
+import zipfile
+import zlib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable
+
+from toolkit.isolation import Budget, HelperCrashed, HelperOutOfMemory, HelperTimedOut, IsolationError, run_isolated
+from toolkit.model import Finding
+
+
+class SourceError(Exception):
+    """A file that cannot be read at all. ``code`` is a finding code (e.g. ``not-a-workbook``)."""
+
+    def __init__(self, code: str, message: str, path: str | Path | None = None):
+        super().__init__(message)
+        self.code = code
+        self.message = message
+        self.path = None if path is None else str(path)
+
+    @classmethod
+    def from_isolation(cls, exc: IsolationError, path: str | Path) -> "SourceError":
+        """The error for a file whose reading in the helper process failed: past the time or
+        memory budget ``file-too-large``, a helper that died ``workbook-damaged``."""
+        path = Path(path)
+        if isinstance(exc, HelperTimedOut):
+            return _fail("file-too-large", path, f"读取超过{exc.seconds:g}秒")
+        if isinstance(exc, HelperOutOfMemory):
+            return _fail("file-too-large", path, f"读取所需内存超过{exc.memory_bytes / 1048576:.0f}MB")
+        if isinstance(exc, HelperCrashed):
+            return _fail("workbook-damaged", path, "文件结构损坏，读取引擎无法处理")
+        raise TypeError(exc)
+
+
+@dataclass(frozen=True)
+class Limits:
+    """What a single file may cost. Anything above is refused (or, for sheets, cut) before parsing."""
+
+    max_file_bytes: int = 64 * 1024 * 1024
+    max_entries: int = 2000
+    max_entry_bytes: int = 128 * 1024 * 1024  # one zip entry, uncompressed
+    max_total_bytes: int = 256 * 1024 * 1024  # all entries, uncompressed
+    max_ratio: int = 1000  # uncompressed / compressed, for entries over 1 MB
+    max_rows: int = 5000
+    max_cols: int = 256
+    max_cells: int = 500_000  # cell elements in one xlsx sheet
+    isolate: bool = True  # read each file in the helper process (toolkit.isolation), within the budgets below
+    isolate_binary: bool = True  # else still parse xls/xlsb there (calamine can abort on damaged BIFF)
+    engine_seconds: float = 60.0  # time budget: the helper's time for one file
+    memory_bytes: int = 2 * 1024 * 1024 * 1024  # memory budget: the helper's address space
+
+    @property
+    def budget(self) -> Budget:
+        """The helper's budget for one file."""
+        return Budget(self.engine_seconds, self.memory_bytes)
+
+
+DEFAULT_LIMITS = Limits()
+
+
+_DEFLATE_MAX_RATIO = 1032  # deflate cannot expand more than this: bounds an entry that lies
+
+
+# ---------------------------------------------------------------- messages
+
+
+def _fail(code: str, path: Path, reason: str = "") -> SourceError:
+    from toolkit.checks import reading_findings  # noqa: F401  (registers the codes)
+    from toolkit.checks.catalogue import finding_type
+
+    message = finding_type(code).template.format(file=path.name or str(path), reason=reason)
+    error = SourceError(code, message, path)
+    error.reason = reason
+    return error
+
+
+def _note(code: str, **fields: Any) -> Finding:
+    from toolkit.checks import reading_findings  # noqa: F401
+    from toolkit.checks.catalogue import finding_type
+
+    return finding_type(code).make(**fields)
+
+
+# ---------------------------------------------------------------- reading the bytes
+
+
+def _read_bytes(path: Path, limits: Limits) -> bytes:
+    # opened without blocking and checked on the open file: a path swapped for a named pipe
+    # between a check and the open cannot make the read wait forever
+    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0)
+    try:
+        fd = os.open(path, flags)
+    except FileNotFoundError:
+        if os.path.islink(path):
+            raise _fail("file-unreadable", path, "是一个指向不存在文件的快捷方式（链接）") from None
+        raise _fail("file-unreadable", path, "文件不存在") from None
+    except OSError as exc:
+        if os.path.isdir(path):
+            raise _fail("file-unreadable", path, "这是一个文件夹，不是文件") from None
+        raise _fail("file-unreadable", path, _os_reason(exc)) from None
+    st = os.fstat(fd)
+    if not stat.S_ISREG(st.st_mode) or st.st_size > limits.max_file_bytes:
+        os.close(fd)
+        if stat.S_ISDIR(st.st_mode):
+            raise _fail("file-unreadable", path, "这是一个文件夹，不是文件")
+        if not stat.S_ISREG(st.st_mode):
+            raise _fail("file-unreadable", path, "不是普通文件")
+        raise _fail("file-too-large", path,
+                    f"有{st.st_size / 1048576:.0f}MB（上限{limits.max_file_bytes // 1048576}MB）")
+    with os.fdopen(fd, "rb") as fh:
+        try:
+            data = fh.read(limits.max_file_bytes + 1)
+        except OSError as exc:
+            raise _fail("file-unreadable", path, _os_reason(exc)) from None
+    if len(data) > limits.max_file_bytes:
+        raise _fail("file-too-large", path, f"超过{limits.max_file_bytes // 1048576}MB")
+    return data
+
+
+def _os_reason(exc: OSError) -> str:
+    """Why the system would not let a file be read, in Chinese."""
+    import errno
+
+    reasons = {
+        errno.EACCES: "没有读取权限", errno.EPERM: "没有读取权限", errno.ENOTDIR: "路径中有一段不是文件夹",
+        errno.ELOOP: "快捷方式（链接）循环指向自己", errno.ENAMETOOLONG: "文件名或路径过长",
+        errno.EIO: "读取出错（磁盘或网络故障）", errno.ENOENT: "文件不存在",
+    }
+    return reasons.get(exc.errno) or f"系统错误（错误号{exc.errno}）"
+
+
+# ---------------------------------------------------------------- zip containers (xlsx, xlsm, xlsb, ods)
+
+
+def _check_zip(zf: zipfile.ZipFile, path: Path, limits: Limits) -> None:
+    infos = zf.infolist()
+    if len(infos) > limits.max_entries:
+        raise _fail("file-too-large", path, f"压缩包内有{len(infos)}个文件（上限{limits.max_entries}）")
+    folded = {info.filename.replace("\\", "/").casefold() for info in infos}
+    if len(folded) < len(infos):  # readers disagree on which of two same-named parts counts
+        raise _fail("workbook-damaged", path, "压缩包中有重名的部件")
+    total = 0
+    for info in infos:
+        if info.flag_bits & 0x1:
+            raise _fail("workbook-encrypted", path)
+        if info.compress_type not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED):
+            raise _fail("workbook-damaged", path, "使用了不支持的压缩方式")
+        if info.file_size > limits.max_entry_bytes:
+            raise _fail("file-too-large", path, f"解压后的“{info.filename[:60]}”有{info.file_size // 1048576}MB")
+        if info.file_size > 1048576 and info.file_size > limits.max_ratio * max(info.compress_size, 1):
+            raise _fail("file-too-large", path, "压缩比异常（疑似压缩炸弹）")
+        total += info.file_size
+    if total > limits.max_total_bytes:
+        raise _fail("file-too-large", path, f"解压后共{total // 1048576}MB")
+    # Declared sizes may lie. Deflate expands at most ~1032x, so an entry whose compressed size
+    # bounds it under the caps is safe unread; the others are decompressed here, counting, the
+    # largest first, each only as far as the budget left (entries sharing their data cannot
+    # make this loop decompress more than about the total cap).
+    bounds = {info.filename: _upper_bound(info) for info in infos}
+    total_bound, measured = sum(bounds.values()), 0
+    for info in sorted(infos, key=lambda i: bounds[i.filename], reverse=True):
+        bound = bounds[info.filename]
+        if bound <= limits.max_entry_bytes and total_bound <= limits.max_total_bytes:
+            break
+        if bound <= info.file_size and bound <= limits.max_entry_bytes:
+            continue  # a stored entry: its size is known
+        cap = min(limits.max_entry_bytes, limits.max_total_bytes - measured)
+        size = _measured_size(zf, info, path, limits, cap)
+        measured += size
+        bounds[info.filename] = size
+        total_bound += size - bound
+    if total_bound > limits.max_total_bytes:
+        raise _fail("file-too-large", path, "解压后的数据超出上限（疑似压缩炸弹）")
+    for info in infos:
+        if info.filename.lower().endswith(_XML_PARTS) and _declares_dtd(zf, info, path, limits):
+            raise _fail("workbook-damaged", path, f"“{info.filename[:60]}”含有不安全的XML内容（DTD或实体）")
+
+
+_XML_PARTS = (".xml", ".rels", ".vml")
+_PROLOG_MAX = 1 << 20
+
+
+def _declares_dtd(zf: zipfile.ZipFile, info: zipfile.ZipInfo, path: Path, limits: Limits) -> bool:
+    """Whether an XML part has a document type declaration (no spreadsheet program writes one;
+    it is how entity expansion and external entities get in). Only the prolog is read: the XML
+    declaration, comments and processing instructions before the first element; a prolog longer
+    than 1 MB counts as hostile."""
+    import codecs
+
+    try:
+        fh = zf.open(info)
+    except (zipfile.BadZipFile, OSError, RuntimeError, ValueError, NotImplementedError):
+        raise _fail("workbook-damaged", path, f"“{info.filename[:60]}”数据损坏") from None
+    with fh:
+        decoder = None
+        text = ""
+        pos = 0
+        size = 1024  # a prolog is short: decompress little of every part
+        while True:
+            try:
+                chunk = fh.read(size)
+                size = 65536
+            except (zipfile.BadZipFile, zlib.error, EOFError, OSError, RuntimeError, ValueError):
+                raise _fail("workbook-damaged", path, f"“{info.filename[:60]}”数据损坏") from None
+            if decoder is None:
+                utf16 = chunk.startswith((b"\xff\xfe", b"\xfe\xff")) or chunk[1:2] == b"\0" or chunk[:1] == b"\0"
+                decoder = codecs.getincrementaldecoder("utf-16" if utf16 else "latin-1")("replace")
+            text += decoder.decode(chunk, final=not chunk)
+            while True:
+                while pos < len(text) and text[pos] in "\ufeff \t\r\n":
+                    pos += 1
+                rest = text[pos:pos + 9]
+                if rest.startswith("<!DOCTYPE") or rest.startswith("<!doctype"):
+                    return True
+                closer = "?>" if rest.startswith("<?") else "-->" if rest.startswith("<!--") else None
+                if closer is None:
+                    if len(rest) >= 9 or not chunk:
+                        return False  # an element (or text) starts: the prolog is over
+                    break
+                end = text.find(closer, pos + 2)
+                if end < 0:
+                    break
+                pos = end + len(closer)
+            if not chunk:
+                return False
+            if len(text) > _PROLOG_MAX:
+                return True
+
+
+def _upper_bound(info: zipfile.ZipInfo) -> int:
+    if info.compress_type == zipfile.ZIP_STORED:
+        return info.compress_size
+    return info.compress_size * _DEFLATE_MAX_RATIO + 1024
+
+
+def _measured_size(zf: zipfile.ZipFile, info: zipfile.ZipInfo, path: Path, limits: Limits, cap: int) -> int:
+    """Decompress one entry counting bytes, refusing it as soon as it passes ``cap``."""
+    raw_offset = info.header_offset
+    fp = zf.fp
+    fp.seek(raw_offset)
+    header = fp.read(30)
+    if len(header) < 30 or header[:4] != b"PK\x03\x04":
+        raise _fail("workbook-damaged", path, "压缩包结构损坏")
+    name_len, extra_len = struct.unpack_from("<HH", header, 26)
+    fp.seek(raw_offset + 30 + name_len + extra_len)
+    remaining = info.compress_size
+    decomp = zlib.decompressobj(-15) if info.compress_type == zipfile.ZIP_DEFLATED else None
+    size = 0
+    while remaining > 0:
+        chunk = fp.read(min(65536, remaining))
+        if not chunk:
+            break
+        remaining -= len(chunk)
+        if decomp is None:
+            size += len(chunk)
+        else:
+            try:
+                while chunk:
+                    out = decomp.decompress(chunk, 1 << 20)
+                    size += len(out)
+                    if size > cap:
+                        break
+                    chunk = decomp.unconsumed_tail
+            except zlib.error:
+                raise _fail("workbook-damaged", path, "压缩数据损坏") from None
+        if size > cap:
+            raise _fail("file-too-large", path, "解压后的数据超出上限（疑似压缩炸弹）")
+    return size
+
+
+def _read_entry(zf: zipfile.ZipFile, name: str, path: Path, limits: Limits) -> bytes:
+    try:
+        with zf.open(name) as fh:
+            data = fh.read(limits.max_entry_bytes + 1)
+    except KeyError:
+        raise
+    except (zipfile.BadZipFile, zlib.error, EOFError, OSError, RuntimeError, ValueError, NotImplementedError):
+        raise _fail("workbook-damaged", path, f"“{name}”数据损坏") from None
+    if len(data) > limits.max_entry_bytes:
+        raise _fail("file-too-large", path, f"解压后的“{name[:60]}”超出上限")
+    return data
+
+
+def _parse_xml(data: bytes, path: Path, part: str):
+    import defusedxml.ElementTree as DET
+    from defusedxml import DefusedXmlException
+
+    try:
+        return DET.fromstring(data, forbid_dtd=True, forbid_entities=True, forbid_external=True)
+    except DefusedXmlException:
+        raise _fail("workbook-damaged", path, f"“{part}”含有不安全的XML内容（DTD或实体）") from None
+    except Exception:  # ParseError and expat errors
+        raise _fail("workbook-damaged", path, f"“{part}”的XML内容损坏") from None
+
+
+def check_package(path: str | Path, limits: Limits = DEFAULT_LIMITS) -> None:
+    """The container checks of a workbook (file size; zip entries, declared and actual
+    uncompressed sizes, ratio, duplicate names, DTDs in XML parts) for any zip package, such as
+    a Word file; raises :class:`SourceError` (``.reason`` says what in a few words)."""
+    path = Path(path)
+    data = _read_bytes(path, limits)
+    try:
+        zf = zipfile.ZipFile(io.BytesIO(data))
+    except (zipfile.BadZipFile, ValueError, OSError, EOFError):
+        raise _fail("workbook-damaged", path, "压缩结构损坏") from None
+    with zf:
+        _check_zip(zf, path, limits)
+
+
+def call_guarded(func: Callable[..., Any], args: tuple = (), kwargs: dict | None = None, *, path: str | Path,
+                 limits: Limits = DEFAULT_LIMITS) -> Any:
+    """``func(*args, **kwargs)`` in the helper process within the budgets of ``limits`` (here
+    when ``limits.isolate`` is off); raises :class:`SourceError` naming ``path`` when a budget
+    is exceeded or the helper dies, else what the function raised."""
+    try:
+        return run_isolated(func, args, kwargs, budget=limits.budget, isolate=limits.isolate)
+    except IsolationError as exc:
+        raise SourceError.from_isolation(exc, path) from None

@@ -1,0 +1,368 @@
+"""The parts of an xlsx/xlsm package the toolkit reads itself, never through an engine:
+workbook.xml and its relationships (sheets, states, defined names), each sheet's extent (a regex
+scan, before the engine builds a grid), formulas (the ``<f>`` elements cut out and parsed
+defused), error values, merged ranges and document properties; cell references and shared
+formulas."""
+
+from __future__ import annotations
+
+import collections
+import re
+import zipfile
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path, PurePosixPath
+
+from toolkit.workbook.source.safety import Limits, _fail, _parse_xml, _read_entry
+
+Pos = tuple[int, int]  # 1-based (row, col)
+
+NS_MAIN = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
+NS_REL = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
+NS_PKG_REL = "http://schemas.openxmlformats.org/package/2006/relationships"
+NS_CUSTOM = "http://schemas.openxmlformats.org/officeDocument/2006/custom-properties"
+NS_DC = "http://purl.org/dc/elements/1.1/"
+NS_CP = "http://schemas.openxmlformats.org/package/2006/metadata/core-properties"
+NS_DCTERMS = "http://purl.org/dc/terms/"
+
+
+_CELL_REF = re.compile(r"^\$?([A-Z]{1,3})\$?(\d+)$")
+_QUICK_BIG_CELL = re.compile(rb' r="(?:[A-Z]{2}|[A-Z][0-9]{4})')
+_SCAN_BIG_CELL = re.compile(rb'<(?:\w+:)?c\s[^<>]*?\br="([A-Z]{2,3}|[A-Z](?=[0-9]{4}))([0-9]{1,7})"[^<>/]*>')
+# each cell and row start tag (any prefix), with its attributes up to r=" when it has an r
+_CELL_OR_ROW = re.compile(rb"<(?:\w+:)?(c|row)(?=[\s/>])(\s[^<>]*?\br=\")?")
+_ROW_OR_CELL = re.compile(rb"<(?:\w+:)?(row|c)(?=[\s/>])([^<>]*)>")
+_R_ATTR = re.compile(rb'\br="\$?([A-Z]{0,3})\$?([0-9]{0,7})"')
+_FORMULA_TOKEN = re.compile(r'"[^"]*"|\'[^\']*\'|(?<![A-Za-z0-9_.])(\$?)([A-Z]{1,3})(\$?)([0-9]{1,7})(?![0-9A-Za-z_(])')
+
+
+def col_number(letters: str) -> int:
+    n = 0
+    for ch in letters:
+        n = n * 26 + ord(ch) - 64
+    return n
+
+
+def col_letters(col: int) -> str:
+    letters = ""
+    while col:
+        col, rem = divmod(col - 1, 26)
+        letters = chr(65 + rem) + letters
+    return letters
+
+
+def parse_ref(ref: str) -> Pos | None:
+    m = _CELL_REF.match(ref.strip().upper())
+    return (int(m.group(2)), col_number(m.group(1))) if m else None
+
+
+def shift_formula(formula: str, drow: int, dcol: int) -> str:
+    """A shared formula as it reads in a cell ``drow`` rows and ``dcol`` columns from its master."""
+
+    def repl(m: re.Match) -> str:
+        if m.group(2) is None:
+            return m.group(0)
+        c_abs, col, r_abs, row = m.group(1), m.group(2), m.group(3), m.group(4)
+        c = col_number(col) if c_abs else col_number(col) + dcol
+        r = int(row) if r_abs else int(row) + drow
+        if c < 1 or r < 1:
+            return "#REF!"
+        return f"{c_abs}{col_letters(c)}{r_abs}{r}"
+
+    return _FORMULA_TOKEN.sub(repl, formula)
+
+
+@dataclass
+class _XlsxParts:
+    """The parts of an xlsx/xlsm package the toolkit reads itself (never through the engine)."""
+
+    zf: zipfile.ZipFile
+    path: Path
+    limits: Limits
+    sheet_parts: dict[str, str] = field(default_factory=dict)  # sheet name -> zip entry
+    sheet_states: dict[str, str] = field(default_factory=dict)
+    defined_names: dict[str, str] = field(default_factory=dict)
+    _xml_cache: dict[str, bytes] = field(default_factory=dict)
+
+    @classmethod
+    def load(cls, zf: zipfile.ZipFile, path: Path, limits: Limits) -> "_XlsxParts":
+        from toolkit.workbook.layout import workbook_plan
+
+        parts = cls(zf, path, limits)
+        prefix = workbook_plan().defined_name_prefix.encode()
+        workbook = parts._xml("xl/workbook.xml")
+        try:
+            rels_xml = parts._xml("xl/_rels/workbook.xml.rels")
+        except KeyError:
+            rels_xml = b""
+        try:
+            # one defused parse of the pieces needed: sheets, the toolkit's workbook-level names
+            # (not the per-cell NB_C_...), and the workbook's relationships
+            doc = b"<nianbao>" + _wrap(workbook, b"workbook", _fragments(workbook, [
+                rb"<(?:\w+:)?sheet\s[^<>]*>",
+                rb'<(?:\w+:)?definedName(?:\s+(?!name=)[\w:]+="[^"<]*")*\s+name="' + re.escape(prefix)
+                + rb'(?!C_)[^"<]*"[^<>]*>[^<]*</(?:\w+:)?definedName>']))
+            if rels_xml:
+                doc += _wrap(rels_xml, b"Relationships", _fragments(rels_xml, [rb"<(?:\w+:)?Relationship\s[^<>]*>"]))
+            doc += b"</nianbao>"
+        except ValueError:
+            raise _fail("workbook-damaged", path, "“xl/workbook.xml”的XML内容损坏") from None
+        root = _parse_xml(doc, path, "xl/workbook.xml")
+        rels: dict[str, str] = {}
+        for rel in root.iter(f"{{{NS_PKG_REL}}}Relationship"):
+            target = rel.get("Target", "")
+            if rel.get("TargetMode") == "External":
+                continue
+            full = target.lstrip("/") if target.startswith("/") else str(PurePosixPath("xl") / target)
+            rels[rel.get("Id", "")] = _normpath(full)
+        for sheet in root.iter(f"{{{NS_MAIN}}}sheet"):
+            name = sheet.get("name", "")
+            target = rels.get(sheet.get(f"{{{NS_REL}}}id", ""))
+            if target:
+                parts.sheet_parts[name] = target
+            parts.sheet_states[name] = sheet.get("state", "visible")
+        for dn in root.iter(f"{{{NS_MAIN}}}definedName"):
+            if dn.get("localSheetId") is None and dn.get("name"):
+                parts.defined_names[dn.get("name")] = (dn.text or "").strip()
+        return parts
+
+    def _xml(self, name: str) -> bytes:
+        if name not in self._xml_cache:
+            data = _read_entry(self.zf, name, self.path, self.limits)
+            if b"<!DOCTYPE" in data or b"<!ENTITY" in data:
+                raise _fail("workbook-damaged", self.path, f"“{name}”含有不安全的XML内容（DTD或实体）")
+            self._xml_cache[name] = data
+        return self._xml_cache[name]
+
+    def sheet_xml(self, sheet: str) -> bytes | None:
+        part = self.sheet_parts.get(sheet)
+        if part is None:
+            return None
+        try:
+            data = self._xml(part)
+        except KeyError:
+            raise _fail("workbook-damaged", self.path, f"缺少工作表“{sheet}”的数据") from None
+        if not _complete_sheet(data):  # an engine would read a cut sheet silently, as far as it goes
+            raise _fail("workbook-damaged", self.path, f"工作表“{sheet}”的数据不完整")
+        return data
+
+    def extent(self, sheet: str) -> Pos:
+        """The largest row and column holding a value in ``sheet``, as far as they pass 999 rows
+        or column Z (a regex scan of its XML; smaller sheets give (0, 0)). Rows and cells
+        without an ``r`` attribute follow the one before, as the engines place them. A sheet
+        with more than ``max_cells`` cells is refused (``file-too-large``)."""
+        data = self.sheet_xml(sheet)
+        if not data:
+            return (0, 0)
+        n_cells = cells_ref = n_rows = rows_ref = 0
+        pos = 0
+        while pos < len(data):  # one scan, a slice at a time (no list of every match of a huge sheet)
+            end = data.find(b">", pos + 262144) + 1 or len(data)
+            for (tag, ref), n in collections.Counter(_CELL_OR_ROW.findall(data, pos, end)).items():
+                if tag == b"c":
+                    n_cells, cells_ref = n_cells + n, cells_ref + (n if ref else 0)
+                else:
+                    n_rows, rows_ref = n_rows + n, rows_ref + (n if ref else 0)
+            pos = end
+        if n_cells > self.limits.max_cells:
+            raise _fail("file-too-large", self.path,
+                        f"工作表“{sheet}”有{n_cells}个单元格（上限{self.limits.max_cells}）")
+        if cells_ref < n_cells or rows_ref < n_rows:
+            return _sequential_extent(data)
+        if not _QUICK_BIG_CELL.search(data):
+            return (0, 0)
+        max_row = max_col = 0
+        for col, row in _SCAN_BIG_CELL.findall(data):
+            max_row = max(max_row, int(row))
+            max_col = max(max_col, col_number(col.decode()))
+        return max_row, max_col
+
+    def formulas(self, wanted: dict[str, set[Pos] | None], max_rows: int, max_cols: int) -> dict[str, dict[Pos, str]]:
+        """Formulas of several sheets (each optionally only at some positions), in one parse."""
+        docs, names = [], []
+        for sheet, within in wanted.items():
+            data = self.sheet_xml(sheet)
+            fragments = _formula_cells(data, within) if data else []
+            if fragments:
+                docs.append(_wrap(data, b"worksheet", fragments))
+                names.append(sheet)
+        out: dict[str, dict[Pos, str]] = {sheet: {} for sheet in wanted}
+        if not docs:
+            return out
+        root = _parse_xml(b"<nianbao>" + b"".join(docs) + b"</nianbao>", self.path, "worksheet")
+        c_tag, f_tag = f"{{{NS_MAIN}}}c", f"{{{NS_MAIN}}}f"
+        for sheet, sheet_root in zip(names, list(root)):
+            found: dict[Pos, str] = {}
+            masters: dict[str, tuple[Pos, str]] = {}
+            pending: list[tuple[Pos, str]] = []
+            for cell in sheet_root.iter(c_tag):
+                f = cell.find(f_tag)
+                pos = parse_ref(cell.get("r", ""))
+                if f is None or pos is None or pos[0] > max_rows or pos[1] > max_cols:
+                    continue
+                text = (f.text or "").strip()
+                if f.get("t") == "shared" and f.get("si") is not None:
+                    if text:
+                        masters[f.get("si")] = (pos, text)
+                    else:
+                        pending.append((pos, f.get("si")))
+                        continue
+                if text:
+                    found[pos] = text
+            for pos, si in pending:
+                if si in masters:
+                    (mr, mc), text = masters[si]
+                    found[pos] = shift_formula(text, pos[0] - mr, pos[1] - mc)
+            within = wanted[sheet]
+            out[sheet] = found if within is None else {pos: t for pos, t in found.items() if pos in within}
+        return out
+
+    def errors(self, sheet: str, max_rows: int, max_cols: int) -> dict[Pos, str]:
+        """Cells holding an Excel error value ("#DIV/0!"), which calamine reads as empty."""
+        data = self.sheet_xml(sheet)
+        if not data or b't="e"' not in data:
+            return {}
+        out: dict[Pos, str] = {}
+        for m in _ERROR_CELL.finditer(data):
+            ref = _CELL_R.search(m.group(1))
+            if ref:
+                pos = (int(ref.group(2)), col_number(ref.group(1).decode()))
+                if pos[0] <= max_rows and pos[1] <= max_cols:
+                    out[pos] = m.group(2).decode("utf-8", "replace").strip()
+        return out
+
+    def merged(self, sheet: str) -> list[tuple[int, int, int, int]]:
+        data = self.sheet_xml(sheet)
+        if not data or b"mergeCell" not in data:
+            return []
+        out = []
+        for ref in re.findall(rb'<(?:\w+:)?mergeCell\s[^<>]*?ref="([A-Z0-9:$]+)"', data):
+            a, _, b = ref.decode().partition(":")
+            p, q = parse_ref(a), parse_ref(b or a)
+            if p and q:
+                out.append((p[0], p[1], q[0], q[1]))
+        return out
+
+    def doc_properties(self) -> dict[str, str]:
+        out: dict[str, str] = {}
+        names = set(self.zf.namelist())
+        if "docProps/custom.xml" in names:
+            root = _parse_xml(self._xml("docProps/custom.xml"), self.path, "docProps/custom.xml")
+            for prop in root.iter(f"{{{NS_CUSTOM}}}property"):
+                value = next((child.text for child in prop if child.text is not None), None)
+                if prop.get("name") and value is not None:
+                    out[prop.get("name")] = value.strip()
+        if "docProps/core.xml" in names:
+            root = _parse_xml(self._xml("docProps/core.xml"), self.path, "docProps/core.xml")
+            for ns, tag in ((NS_DC, "title"), (NS_DC, "subject"), (NS_DC, "creator"), (NS_CP, "keywords"),
+                            (NS_DC, "description"), (NS_CP, "category"), (NS_DCTERMS, "created"),
+                            (NS_DCTERMS, "modified"), (NS_CP, "lastModifiedBy")):
+                el = root.find(f"{{{ns}}}{tag}")
+                if el is not None and el.text:
+                    out[f"doc.{tag}"] = el.text.strip()
+        return out
+
+
+_SHEET_END = re.compile(rb"(?:</(?:\w+:)?worksheet>|<(?:\w+:)?worksheet\b[^<>]*/>)\s*$")
+
+
+def _complete_sheet(data: bytes) -> bool:
+    """Whether a sheet part ends where a whole sheet ends (its root element closed)."""
+    return bool(_SHEET_END.search(data[-4096:]))
+
+
+def _sequential_extent(data: bytes) -> Pos:
+    """:meth:`_XlsxParts.extent` for a sheet where some rows or cells have no ``r``: a row
+    without one is the row after the last, a cell without one the column after the last."""
+    row = col = max_row = max_col = 0
+    for m in _ROW_OR_CELL.finditer(data):
+        ref = _R_ATTR.search(m.group(2))
+        if m.group(1) == b"row":
+            row = int(ref.group(2)) if ref and ref.group(2) else row + 1
+            col = 0
+            continue
+        cell_row = row
+        if ref and ref.group(1):
+            col = col_number(ref.group(1).decode())
+            cell_row = int(ref.group(2)) if ref.group(2) else row
+        else:
+            col += 1
+        if not m.group(2).endswith(b"/"):
+            max_row, max_col = max(max_row, cell_row), max(max_col, col)
+    return max_row, max_col
+
+
+def _root_tag(data: bytes, local: bytes) -> tuple[bytes, bytes]:
+    """The start tag of the document element (with its namespace declarations) and its prefix."""
+    m = re.search(rb"<((?:\w+:)?)" + local + rb"\b[^>]*>", data[:8192])
+    if m is None:
+        raise ValueError("no document element")
+    return m.group(0), m.group(1)
+
+
+def _wrap(data: bytes, local: bytes, fragments: list[bytes]) -> bytes:
+    start, prefix = _root_tag(data, local)
+    if start.endswith(b"/>"):
+        start = start[:-2] + b">"
+    return start + b"".join(fragments) + b"</" + prefix + local + b">"
+
+
+_CELL_R = re.compile(rb'\sr="([A-Z]{1,3})([0-9]{1,7})"')
+_ERROR_CELL = re.compile(rb'<(?:\w+:)?c(\s[^<>]*?\st="e"[^<>]*)>\s*<(?:\w+:)?v>([^<]{1,20})</(?:\w+:)?v>')
+
+
+def _formula_cells(data: bytes, within: set[Pos] | None = None) -> list[bytes]:
+    """``<c r=..><f ..>..</f></c>`` for each cell of a sheet holding a formula (optionally only
+    at positions ``within``, plus the masters of shared formulas), cut out of the XML text to be
+    parsed (with defusedxml) as one small document instead of the whole sheet."""
+    try:
+        _, prefix = _root_tag(data, b"worksheet")
+    except ValueError:
+        return []
+    if b"<" + prefix + b"f" not in data:
+        return []
+    pattern = _formula_pattern(prefix)
+    out: list[bytes] = []
+    close = b"</" + prefix + b"c>"
+    for m in pattern.finditer(data):
+        ref = _CELL_R.search(m.group(1))
+        if ref is None:
+            continue
+        f = m.group(2)
+        if within is not None and (int(ref.group(2)), col_number(ref.group(1).decode())) not in within \
+                and b'si="' not in f:
+            continue
+        out.append(b"<" + prefix + b'c r="' + ref.group(1) + ref.group(2) + b'">' + f + close)
+    return out
+
+
+@lru_cache(maxsize=8)
+def _formula_pattern(prefix: bytes) -> re.Pattern:
+    p = re.escape(prefix)
+    return re.compile(rb"<" + p + rb"c\b([^<>]*)>\s*(<" + p + rb"f\b[^<>]*/>|<" + p + rb"f\b[^<>]*>[^<]*</" + p + rb"f>)")
+
+
+def _fragments(data: bytes, patterns: list[bytes]) -> list[bytes]:
+    """Elements cut out of XML text by ``patterns``; empty start tags are closed (``<x a="1"/>``)."""
+    out = []
+    for pattern in patterns:
+        for m in re.finditer(pattern, data):
+            fragment = m.group(0)
+            if not fragment.endswith(b"/>") and b"</" not in fragment:
+                fragment = fragment[:-1] + b"/>"
+            out.append(fragment)
+    return out
+
+
+
+def _normpath(path: str) -> str:
+    parts: list[str] = []
+    for piece in path.split("/"):
+        if piece == "..":
+            if parts:
+                parts.pop()
+        elif piece not in ("", "."):
+            parts.append(piece)
+    return "/".join(parts)
+
+
