@@ -113,7 +113,8 @@ def _with_macro_sheet(base: Base) -> bytes:
     """An Excel 4 macro sheet ("Macro1", xl/macrosheets/) added as Excel stores it."""
     parts = entries(base.data)
     parts["xl/workbook.xml"] = re.sub(
-        rb"(<sheets>)", b'\\1<sheet name="Macro1" sheetId="99" r:id="rIdMacro1"/>', parts["xl/workbook.xml"], count=1)
+        rb"(<sheets>)", b'\\1<sheet xmlns:r="http://schemas.openxmlformats.org/officeDocument/2006/relationships" '
+        b'name="Macro1" sheetId="99" r:id="rIdMacro1"/>', parts["xl/workbook.xml"], count=1)
     parts["xl/_rels/workbook.xml.rels"] = parts["xl/_rels/workbook.xml.rels"].replace(
         b"</Relationships>", b'<Relationship Id="rIdMacro1" Type="http://schemas.microsoft.com/office/2006/'
         b'relationships/xlMacrosheet" Target="macrosheets/sheet1.xml"/></Relationships>')
@@ -239,9 +240,9 @@ def _lo_password_ods(path: Path, base: Base) -> None:
 
 
 def _far(base: Base, extra: list[list]) -> bytes:
-    """The LibreOffice .xls with ``extra`` records at the end of its first sheet, whose
+    """The LibreOffice .xls with ``extra`` records at the end of 表三 (its fourth sheet), whose
     DIMENSIONS then claims 65,536 rows x 256 columns."""
-    return biff.ole_file({"Workbook": biff.join(biff.place_far(_lo_records(base), 0, extra, 65536, 256))})
+    return biff.ole_file({"Workbook": biff.join(biff.place_far(_lo_records(base), 3, extra, 65536, 256))})
 
 
 bytes_case("declared-65536x256.xls", lambda b: biff.ole_file({"Workbook": biff.join(biff.place_far(

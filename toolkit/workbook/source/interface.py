@@ -97,6 +97,9 @@ class WorkbookSource:
             if sheet not in self.sheet_names:
                 raise KeyError(sheet)
             max_rows, max_cols = self.limits.max_rows, self.limits.max_cols
+            if self._parts is not None and sheet in self._parts.cell_less:
+                self._cells[sheet] = {}
+                return self._cells[sheet]
             if self._parts is not None:
                 rows, cols = self._parts.extent(sheet)
                 if rows > max_rows or cols > max_cols:

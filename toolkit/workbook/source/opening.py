@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import re
 import zipfile
 from pathlib import Path
 
 from toolkit.isolation import in_helper
 from toolkit.workbook.source.engines import ENGINES, CalamineSource, IsolatedCalamineSource, OpenpyxlSource
 from toolkit.workbook.source.interface import WorkbookSource
-from toolkit.workbook.source.safety import DEFAULT_LIMITS, Limits, SourceError, _fail
+from toolkit.workbook.source.safety import DEFAULT_LIMITS, Limits, SourceError, _fail, part_label
 from toolkit.workbook.source.sniffing import _sniff
 
 _ISOLATED = ("xls", "xlsb")
@@ -35,6 +36,7 @@ def open_source(path: str | Path, *, engine: str = "auto", limits: Limits = DEFA
         return ENGINES[engine](path, kind, container, data, limits, zf)
     except zipfile.BadZipFile:
         raise _fail("workbook-damaged", path, "压缩结构损坏") from None
-    except KeyError as exc:
-        raise _fail("workbook-damaged", path, f"缺少“{exc.args[0] if exc.args else ''}”") from None
+    except KeyError as exc:  # zipfile: "There is no item named '…' in the archive"
+        missing = re.search(r"named '([^']*)'", str(exc.args[0]) if exc.args else "")
+        raise _fail("workbook-damaged", path, f"缺少{part_label(missing.group(1), zf) if missing else '文件内部的一个部件'}") from None
 
