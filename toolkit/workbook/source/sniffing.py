@@ -153,6 +153,7 @@ def _chain(data: bytes, fat: list[int], sector: int, size: int, offset, n: int) 
     return bytes(out[:n])
 
 
+_OLD_BIFF = {b"\x09\x00": "Excel 2.x", b"\x09\x02": "Excel 3.0", b"\x09\x04": "Excel 4.0"}  # BOF of BIFF2-4
 _BIFF_BOFS = (0x0809, 0x0409, 0x0209, 0x0009)
 _FILEPASS = 0x002F
 _BIFF_EOF = 0x000A
@@ -276,8 +277,11 @@ def _sniff(path: Path, limits: Limits) -> tuple[str, str, bytes, zipfile.ZipFile
         what = _looks_like_text(data[:4096])
         if what:
             raise _fail("not-a-workbook", path, what)
-        if data[:4] in (b"\x09\x08\x10\x00", b"\x09\x04\x06\x00", b"\x09\x02\x06\x00"):
-            raise _fail("not-a-workbook", path, "是早期版本的Excel文件（Excel 5.0以前），请用Excel另存为.xlsx")
+        version = _OLD_BIFF.get(data[:2])
+        if version and len(data) >= 4 and struct.unpack_from("<H", data, 2)[0] in (4, 6, 8):
+            raise _fail("workbook-too-old", path, version)
+        if data[:4] in (b"\x09\x08\x10\x00", b"\x09\x08\x08\x00"):  # a bare BIFF5/8 stream, no OLE container
+            raise _fail("workbook-damaged", path, "缺少文件头，只剩工作表数据")
         raise _fail("not-a-workbook", path, "无法识别的文件内容")
     kind = "et" if path.suffix.lower() == ".et" else container
     return kind, container, data, zf
