@@ -7,6 +7,7 @@ import zipfile
 from pathlib import Path
 
 from toolkit.isolation import in_helper
+from toolkit.workbook.source.biff import bounded_workbook
 from toolkit.workbook.source.engines import ENGINES, CalamineSource, IsolatedCalamineSource, OpenpyxlSource
 from toolkit.workbook.source.interface import WorkbookSource
 from toolkit.workbook.source.safety import DEFAULT_LIMITS, Limits, SourceError, _fail, part_label
@@ -23,6 +24,16 @@ def open_source(path: str | Path, *, engine: str = "auto", limits: Limits = DEFA
     if engine != "auto" and engine not in ENGINES:
         raise ValueError(f"unknown engine {engine!r}; choose from auto, {', '.join(ENGINES)}")
     kind, container, data, zf = _sniff(path, limits)
+    cut: list[str] = []
+    if container == "xls":  # what lies beyond the caps never reaches an engine
+        data, cut = bounded_workbook(data, limits.max_rows, limits.max_cols)
+    source = _open(path, kind, container, data, zf, engine, limits)
+    source.cut_sheets.update(cut)
+    return source
+
+
+def _open(path: Path, kind: str, container: str, data: bytes, zf: zipfile.ZipFile | None, engine: str,
+          limits: Limits) -> WorkbookSource:
     try:
         if container in _ISOLATED and limits.isolate_binary and not in_helper() and engine in ("auto", "calamine"):
             return IsolatedCalamineSource(path, kind, container, data, limits, zf)
