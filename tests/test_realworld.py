@@ -130,7 +130,8 @@ def test_import_answer(corpus, cli_import, name):
     result = import_report(path)
     assert_answer(name, path, [f.to_dict() for f in result.findings], result.data is not None)
     if MANIFEST[name]["read"]:
-        assert result.data.values == corpus.base.values
+        if MANIFEST[name].get("same"):
+            assert result.data.values == corpus.base.values
 
 
 @pytest.mark.parametrize("name", params("roster"))

@@ -37,7 +37,7 @@ for _p in (str(REPO), str(TESTS), str(HERE)):
         sys.path.insert(0, _p)
 
 import biff  # noqa: E402
-from hostile.make_corpus import LAUGHS, Base, biff8, docx_bytes, make_base, rezip, strip_meta, with_prolog  # noqa: E402
+from hostile.make_corpus import LAUGHS, Base, biff8, make_base, rezip, strip_meta, with_prolog  # noqa: E402
 
 MANIFEST = HERE / "manifest.json"
 PASSWORD = "nianbao-2024"
@@ -253,29 +253,49 @@ bytes_case("shared-formulas.xls", lambda b: _far(b, biff.shared_formula_block(40
 
 @case("large-report.docx")
 def _large_report(path: Path, base: Base) -> None:
-    """The base report rendered to Word, its narrative grown to about half a megabyte of zip."""
+    """The base report rendered to Word, its narrative grown to 9,000 paragraphs written as Word
+    writes them (a run every few characters, each with its fonts, size and language): about
+    0.9 MB of zip, 30 MB of XML."""
     import random
 
-    import docx
+    from toolkit.render import render_report
     from toolkit.workbook.reader import read_report
 
-    from toolkit.render import render_report
-
-    data = read_report(base.path).data
-    document = docx.Document(io.BytesIO(render_report(data, "docx")))
+    rendered = render_report(read_report(base.path).data, "docx")
     rnd = random.Random(5)
+    RSIDS = ("00A1B2C3", "00D4E5F6", "0012AB34")
     words = "政府信息公开工作年度报告本机关坚持以人民为中心主动公开依申请公开平台建设监督保障"
-    anchor = next(p for p in document.paragraphs if "一是公开内容不够全面" in p.text)
-    for i in range(2200):
-        anchor.insert_paragraph_before("".join(rnd.choice(words) for _ in range(120)) + "。")
-    document.save(path)
+    phrases = ["".join(rnd.choice(words) for _ in range(10)) for _ in range(40)]
+    font = ('<w:rPr><w:rFonts w:ascii="仿宋_GB2312" w:eastAsia="仿宋_GB2312" w:hAnsi="仿宋_GB2312" w:hint="eastAsia"/>'
+            '<w:sz w:val="32"/><w:szCs w:val="32"/><w:lang w:val="en-US" w:eastAsia="zh-CN"/></w:rPr>')
+    paragraphs = "".join(
+        '<w:p><w:pPr><w:spacing w:line="560" w:lineRule="exact"/><w:ind w:firstLineChars="200"/></w:pPr>'
+        + "".join(f'<w:r w:rsidR="{rnd.choice(RSIDS)}">{font}<w:t>{rnd.choice(phrases)}</w:t></w:r>'
+                  for _ in range(12)) + "<w:r><w:t>。</w:t></w:r></w:p>"
+        for _ in range(9000)).encode()
+
+    def grow(xml: bytes) -> bytes:
+        at = xml.index("一是公开内容不够全面".encode())
+        start = xml.rindex(b"<w:p>", 0, at) if b"<w:p>" in xml[:at] else xml.rindex(b"<w:p ", 0, at)
+        return xml[:start] + paragraphs + xml[start:]
+
+    path.write_bytes(rezip(rendered, {"word/document.xml": grow}))
 
 
 # ---------------------------------------------------------------- 4. broken Word files
 
 
-def _report_docx() -> bytes:
-    return docx_bytes(["蓼堤镇人民政府2024年政府信息公开工作年度报告", "一、总体情况", "本年度，本机关共收到政府信息公开申请25件。"])
+_REPORTS: dict[str, bytes] = {}
+
+
+def _report_docx(base: Base) -> bytes:
+    """The base report rendered to Word by the toolkit (what a county publishes)."""
+    if str(base.path) not in _REPORTS:
+        from toolkit.render import render_report
+        from toolkit.workbook.reader import read_report
+
+        _REPORTS[str(base.path)] = render_report(read_report(base.path).data, "docx")
+    return _REPORTS[str(base.path)]
 
 
 def _duplicate_core(data: bytes) -> bytes:
@@ -284,13 +304,13 @@ def _duplicate_core(data: bytes) -> bytes:
                         b'Target="docProps/core.xml"/></Relationships>')})
 
 
-bytes_case("docx-two-core-properties.docx", lambda b: _duplicate_core(_report_docx()))
-bytes_case("docx-styles-missing.docx", lambda b: rezip(_report_docx(), drop=("word/styles.xml",)))
-bytes_case("docx-document-missing.docx", lambda b: rezip(_report_docx(), drop=("word/document.xml",)))
-bytes_case("docx-truncated.docx", lambda b: _report_docx()[:-300])
-bytes_case("docx-bad-xml.docx", lambda b: rezip(_report_docx(), {"word/document.xml": lambda x: x[: len(x) // 2]}))
-bytes_case("docx-no-content-types.docx", lambda b: rezip(_report_docx(), drop=("[Content_Types].xml",)))
-bytes_case("docx-wrong-main-type.docx", lambda b: rezip(_report_docx(), {"[Content_Types].xml": lambda x: x.replace(
+bytes_case("docx-two-core-properties.docx", lambda b: _duplicate_core(_report_docx(b)))
+bytes_case("docx-styles-missing.docx", lambda b: rezip(_report_docx(b), drop=("word/styles.xml",)))
+bytes_case("docx-document-missing.docx", lambda b: rezip(_report_docx(b), drop=("word/document.xml",)))
+bytes_case("docx-truncated.docx", lambda b: _report_docx(b)[:-300])
+bytes_case("docx-bad-xml.docx", lambda b: rezip(_report_docx(b), {"word/document.xml": lambda x: x[: len(x) // 2]}))
+bytes_case("docx-no-content-types.docx", lambda b: rezip(_report_docx(b), drop=("[Content_Types].xml",)))
+bytes_case("docx-wrong-main-type.docx", lambda b: rezip(_report_docx(b), {"[Content_Types].xml": lambda x: x.replace(
     b"wordprocessingml.document.main+xml", b"spreadsheetml.sheet.main+xml")}))
 
 

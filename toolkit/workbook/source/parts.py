@@ -32,9 +32,10 @@ def _small_part(zf: zipfile.ZipFile, name: str) -> bytes:
         return b""
 
 
-def main_part(zf: zipfile.ZipFile) -> str | None:
-    """The workbook part of a package (forward slashes): the office document of
-    ``_rels/.rels``, else the main part of ``[Content_Types].xml``, else None."""
+def main_part(zf: zipfile.ZipFile, main_types: tuple[bytes, ...] = MAIN_TYPES) -> str | None:
+    """The main part of a package (forward slashes; a workbook by default): the office document
+    of ``_rels/.rels``, else the part of ``[Content_Types].xml`` with one of ``main_types``,
+    else None."""
     names = {n.replace("\\", "/"): n for n in zf.namelist()}
     rels = names.get("_rels/.rels")
     if rels:
@@ -46,7 +47,7 @@ def main_part(zf: zipfile.ZipFile) -> str | None:
     if types:
         for override in _OVERRIDE.findall(_small_part(zf, types)):
             attrs = dict(_ATTR.findall(override))
-            if attrs.get(b"ContentType", b"").endswith(MAIN_TYPES):
+            if attrs.get(b"ContentType", b"").endswith(main_types):
                 part = attrs.get(b"PartName", b"").decode("utf-8", "replace").lstrip("/")
                 if part in names:
                     return part
