@@ -157,6 +157,16 @@ bytes_case("backslash-names.xlsx", lambda b: zip_entries({n.replace("/", "\\"): 
 bytes_case("standard.xlsb", lambda b: __import__("xlsb").from_workbook(b.path))
 
 
+@case("chart-sheet-no-meta.xlsb")
+def _chart_xlsb(path: Path, base: Base) -> None:
+    import xlsb
+
+    plain = path.parent / "_plain-for-xlsb.xlsx"
+    plain.write_bytes(openpyxl_edit(base.data, strip_meta))
+    path.write_bytes(xlsb.from_workbook(plain, chart_sheet="图表1"))
+    plain.unlink()
+
+
 @case("roster-with-chart-sheet.xlsx")
 def _roster_chart(path: Path, base: Base) -> None:
     import openpyxl
@@ -169,6 +179,15 @@ def _roster_chart(path: Path, base: Base) -> None:
         ws.append([name, f"联系人{i}", f"0370-848000{i}"])
     _chart_on(wb, ws)
     wb.save(path)
+
+
+@case("roster-with-chart-sheet.xlsb")
+def _roster_chart_xlsb(path: Path, base: Base) -> None:
+    import xlsb
+
+    rows = [["单位名称", "联系人"], ["蓼堤镇人民政府", "张三"], ["城关镇人民政府", "李四"]]
+    cells = {(r, c): v for r, row in enumerate(rows, 1) for c, v in enumerate(row, 1)}
+    path.write_bytes(xlsb.xlsb_bytes([{"name": "图表", "chart": True}, {"name": "名册", "cells": cells}]))
 
 
 def _chart_on(wb, ws) -> None:

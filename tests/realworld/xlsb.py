@@ -12,6 +12,8 @@ import zipfile
 MAIN = "application/vnd.ms-excel.sheet.binary.macroEnabled.main"
 WORKSHEET = "application/vnd.ms-excel.worksheet"
 SST = "application/vnd.ms-excel.sharedStrings"
+CHART = "application/vnd.ms-excel.chartsheet"
+REL_CHART = "http://schemas.openxmlformats.org/officeDocument/2006/relationships/chartsheet"
 REL_DOC = "http://schemas.openxmlformats.org/officeDocument/2006/relationships/officeDocument"
 REL_SHEET = "http://schemas.openxmlformats.org/officeDocument/2006/relationships/worksheet"
 REL_SST = "http://schemas.openxmlformats.org/officeDocument/2006/relationships/sharedStrings"
@@ -63,12 +65,17 @@ def _sheet(cells: dict[tuple[int, int], object], merged: list[tuple[int, int, in
     return out + record(130)
 
 
+def _part(i: int, sheet: dict) -> str:
+    return f"xl/chartsheets/sheet{i}.bin" if sheet.get("chart") else f"xl/worksheets/sheet{i}.bin"
+
+
 def xlsb_bytes(sheets: list[dict], custom_xml: bytes | None = None) -> bytes:
     """An .xlsb package. ``sheets``: [{"name", "cells": {(row, col): value}, "merged":
-    [(r1, c1, r2, c2)], "state": 0 visible | 1 hidden}] (1-based rows and columns)."""
+    [(r1, c1, r2, c2)], "state": 0 visible | 1 hidden}] (1-based rows and columns), or
+    {"name", "chart": True} for a chart sheet (BrtBeginCsView/BrtEndCsView only: no cells)."""
     strings: dict[str, int] = {}
-    parts = {f"xl/worksheets/sheet{i}.bin": _sheet(s["cells"], s.get("merged", []), strings)
-             for i, s in enumerate(sheets, 1)}
+    parts = {_part(i, s): record(427) + record(428) if s.get("chart") else
+             _sheet(s["cells"], s.get("merged", []), strings) for i, s in enumerate(sheets, 1)}
     book = record(131) + record(143)
     for i, s in enumerate(sheets, 1):
         book += record(156, struct.pack("<II", s.get("state", 0), i) + wide(f"rId{i}") + wide(s["name"]))
@@ -78,10 +85,11 @@ def xlsb_bytes(sheets: list[dict], custom_xml: bytes | None = None) -> bytes:
         sst += record(19, b"\0" + wide(text))
     sst += record(160)
     n = len(sheets)
-    rels = "".join(f'<Relationship Id="rId{i}" Type="{REL_SHEET}" Target="worksheets/sheet{i}.bin"/>'
-                   for i in range(1, n + 1)) + f'<Relationship Id="rId{n + 1}" Type="{REL_SST}" Target="sharedStrings.bin"/>'
-    overrides = "".join(f'<Override PartName="/xl/worksheets/sheet{i}.bin" ContentType="{WORKSHEET}"/>'
-                        for i in range(1, n + 1))
+    rels = "".join(f'<Relationship Id="rId{i}" Type="{REL_CHART if s.get("chart") else REL_SHEET}" '
+                   f'Target="{_part(i, s)[3:]}"/>' for i, s in enumerate(sheets, 1))
+    rels += f'<Relationship Id="rId{n + 1}" Type="{REL_SST}" Target="sharedStrings.bin"/>'
+    overrides = "".join(f'<Override PartName="/{_part(i, s)}" ContentType="{CHART if s.get("chart") else WORKSHEET}"/>'
+                        for i, s in enumerate(sheets, 1))
     overrides += f'<Override PartName="/xl/sharedStrings.bin" ContentType="{SST}"/>'
     root_rels = f'<Relationship Id="rId1" Type="{REL_DOC}" Target="xl/workbook.bin"/>'
     if custom_xml:
@@ -108,13 +116,14 @@ def xlsb_bytes(sheets: list[dict], custom_xml: bytes | None = None) -> bytes:
     return out.getvalue()
 
 
-def from_workbook(path) -> bytes:
+def from_workbook(path, chart_sheet: str | None = None) -> bytes:
     """The cells, merged ranges, hidden sheets and custom properties of a workbook (read with
-    openpyxl, cached values for formulas) as an .xlsb."""
+    openpyxl, cached values for formulas) as an .xlsb; with ``chart_sheet``, a chart sheet of
+    that name first."""
     import openpyxl
 
     wb = openpyxl.load_workbook(path, data_only=True)
-    sheets = []
+    sheets = [{"name": chart_sheet, "chart": True}] if chart_sheet else []
     for ws in wb.worksheets:
         cells = {(c.row, c.column): c.value for row in ws.iter_rows() for c in row
                  if c.value is not None and not hasattr(c.value, "year")}

@@ -54,12 +54,26 @@ def main_part(zf: zipfile.ZipFile, main_types: tuple[bytes, ...] = MAIN_TYPES) -
     return None
 
 
+def _is_workbook(zf: zipfile.ZipFile, part: str) -> bool:
+    """Whether ``[Content_Types].xml`` gives ``part`` a workbook's content type (or, without a
+    word on it, whether it is named like a workbook part)."""
+    names = {n.replace("\\", "/"): n for n in zf.namelist()}
+    types = names.get("[Content_Types].xml")
+    for override in _OVERRIDE.findall(_small_part(zf, types)) if types else []:
+        attrs = dict(_ATTR.findall(override))
+        if attrs.get(b"PartName", b"").decode("utf-8", "replace").lstrip("/") == part:
+            return attrs.get(b"ContentType", b"").endswith(MAIN_TYPES)
+    return posixpath.basename(part).lower() in ("workbook.xml", "workbook.bin")
+
+
 def canonical_package(zf: zipfile.ZipFile, data: bytes) -> bytes | None:
     """A copy of a workbook package laid out as every reader expects (``xl/workbook.xml`` or
     ``xl/workbook.bin``, forward slashes), or None when it already is."""
     names = zf.namelist()
     slashed = any("\\" in n for n in names)
     main = main_part(zf)
+    if main is not None and not _is_workbook(zf, main):
+        main = None  # a Word or PowerPoint package: not a workbook to lay out
     if main is None:
         return _copy(zf, data, {n: n.replace("\\", "/") for n in names}, {}) if slashed else None
     folder, base = posixpath.split(main)
