@@ -240,7 +240,7 @@ def test_batch_peak_is_bounded_by_workers(corpus, tmp_path):
 
     heavy = []
     for i in range(3):
-        for name in ("declared-65536x256.xls", "far-cell.xls", "shared-formulas.xls"):
+        for name in ("declared-65536x256.xls", "far-cell.xls", "shared-formulas.xls", "far-cell.xlsb"):
             if name in corpus.files:
                 heavy.append(tmp_path / f"{i}-{name}")
                 shutil.copy(corpus.files[name], heavy[-1])

@@ -270,6 +270,9 @@ bytes_case("far-cell.xls", lambda b: _far(b, [biff.number(65535, 255, 1.0)]), ne
 bytes_case("shared-formulas.xls", lambda b: _far(b, biff.shared_formula_block(40, 65535, 0, 255)), needs="soffice")
 
 
+bytes_case("far-cell.xlsb", lambda b: __import__("xlsb").from_workbook(b.path, extra={"表三": {(65536, 256): 1.0}}))
+
+
 @case("large-report.docx")
 def _large_report(path: Path, base: Base) -> None:
     """The base report rendered to Word, its narrative grown to 9,000 paragraphs written as Word

@@ -116,10 +116,10 @@ def xlsb_bytes(sheets: list[dict], custom_xml: bytes | None = None) -> bytes:
     return out.getvalue()
 
 
-def from_workbook(path, chart_sheet: str | None = None) -> bytes:
+def from_workbook(path, chart_sheet: str | None = None, extra: dict | None = None) -> bytes:
     """The cells, merged ranges, hidden sheets and custom properties of a workbook (read with
     openpyxl, cached values for formulas) as an .xlsb; with ``chart_sheet``, a chart sheet of
-    that name first."""
+    that name first; ``extra``: sheet name -> more cells {(row, col): value}."""
     import openpyxl
 
     wb = openpyxl.load_workbook(path, data_only=True)
@@ -127,6 +127,7 @@ def from_workbook(path, chart_sheet: str | None = None) -> bytes:
     for ws in wb.worksheets:
         cells = {(c.row, c.column): c.value for row in ws.iter_rows() for c in row
                  if c.value is not None and not hasattr(c.value, "year")}
+        cells.update((extra or {}).get(ws.title, {}))
         merged = [(m.min_row, m.min_col, m.max_row, m.max_col) for m in ws.merged_cells.ranges]
         sheets.append({"name": ws.title, "cells": cells, "merged": merged,
                        "state": {"visible": 0, "hidden": 1, "veryHidden": 2}[ws.sheet_state]})

@@ -82,7 +82,7 @@ def bounded_workbook(data: bytes, max_rows: int, max_cols: int) -> tuple[bytes, 
     stream = bytearray(b"".join(data[o:o + n] for o, n in chunks))
     sheets: dict[int, str] = {}
     truncated: list[str] = []
-    pos, substream, changed, drop_string = 0, -1, False, False
+    pos, substream, changed, drop_string, biff8 = 0, -1, False, False, True
     current = None
     while pos + 4 <= len(stream):
         kind, size = struct.unpack_from("<HH", stream, pos)
@@ -92,8 +92,10 @@ def bounded_workbook(data: bytes, max_rows: int, max_cols: int) -> tuple[bytes, 
         if kind == _BOF:
             substream += 1
             current = sheets.get(pos) if substream else None
+            if substream == 0:
+                biff8 = size >= 2 and struct.unpack_from("<H", stream, body)[0] == 0x0600
         elif kind == _BOUNDSHEET and substream == 0 and size >= 8:
-            sheets[struct.unpack_from("<I", stream, body)[0]] = _sheet_name(bytes(stream[body + 6:body + size]))
+            sheets[struct.unpack_from("<I", stream, body)[0]] = _sheet_name(bytes(stream[body + 6:body + size]), biff8)
         elif substream > 0:
             beyond = False
             if kind in _CELLS and size >= 4:
@@ -136,13 +138,14 @@ def _note(truncated: list[str], sheet: str | None) -> None:
         truncated.append(sheet)
 
 
-def _sheet_name(raw: bytes) -> str:
-    """A BoundSheet8 name (ShortXLUnicodeString; BIFF5 names taken as the Chinese code page)."""
-    if len(raw) < 2:
+def _sheet_name(raw: bytes, biff8: bool) -> str:
+    """A BoundSheet name: BIFF8's ShortXLUnicodeString, or BIFF5's bytes (taken as the Chinese
+    code page, which Chinese Excel 95 wrote)."""
+    if not raw:
         return ""
-    n, flags = raw[0], raw[1]
-    if flags & 1:
+    n = raw[0]
+    if not biff8:
+        return raw[1:1 + n].decode("gbk", "replace")
+    if len(raw) > 1 and raw[1] & 1:
         return raw[2:2 + 2 * n].decode("utf-16-le", "replace")
-    if len(raw) >= 2 + n and flags == 0:
-        return raw[2:2 + n].decode("latin-1")
-    return raw[1:1 + n].decode("gbk", "replace")
+    return raw[2:2 + n].decode("latin-1")

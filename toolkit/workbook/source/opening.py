@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import io
 import re
 import zipfile
 from pathlib import Path
 
 from toolkit.isolation import in_helper
 from toolkit.workbook.source.biff import bounded_workbook
+from toolkit.workbook.source.xlsb import bounded_xlsb
 from toolkit.workbook.source.engines import ENGINES, CalamineSource, IsolatedCalamineSource, OpenpyxlSource
 from toolkit.workbook.source.interface import WorkbookSource
 from toolkit.workbook.source.safety import DEFAULT_LIMITS, Limits, SourceError, _fail, part_label
@@ -27,6 +29,11 @@ def open_source(path: str | Path, *, engine: str = "auto", limits: Limits = DEFA
     cut: list[str] = []
     if container == "xls":  # what lies beyond the caps never reaches an engine
         data, cut = bounded_workbook(data, limits.max_rows, limits.max_cols)
+    elif container == "xlsb" and zf is not None:
+        data, cut = bounded_xlsb(zf, data, limits.max_rows, limits.max_cols, limits.max_entry_bytes)
+        if cut:
+            zf.close()
+            zf = zipfile.ZipFile(io.BytesIO(data))
     source = _open(path, kind, container, data, zf, engine, limits)
     source.cut_sheets.update(cut)
     return source

@@ -14,6 +14,7 @@ import posixpath
 import re
 import struct
 import zipfile
+import zlib
 
 MAIN_TYPES = (b"spreadsheetml.sheet.main+xml", b"spreadsheetml.template.main+xml",
               b"ms-excel.sheet.macroEnabled.main+xml", b"ms-excel.template.macroEnabled.main+xml",
@@ -128,8 +129,6 @@ def _copy(zf: zipfile.ZipFile, data: bytes, renames: dict[str, str], changes: di
         name = renames.get(info.filename, info.filename).encode("utf-8")
         if info.filename in changes:
             content = changes[info.filename]
-            import zlib
-
             packed = zlib.compressobj(6, zlib.DEFLATED, -15)
             body = packed.compress(content) + packed.flush()
             method, crc, size = zipfile.ZIP_DEFLATED, zlib.crc32(content), len(content)
