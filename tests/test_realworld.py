@@ -89,6 +89,7 @@ def assert_answer(name: str, path: Path, findings: list[dict], data_read: bool) 
     else:
         assert [f["code"] for f in errors] == expect["codes"], (name, findings)
         assert path.name in errors[0]["message"], errors[0]["message"]
+    assert not set(expect.get("absent", [])) & set(codes), (name, codes)
     first = (errors or findings or [{"message": ""}])[0]["message"]
     for text in expect.get("says", []):
         assert text in first, (name, first)

@@ -154,6 +154,22 @@ def _moved_main(base: Base, prefix: str, main: str) -> bytes:
 bytes_case("main-part-at-root.xlsx", lambda b: _moved_main(b, "", "workbook.xml"))
 bytes_case("main-part-renamed.xlsx", lambda b: _moved_main(b, "xl/", "book.xml"))
 bytes_case("backslash-names.xlsx", lambda b: zip_entries({n.replace("/", "\\"): c for n, c in entries(b.data).items()}))
+_STRICT = {b"http://schemas.openxmlformats.org/spreadsheetml/2006/main": b"http://purl.oclc.org/ooxml/spreadsheetml/main",
+           b"http://schemas.openxmlformats.org/officeDocument/2006/relationships":
+           b"http://purl.oclc.org/ooxml/officeDocument/relationships"}
+
+
+def _strict(base: Base) -> bytes:
+    """The workbook in Strict Open XML (Excel's 'Strict Open XML Spreadsheet'): ISO namespaces."""
+    out = {}
+    for name, content in entries(base.data).items():
+        for transitional, strict in _STRICT.items():
+            content = content.replace(transitional, strict)
+        out[name] = content
+    return zip_entries(out)
+
+
+bytes_case("strict-ooxml.xlsx", _strict)
 bytes_case("standard.xlsb", lambda b: __import__("xlsb").from_workbook(b.path))
 
 

@@ -73,6 +73,8 @@ def shift_formula(formula: str, drow: int, dcol: int) -> str:
 
 
 _CELL_LESS_SHEETS = ("chartsheet", "dialogsheet")
+_STRICT = ((b"http://purl.oclc.org/ooxml/spreadsheetml/main", NS_MAIN.encode()),
+           (b"http://purl.oclc.org/ooxml/officeDocument/relationships", NS_REL.encode()))
 
 
 @dataclass
@@ -137,6 +139,9 @@ class _XlsxParts:
             data = _read_entry(self.zf, name, self.path, self.limits)
             if b"<!DOCTYPE" in data or b"<!ENTITY" in data:
                 raise _fail("workbook-damaged", self.path, f"{part_label(name, self.zf)}含有不安全的XML内容（DTD或实体）")
+            if b"purl.oclc.org/ooxml/" in data[:4096]:  # Strict Open XML: the same elements, other names
+                for strict, transitional in _STRICT:
+                    data = data.replace(strict, transitional)
             self._xml_cache[name] = data
         return self._xml_cache[name]
 
