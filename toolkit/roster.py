@@ -243,7 +243,9 @@ def _read_rows(path: Path) -> tuple[list[list[Any]], list[Finding]]:
             raise _Unreadable(f"文件太大（{size // 1024 // 1024} MB），名册不应超过 {MAX_ROSTER_BYTES // 1024 // 1024} MB")
         data = path.read_bytes()
     except OSError as exc:
-        raise _Unreadable(f"无法打开文件（{exc.strerror or exc}）") from None
+        from toolkit.workbook.source.safety import _os_reason
+
+        raise _Unreadable(f"无法打开文件（{_os_reason(exc)}）") from None
     if path.suffix.lower() in SPREADSHEET_SUFFIXES or data[:4] in (b"PK\x03\x04", b"\xd0\xcf\x11\xe0"):
         return _spreadsheet_rows(path)
     return _csv_rows(data), []
@@ -277,7 +279,7 @@ def _csv_rows(data: bytes) -> list[list[str]]:
                 raise _Unreadable(f"行数超过 {MAX_ROWS} 行")
         return rows
     except csv.Error as exc:
-        raise _Unreadable(f"CSV 格式有误（{exc}）") from None
+        raise _Unreadable("CSV 格式有误（有引号不配对或无法识别的字符），请用Excel或WPS打开后另存为CSV或xlsx") from None
 
 
 def _spreadsheet_rows(path: Path) -> tuple[list[list[Any]], list[Finding]]:
