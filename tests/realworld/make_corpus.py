@@ -37,7 +37,7 @@ for _p in (str(REPO), str(TESTS), str(HERE)):
         sys.path.insert(0, _p)
 
 import biff  # noqa: E402
-from hostile.make_corpus import LAUGHS, Base, biff8, make_base, rezip, strip_meta, with_prolog  # noqa: E402
+from hostile.make_corpus import LAUGHS, Base, _renamed, biff8, make_base, rezip, strip_meta, with_prolog  # noqa: E402
 
 MANIFEST = HERE / "manifest.json"
 PASSWORD = "nianbao-2024"
@@ -100,7 +100,7 @@ def _chart_sheet(wb) -> None:
 
 
 bytes_case("chart-sheet.xlsx", lambda b: openpyxl_edit(b.data, _chart_sheet))
-bytes_case("chart-sheet-no-meta.xlsx", lambda b: openpyxl_edit(b.data, lambda wb: (strip_meta(wb), _chart_sheet(wb))))
+bytes_case("chart-sheet-renamed.xlsx", lambda b: openpyxl_edit(b.data, lambda wb: (_chart_sheet(wb), _renamed(wb))))
 
 _MACRO_SHEET = (b'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>'
                 b'<xm:macrosheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" '
@@ -128,7 +128,7 @@ def _with_macro_sheet(base: Base) -> bytes:
 
 
 bytes_case("macro-sheet.xlsm", _with_macro_sheet)
-bytes_case("macro-sheet-no-meta.xlsm", lambda b: _with_macro_sheet(Base(b.path, openpyxl_edit(b.data, strip_meta), b.values)))
+bytes_case("macro-sheet-renamed.xlsm", lambda b: _with_macro_sheet(Base(b.path, openpyxl_edit(b.data, _renamed), b.values)))
 
 
 def _moved_main(base: Base, prefix: str, main: str) -> bytes:

@@ -274,7 +274,7 @@ class _XlsxParts:
         return out
 
 
-_SHEET_END = re.compile(rb"(?:</(?:\w+:)?worksheet>|<(?:\w+:)?worksheet\b[^<>]*/>)\s*$")
+_SHEET_END = re.compile(rb"(?:</(?:\w+:)?(?:worksheet|macrosheet)>|<(?:\w+:)?(?:worksheet|macrosheet)\b[^<>]*/>)\s*$")
 
 
 def _complete_sheet(data: bytes) -> bool:
