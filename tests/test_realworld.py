@@ -263,3 +263,24 @@ def test_batch_peak_is_bounded_by_workers(corpus, tmp_path):
 def test_no_catalogued_message_names_an_exception_or_a_url():
     for code, kind in load_all_finding_types().items():
         assert not ENGINE_TEXT.search(kind.template), (code, kind.template)
+
+
+def test_annotated_copies_hold_every_sheet(corpus, tmp_path):
+    """``check --annotate`` on the valid files: a copy with the 校验结果 sheet and every sheet of
+    the file (a Strict Open XML file opens in openpyxl without any)."""
+    import openpyxl
+
+    from toolkit.workbook.source import open_source
+
+    names = [n for n in by_via(corpus, "check") if MANIFEST[n]["read"]]
+    proc = subprocess.run([sys.executable, "-m", "toolkit", "check", "--annotate", str(tmp_path),
+                           *(str(corpus.files[n]) for n in names)], capture_output=True, text=True, cwd=REPO,
+                          timeout=600)
+    assert proc.returncode == 0, proc.stdout[-2000:]
+    for name in names:
+        copy = tmp_path / (Path(name).stem + (".xlsm" if name.endswith(".xlsm") else ".xlsx"))
+        with open_source(corpus.files[name]) as source:
+            sheets = set(source.sheet_names)
+        wb = openpyxl.load_workbook(copy, read_only=True)
+        assert wb.sheetnames[0] == "校验结果" and sheets <= set(wb.sheetnames), (name, wb.sheetnames)
+        wb.close()
