@@ -27,13 +27,18 @@ def open_source(path: str | Path, *, engine: str = "auto", limits: Limits = DEFA
         raise ValueError(f"unknown engine {engine!r}; choose from auto, {', '.join(ENGINES)}")
     kind, container, data, zf = _sniff(path, limits)
     cut: list[str] = []
-    if container == "xls":  # what lies beyond the caps never reaches an engine
-        data, cut = bounded_workbook(data, limits.max_rows, limits.max_cols)
-    elif container == "xlsb" and zf is not None:
-        data, cut = bounded_xlsb(zf, data, limits.max_rows, limits.max_cols, limits.max_entry_bytes)
-        if cut:
+    try:  # what lies beyond the caps never reaches an engine
+        if container == "xls":
+            data, cut = bounded_workbook(data, limits.max_rows, limits.max_cols)
+        elif container == "xlsb" and zf is not None:
+            data, cut = bounded_xlsb(zf, data, limits.max_rows, limits.max_cols, limits.max_entry_bytes)
+            if cut:
+                zf.close()
+                zf = zipfile.ZipFile(io.BytesIO(data))
+    except Exception:  # noqa: BLE001 - records or entries that cannot be followed
+        if zf is not None:
             zf.close()
-            zf = zipfile.ZipFile(io.BytesIO(data))
+        raise _fail("workbook-damaged", path, "内部结构无法解析") from None
     source = _open(path, kind, container, data, zf, engine, limits)
     source.cut_sheets.update(cut)
     return source

@@ -264,7 +264,10 @@ def _sniff(path: Path, limits: Limits) -> tuple[str, str, bytes, zipfile.ZipFile
             raise _fail("workbook-damaged", path, "压缩结构损坏") from None
         try:
             _check_zip(zf, path, limits)
-            canonical = canonical_package(zf, data)
+            try:
+                canonical = canonical_package(zf, data)
+            except Exception:  # noqa: BLE001 - entries pointing outside the file and the like
+                raise _fail("workbook-damaged", path, "压缩结构损坏") from None
             if canonical is not None:  # backslashes, or the workbook part elsewhere: as readers expect
                 zf.close()
                 data = canonical

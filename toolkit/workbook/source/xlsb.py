@@ -11,6 +11,7 @@ import posixpath
 import re
 import struct
 import zipfile
+import zlib
 
 _ROW, _WS_DIM, _BUNDLE_SHEET = 0x0000, 0x0094, 0x009C
 _CELLS = range(0x0001, 0x000E)  # BrtCellBlank … BrtFmlaError, BrtCellRString
@@ -107,7 +108,7 @@ def bounded_xlsb(zf: zipfile.ZipFile, data: bytes, max_rows: int, max_cols: int,
         try:
             with zf.open(part) as fh:
                 content = fh.read(max_part_bytes + 1)
-        except (KeyError, zipfile.BadZipFile, OSError, ValueError, EOFError):
+        except (KeyError, zipfile.BadZipFile, OSError, ValueError, EOFError, zlib.error):
             continue  # the engine will say what is wrong with it
         if len(content) > max_part_bytes:
             continue
