@@ -14,6 +14,10 @@ import yaml
 from toolkit.formats import TEMPLATES_DIR, Format
 from toolkit.grid import table_grid
 
+ORIGIN_PUBLISHED = "published"
+"""The meta ``origin`` of a workbook imported from a published report: its totals are the
+published values, not formulas (the writer's ``published``; the reader checks them as such)."""
+
 
 @dataclass(frozen=True)
 class WorkbookPlan:

@@ -34,12 +34,14 @@ from typing import Any, Callable, Iterable
 
 from toolkit.checks import reading_findings  # noqa: F401  (registers the finding codes)
 from toolkit.checks.catalogue import finding_type
+from toolkit.checks.filled import not_filled
 from toolkit.checks.values import parse_value, typed_text, vocabulary
 from toolkit.formats import Block, Format, FormatError, Node, Table, all_formats, format_for_year, load_format
 from toolkit.grid import CAPTION, COLUMN, ROW, table_grid
 from toolkit.labels import normalize_label
 from toolkit.model import WARNING, CellSource, Finding, ReportData, format_decimal
 from toolkit.workbook.layout import (
+    ORIGIN_PUBLISHED,
     a1,
     cell_addresses,
     col_letter,
@@ -730,11 +732,14 @@ def read_source(source: WorkbookSource, *, format_id: str | None = None, year: i
             findings.append(_make("format-year-mismatch", actual=fmt.id, expected=expected, year=report_year,
                                   found_name=fmt.name, expected_name=load_format(expected).name))
     _read_tables(ctx, fmt, located, data, findings)
+    if result.meta.get("origin") == ORIGIN_PUBLISHED:
+        data.formulas = None  # totals hold the published values: checked as in the published report
     for field_id, code, known in (("unit", "unit-missing", data.unit), ("year", "year-missing", data.year)):
         if known is None:
             where = data.cells.get(f"info.{field_id}", CellSource())
             findings.append(_make(code, sheet=where.sheet, cell=where.cell))
     findings.extend(source.notes)
+    result.findings = not_filled(fmt, data, findings, file=source.path)
     result.data = data
     return result
 
