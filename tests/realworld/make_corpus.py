@@ -257,6 +257,20 @@ def _read_only_recommended(base: Base) -> bytes:
 bytes_case("rc4-read-only-recommended.xls", _read_only_recommended)
 
 
+_DEFAULT = "VelvetSweatshop"  # Excel's password for a protected workbook without an open password
+bytes_case("default-password-cryptoapi.xls", lambda b: biff.ole_file(
+    {"Workbook": biff.encrypt_cryptoapi(_lo_records(b), _DEFAULT)}, mini=True), needs="soffice")
+bytes_case("default-password-xor.xls", lambda b: biff.ole_file(
+    {"Workbook": biff.encrypt_xor(_lo_records(b), _DEFAULT)}, mini=True), needs="soffice")
+
+
+@case("libreoffice-default-password.xls", needs="soffice")
+def _lo_default_password(path: Path, base: Base) -> None:
+    from soffice import soffice_save_as
+
+    soffice_save_as(base.path, path, "MS Excel 97", _DEFAULT)
+
+
 @case("libreoffice-password.xls", needs="soffice")
 def _lo_password_xls(path: Path, base: Base) -> None:
     from soffice import soffice_save_as

@@ -181,7 +181,9 @@ def _biff_encrypted(data: bytes) -> bool:
     return False
 
 
-def _sniff_ole(data: bytes, path: Path) -> str:
+def _sniff_ole(data: bytes, path: Path) -> tuple[str, bytes]:
+    """(container, bytes to read) of an OLE file: an .xls protected only by Excel's default
+    password comes back decrypted."""
     try:
         names = ole_stream_names(data)
     except (ValueError, struct.error):
@@ -190,8 +192,16 @@ def _sniff_ole(data: bytes, path: Path) -> str:
         raise _fail("workbook-encrypted", path)
     if {"Workbook", "Book", "WORKBOOK", "BOOK"} & names:
         if _biff_encrypted(data):
-            raise _fail("workbook-encrypted", path)
-        return "xls"
+            from toolkit.workbook.source.biff_crypto import decrypt_default
+
+            try:
+                plain = decrypt_default(data)
+            except (ValueError, struct.error, IndexError):
+                plain = None
+            if plain is None:
+                raise _fail("workbook-encrypted", path)
+            return "xls", plain
+        return "xls", data
     if "WordDocument" in names:
         raise _fail("not-a-workbook", path, "是Word文档（.doc）")
     if "PowerPoint Document" in names:
@@ -254,7 +264,7 @@ def _sniff(path: Path, limits: Limits) -> tuple[str, str, bytes, zipfile.ZipFile
     if not data:
         raise _fail("not-a-workbook", path, "文件是空的（0字节）")
     if data.startswith(_OLE_MAGIC):
-        container = _sniff_ole(data, path)
+        container, data = _sniff_ole(data, path)
     elif data.startswith(_ZIP_MAGICS):
         try:
             zf = zipfile.ZipFile(io.BytesIO(data))
