@@ -23,7 +23,7 @@ sys.path.insert(0, str(ROOT))
 
 from toolkit.formats import load_format  # noqa: E402
 from toolkit.round import synthetic_report  # noqa: E402
-from toolkit.workbook.layout import cell_addresses  # noqa: E402
+from toolkit.layout import cell_addresses  # noqa: E402
 from toolkit.workbook.writer import write_workbook  # noqa: E402
 
 YEAR = 2025

@@ -115,7 +115,7 @@ def workbook_identity(content: bytes) -> dict[str, object]:
     """What a workbook says about itself: its hidden meta sheet and its 基本信息 values."""
     import openpyxl
 
-    from toolkit.workbook.layout import info_rows, workbook_plan
+    from toolkit.layout import info_rows, workbook_plan
 
     plan = workbook_plan()
     book = openpyxl.load_workbook(io.BytesIO(content))

@@ -10,11 +10,11 @@ import pytest
 
 from check_helpers import RETURNED_FINDINGS, returned_folder
 from soffice import needs_soffice, soffice_convert
-from toolkit.check import check_file, check_paths
+from toolkit.batch import check_file, check_paths
 from toolkit.formats import load_format
 from toolkit.model import Finding
 from toolkit.workbook.annotate import ERROR_FILL, RESULT_HEADERS, RESULT_SHEET, WARNING_FILL, annotate_workbook
-from toolkit.workbook.reader import read_report
+from toolkit.readers import read_report
 
 
 def digest(path: Path) -> str:

@@ -19,7 +19,7 @@ from toolkit.cli import app
 from toolkit.formats import load_format
 from toolkit.grid import CAPTION, COLUMN, CORNER, ROW, VALUE, table_grid
 from toolkit.model import ReportData
-from toolkit.workbook.layout import cell_addresses, info_rows, narrative_rows, sheet_origin, workbook_plan
+from toolkit.layout import cell_addresses, info_rows, narrative_rows, sheet_origin, workbook_plan
 from toolkit.workbook.writer import (
     custom_property_name,
     defined_name_for_cell,

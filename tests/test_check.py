@@ -14,7 +14,7 @@ from typer.testing import CliRunner
 
 from check_helpers import RETURN_YEAR, RETURNED_FINDINGS, clean_report, prior_report, returned_folder, write_returned
 from soffice import needs_soffice, soffice_convert
-from toolkit.check import check_file, check_paths, expand_paths, load_prior
+from toolkit.batch import check_file, check_paths, expand_paths, load_prior
 from toolkit.cli import app
 from toolkit.formats import load_format
 from toolkit.model import ReportData
@@ -76,16 +76,16 @@ def test_folders_skip_lock_files_hidden_files_and_the_annotate_folder(tmp_path):
 
 def test_an_unexpected_error_in_one_file_does_not_stop_the_batch(returned, monkeypatch):
     _, files = returned
-    import toolkit.workbook.reader as reader
+    import toolkit.readers as readers
 
-    real = reader.read_report
+    real = readers.read_report
 
     def flaky(path, **kwargs):
         if Path(path) == files["balance"]:
             raise RuntimeError("boom")
         return real(path, **kwargs)
 
-    monkeypatch.setattr(reader, "read_report", flaky)
+    monkeypatch.setattr(readers, "read_report", flaky)
     report = check_paths([files["balance"], files["clean"]])
     assert [f.code for f in report.files[0].findings] == ["check-failed"]
     assert "boom" in report.files[0].findings[0].message
@@ -116,7 +116,7 @@ def test_prior_from_json_and_from_a_workbook(tmp_path):
 
 
 def test_prior_that_cannot_be_read_is_a_setup_error(tmp_path):
-    from toolkit.check import CheckSetupError
+    from toolkit.batch import CheckSetupError
 
     (tmp_path / "p.json").write_text("{not json", encoding="utf-8")
     with pytest.raises(CheckSetupError):

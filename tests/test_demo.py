@@ -42,7 +42,7 @@ def test_demo_runs_every_step(tmp_path):
 
 
 def test_sample_returns_show_their_planted_mistakes():
-    from toolkit.check import check_paths
+    from toolkit.batch import check_paths
 
     report = check_paths([samples_dir() / "returned"], roster=samples_dir() / "roster.csv", year=2025)
     by_unit = {next(u for u in EXPECTED if u in Path(f.path).name): f for f in report.files}

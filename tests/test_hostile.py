@@ -20,11 +20,11 @@ import openpyxl
 import pytest
 
 from hostile.make_corpus import CASES, NEEDS, build_corpus, load_manifest
-from toolkit.check import check_file, check_paths
+from toolkit.batch import check_file, check_paths
 from toolkit.checks.catalogue_doc import load_all_finding_types
 from toolkit.formats import load_format
 from toolkit.model import ERROR
-from toolkit.workbook.reader import read_report
+from toolkit.readers import read_report
 from toolkit.workbook.source import Limits
 
 REPO = Path(__file__).resolve().parents[1]

@@ -21,7 +21,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from check_helpers import clean_report
-from toolkit.check import check_file
+from toolkit.batch import check_file
 from toolkit.checks.catalogue_doc import load_all_finding_types
 from toolkit.formats import load_format
 from toolkit.model import ERROR, WARNING

@@ -145,7 +145,7 @@ def test_not_a_report_and_a_missing_file(tmp_path):
 
 @pytest.mark.parametrize("name", ["tab-rows-2021.txt", "cell-per-line-2019.txt", "merged-cells-2021.docx"])
 def test_import_write_read_gives_the_same_data(made, imported, tmp_path, name):
-    from toolkit.workbook.reader import read_report
+    from toolkit.readers import read_report
     from toolkit.workbook.writer import write_workbook
 
     data = imported(name)[0].data

@@ -10,12 +10,12 @@ from typer.testing import CliRunner
 
 from check_helpers import clean_report
 from soffice import SOFFICE, soffice_convert
-from toolkit.check import check_file
+from toolkit.batch import check_file
 from toolkit.cli import app
 from toolkit.formats import load_format
 from toolkit.importers.batch import import_reports
 from toolkit.render import render_report
-from toolkit.workbook.layout import ORIGIN_PUBLISHED, cell_addresses, workbook_plan
+from toolkit.layout import ORIGIN_PUBLISHED, cell_addresses, workbook_plan
 from toolkit.workbook.writer import defined_name_for_meta, workbook_text
 
 UNIT = "蓼堤镇人民政府"

@@ -14,7 +14,7 @@ from toolkit.formats import load_format
 from toolkit.importers import import_report, import_text
 from toolkit.model import ReportData
 from toolkit.render import render_report
-from toolkit.workbook.reader import read_report
+from toolkit.readers import read_report
 from toolkit.workbook.writer import write_workbook
 
 

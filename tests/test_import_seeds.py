@@ -249,7 +249,7 @@ def test_nianbao_import_writes_a_workbook_and_json(tmp_path):
     res = runner.invoke(app, ["import", str(seed("004")), "-o", str(out)])
     assert res.exit_code == 0, res.output
     assert out.is_file()
-    from toolkit.workbook.reader import read_report
+    from toolkit.readers import read_report
 
     back = read_report(out).data
     assert back.values["t3.new.natural"] == Decimal(210) and back.values["t2.fees.amount"] == Decimal("2460.9543")

@@ -21,7 +21,7 @@ from check_helpers import clean_report
 from make_report_fixtures import source_data
 from toolkit.formats import load_format
 from toolkit.render import render_report
-from toolkit.workbook.layout import workbook_plan
+from toolkit.layout import workbook_plan
 from toolkit.workbook.writer import write_workbook
 
 REPO = Path(__file__).resolve().parents[1]

@@ -16,7 +16,7 @@ from soffice import SOFFICE_MARKS, soffice_convert
 from toolkit.formats import load_format
 from toolkit.grid import table_grid
 from toolkit.model import ReportData
-from toolkit.workbook.layout import cell_addresses, sheet_origin, workbook_plan
+from toolkit.layout import cell_addresses, sheet_origin, workbook_plan
 from toolkit.workbook.writer import (
     custom_property_name,
     defined_name_for_cell,
@@ -217,7 +217,7 @@ def test_meta_survives(case):
     assert props[custom_property_name("format")] == fmt.id
     info = wb[plan.info_sheet]
     assert info["B2"].value == UNIT and info["B2"].data_type == "s"
-    from toolkit.workbook.layout import narrative_rows
+    from toolkit.layout import narrative_rows
 
     for row, part_id, _ in narrative_rows(fmt):
         assert wb[plan.narrative_sheet].cell(row, 2).value == narrative[part_id]

@@ -23,7 +23,7 @@ from make_report_fixtures import UNIT as FIXTURE_UNIT, source_data
 from toolkit.files import safe_filename
 from toolkit.formats import load_format
 from toolkit.render import render_report
-from toolkit.workbook.layout import info_rows, workbook_plan
+from toolkit.layout import info_rows, workbook_plan
 from toolkit.workbook.writer import write_workbook
 
 REPO = Path(__file__).resolve().parents[1]
@@ -86,7 +86,7 @@ def returned_workbook(path: Path, unit: str, *, typed: dict[str, str] | None = N
     data = clean_report(fmt, seed, unit=unit, year=YEAR)
     write_workbook(path, fmt, unit=unit, year=YEAR, data=data)
     if typed:
-        from toolkit.workbook.layout import cell_addresses
+        from toolkit.layout import cell_addresses
 
         wb = openpyxl.load_workbook(path)
         for cell_id, text in typed.items():

@@ -18,18 +18,19 @@ from pathlib import Path
 import openpyxl
 import pytest
 
+import toolkit.readers as readers
 import toolkit.workbook.reader as reader
 from check_helpers import RETURN_YEAR, returned_folder, type_over, write_returned
 from soffice import needs_soffice, soffice_convert
 from toolkit.blank import make_blanks
-from toolkit.check import Tally, check_file, check_paths, iter_check, write_json
+from toolkit.batch import Tally, check_file, check_paths, iter_check, write_json
 from toolkit.checks.engine import CheckContext, check_data
 from toolkit.formats import load_format
 from toolkit.model import Report
 from toolkit.parallel import MIN_ITEMS_PER_WORKER, cpu_count, ordered_map, resolve_workers
 from toolkit.render import render_many
 from toolkit.round import synthetic_report
-from toolkit.workbook.layout import cell_addresses
+from toolkit.layout import cell_addresses
 from toolkit.workbook.source import DEFAULT_LIMITS
 
 # ---------------------------------------------------------------- ordered_map itself
@@ -147,7 +148,7 @@ def batch(tmp_path_factory):
 
 def _findings(path: Path, **options) -> tuple[list[dict], dict | None]:
     """Read with ``options`` and check, as ``nianbao check`` does for one file."""
-    result = reader.read_report(path, **options)
+    result = readers.read_report(path, **options)
     found = list(result.findings)
     if result.data is not None:
         found += check_data(result.data, context=CheckContext(file_name=path.name))
@@ -373,6 +374,6 @@ def test_a_file_that_kills_its_worker_is_read_again_alone_as_in_one_process(batc
 
 
 def iter_folder(folders):
-    from toolkit.check import expand_paths
+    from toolkit.batch import expand_paths
 
     return expand_paths(folders)

@@ -19,9 +19,10 @@ from check_helpers import TOWNSHIP, clean_report
 from soffice import SOFFICE, soffice_convert
 from toolkit.formats import load_format
 from toolkit.grid import VALUE, table_grid
-from toolkit.model import ERROR, WARNING, ReportData
-from toolkit.workbook.layout import cell_addresses, workbook_plan
-from toolkit.workbook.reader import READERS, ReadResult, cell_labels, read_report, register_reader
+from toolkit.layout import cell_addresses, workbook_plan
+from toolkit.model import ERROR, WARNING, ReadResult, ReportData
+from toolkit.readers import READERS, read_report, register_reader
+from toolkit.workbook.locate import cell_labels
 from toolkit.workbook.source import Limits, SourceError, open_source, shift_formula
 from toolkit.workbook.writer import total_formula, write_workbook
 
@@ -702,6 +703,17 @@ def test_entity_expansion_is_refused(tmp_path, books):
     with pytest.raises(SourceError) as err:  # every XML part's prolog is checked before parsing
         open_source(properties)
     assert err.value.code == "workbook-damaged"
+
+
+def test_a_utf16_part_without_byte_order_mark_is_checked_for_a_dtd(tmp_path, books):
+    src, _ = books["2021"]
+    xxe = '<?xml version="1.0"?><!DOCTYPE r [<!ENTITY x SYSTEM "file:///etc/passwd">]><r/>'
+    for encoding in ("utf-16-le", "utf-16-be"):  # XML allows UTF-16 without a byte order mark
+        odd = rezip(src, tmp_path / f"{encoding}.xlsx", {"docProps/custom.xml": xxe.encode(encoding)})
+        with pytest.raises(SourceError) as err:
+            open_source(odd)
+        assert err.value.code == "workbook-damaged" and "DTD" in err.value.message
+        assert codes(read_report(odd)) == ["workbook-damaged"]
 
 
 def test_zip_limits(tmp_path, books):

@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from realworld.make_corpus import CASES, NEEDS, build_corpus, load_manifest
-from toolkit.check import check_file, check_paths
+from toolkit.batch import check_file, check_paths
 from toolkit.checks.catalogue_doc import load_all_finding_types
 from toolkit.formats import load_format
 from toolkit.model import ERROR
@@ -173,7 +173,7 @@ import json, sys
 from pathlib import Path
 via, path = sys.argv[1], sys.argv[2]
 if via == "check":
-    from toolkit.check import check_file
+    from toolkit.batch import check_file
     check_file(path)
 elif via == "import":
     from toolkit.importers import import_report

@@ -15,12 +15,12 @@ from typer.testing import CliRunner
 from smtp_helpers import Handler, attachments, body_text, start_server, workbook_identity
 from shared_data import seed_path
 from toolkit.archive import Archive
-from toolkit.check import check_paths
+from toolkit.batch import check_paths
 from toolkit.cli import app
 from toolkit.formats import load_format
 from toolkit.mail import SmtpSettings
 from toolkit.round import demo_round, round_status, send_findings, send_requests, synthetic_report
-from toolkit.workbook.layout import cell_addresses
+from toolkit.layout import cell_addresses
 from toolkit.workbook.writer import write_workbook
 
 YEAR = 2025

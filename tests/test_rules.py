@@ -14,10 +14,9 @@ from hypothesis import strategies as st
 
 from check_helpers import TOWNSHIP, clean_report, prior_report, with_totals
 from shared_data import report_path, seed_text
-from toolkit.checks.engine import (
-    CheckContext, ValidationError, check_data, iter_findings, same_value, unit_in_file_name, validate,
-)
+from toolkit.checks.engine import CheckContext, ValidationError, check_data, iter_findings, same_value, validate
 from toolkit.formats import FormatError, load_format, load_format_file
+from toolkit.identity import unit_in_file_name
 from toolkit.model import CellSource, ReportData
 
 D = Decimal
@@ -176,7 +175,7 @@ def test_a_changed_input_flags_exactly_the_stale_totals(data, format_id):
     cell_id = data.draw(st.sampled_from(counted))
     report.values[cell_id] += data.draw(st.integers(1, 50))
     mismatched = {f.cell for f in check_data(report) if f.code == "total-mismatch"}
-    from toolkit.workbook.layout import cell_addresses
+    from toolkit.layout import cell_addresses
     addr = cell_addresses(fmt)
     stale = {addr[t.id].a1 for t in fmt.total_cells if _depends_on(fmt, t.id, cell_id)}
     assert mismatched == stale
@@ -365,7 +364,7 @@ def test_narrative_count_against_the_table(fmt):
 def test_published_report_whose_text_and_table_disagree():
     """reports/002: the text says 受理政府信息公开申请 17 件, 表三 says 95."""
     path = report_path("002.txt")
-    from toolkit.workbook.reader import read_report
+    from toolkit.readers import read_report
     import toolkit.importers  # noqa: F401  (registers the text reader)
 
     data = read_report(path).data

@@ -10,7 +10,7 @@ import pytest
 from typer.testing import CliRunner
 
 from check_helpers import RETURN_YEAR, clean_report, returned_folder, with_totals
-from toolkit.check import check_paths
+from toolkit.batch import check_paths
 from toolkit.cli import app
 from toolkit.formats import load_format
 from toolkit.grid import COLUMN, ROW, table_grid

@@ -16,14 +16,14 @@ from typer.testing import CliRunner
 
 from check_helpers import clean_report, write_returned
 from soffice import SOFFICE, soffice_convert
-from toolkit.check import check_file
-from toolkit.checks.values import vocabulary
+from toolkit.batch import check_file
+from toolkit.workbook.values import vocabulary
 from toolkit.cli import app
 from toolkit.formats import load_format
 from toolkit.importers import import_text
 from toolkit.model import ReportData
 from toolkit.render import render_report
-from toolkit.workbook.layout import cell_addresses
+from toolkit.layout import cell_addresses
 from toolkit.workbook.writer import workbook_text, write_workbook
 
 UNIT = "蓼堤镇人民政府"

@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 
 from toolkit.checks import reading_findings
 from toolkit.checks.catalogue import REGISTRY
-from toolkit.checks.values import float_to_decimal, parse_value, typed_text
+from toolkit.workbook.values import float_to_decimal, parse_value, typed_text
 from toolkit.formats import load_format
 
 NEW, OLD = load_format("2021"), load_format("2019")

@@ -26,7 +26,7 @@ from typing import Any, Iterable, Iterator
 
 from toolkit.checks.catalogue import FindingType
 from toolkit.files import printable
-from toolkit.labels import normalize_label
+from toolkit.identity import match_unit, unit_key
 from toolkit.model import WARNING, FileReport, Finding, Report, ReportData
 
 SCHEMA_VERSION = 1
@@ -145,11 +145,6 @@ class RecordResult:
     reason: str | None = None
 
 
-def unit_key(name: str) -> str:
-    """The form unit names are matched by: width, brackets and spaces folded."""
-    return normalize_label(name)
-
-
 def file_sha256(path: str | Path) -> str:
     digest = hashlib.sha256()
     with open(path, "rb") as fh:
@@ -252,11 +247,7 @@ class Archive:
         key = unit_key(name)
         if self._db.execute("SELECT 1 FROM units WHERE key = ?", (key,)).fetchone():
             return key
-        from toolkit.checks.engine import unit_core
-
-        core = unit_core(name)
-        same = [k for (k,) in self._db.execute("SELECT key FROM units") if unit_core(k) == core]
-        return same[0] if len(same) == 1 else key
+        return match_unit(name, {k: k for (k,) in self._db.execute("SELECT key FROM units")}) or key
 
     def _unit_id(self, name: str) -> tuple[int, str]:
         key = self._key(name)

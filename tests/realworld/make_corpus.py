@@ -311,7 +311,7 @@ def _large_report(path: Path, base: Base) -> None:
     import random
 
     from toolkit.render import render_report
-    from toolkit.workbook.reader import read_report
+    from toolkit.readers import read_report
 
     rendered = render_report(read_report(base.path).data, "docx")
     rnd = random.Random(5)
@@ -344,7 +344,7 @@ def _report_docx(base: Base) -> bytes:
     """The base report rendered to Word by the toolkit (what a county publishes)."""
     if str(base.path) not in _REPORTS:
         from toolkit.render import render_report
-        from toolkit.workbook.reader import read_report
+        from toolkit.readers import read_report
 
         _REPORTS[str(base.path)] = render_report(read_report(base.path).data, "docx")
     return _REPORTS[str(base.path)]

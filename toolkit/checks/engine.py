@@ -21,14 +21,20 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator
 
-import yaml
-
 from toolkit.checks import rule_findings as rf
 from toolkit.checks.catalogue import FindingType
-from toolkit.formats import TEMPLATES_DIR, Format, FormatError, Rule, RuleInstance, Term, load_format
+from toolkit.formats import Format, FormatError, Rule, RuleInstance, Term, load_format
+from toolkit.identity import (
+    roster_units_in_name,
+    same_unit,
+    unit_core,
+    unit_in_file_name,
+    without_file_name_noise,
+    year_in_file_name,
+)
 from toolkit.labels import normalize_label
+from toolkit.layout import cell_addresses, info_rows, workbook_plan
 from toolkit.model import ERROR, Finding, ReportData, format_decimal
-from toolkit.workbook.layout import cell_addresses, info_rows, workbook_plan
 
 ZERO = Decimal(0)
 
@@ -500,54 +506,6 @@ def _narrative_number_rule(rule: Rule, ev: Evaluation) -> Iterator[Hit]:
 # ---------------------------------------------------------------- identity
 
 
-@lru_cache(maxsize=None)
-def _identity_config() -> dict[str, Any]:
-    data = yaml.safe_load((TEMPLATES_DIR / "identity.yaml").read_text(encoding="utf-8"))
-    data["file_name_noise"] = sorted((normalize_label(w) for w in data["file_name_noise"]), key=len, reverse=True)
-    data["unit_suffixes"] = sorted((normalize_label(w) for w in data["unit_suffixes"]), key=len, reverse=True)
-    return data
-
-
-def unit_core(name: str) -> str:
-    """A unit name compared loosely: normalised, without 人民政府/办事处 at the end."""
-    text = normalize_label(name)
-    for suffix in _identity_config()["unit_suffixes"]:
-        if text.endswith(suffix) and len(text) > len(suffix) + 1:
-            return text[: -len(suffix)]
-    return text
-
-
-def _denoise(text: str) -> str:
-    cfg = _identity_config()
-    text = re.sub(cfg["file_name_year"] + "年?度?", " ", normalize_label(text))
-    for word in cfg["file_name_noise"]:
-        text = text.replace(word, " ")
-    return text
-
-
-def same_unit(a: str, b: str) -> bool:
-    return unit_core(a) == unit_core(b)
-
-
-def roster_units_in_name(file_name: str, roster: Iterable[str]) -> list[str]:
-    """The roster units whose name appears in a file name (the longest matches only)."""
-    stem = normalize_label(Path(file_name).stem)
-    found = [u for u in roster if unit_core(u) and unit_core(u) in stem]
-    if not found:
-        return []
-    longest = max(len(unit_core(u)) for u in found)
-    return [u for u in found if len(unit_core(u)) == longest]
-
-
-def unit_in_file_name(file_name: str) -> str | None:
-    """Without a roster: the part of a file name that looks like a unit name, if any."""
-    cfg = _identity_config()
-    runs = re.findall(r"[\u3400-\u9fff]+", _denoise(Path(file_name).stem))
-    endings = tuple(normalize_label(e) for e in cfg["name_endings"])
-    candidates = [r for r in runs if len(r) >= 2 and r.endswith(endings)]
-    return max(candidates, key=len) if candidates else None
-
-
 def _identity(ev: Evaluation) -> Iterator[Finding]:
     data, ctx = ev.data, ev.context
     unit_sheet, unit_cell = ev.locate_info("unit")
@@ -573,7 +531,7 @@ def _identity(ev: Evaluation) -> Iterator[Finding]:
                     file_name=file_name, named="、".join(f"名单中“{u}”" for u in named))
         else:
             guess = unit_in_file_name(file_name)
-            mine = _denoise(unit_core(data.unit)).replace(" ", "")
+            mine = without_file_name_noise(unit_core(data.unit)).replace(" ", "")
             if guess and mine and guess not in mine and unit_core(guess) not in mine and mine not in guess:
                 yield rf.UnitDiffersFromFileName.make(
                     sheet=unit_sheet, cell=unit_cell, expected=guess, actual=data.unit, unit=data.unit,
@@ -581,10 +539,9 @@ def _identity(ev: Evaluation) -> Iterator[Finding]:
     if data.year is not None and ctx.year is not None and int(data.year) != int(ctx.year):
         yield rf.YearDiffers.make(sheet=year_sheet, cell=year_cell, expected=int(ctx.year), actual=int(data.year))
     if data.year is not None and file_name:
-        years = set(re.findall(_identity_config()["file_name_year"], Path(file_name).stem))
-        if len(years) == 1 and int(years.pop()) != int(data.year):
-            named_year = re.search(_identity_config()["file_name_year"], Path(file_name).stem).group(1)
-            yield rf.YearDiffersFromFileName.make(sheet=year_sheet, cell=year_cell, expected=int(named_year),
+        named_year = year_in_file_name(file_name)
+        if named_year is not None and named_year != int(data.year):
+            yield rf.YearDiffersFromFileName.make(sheet=year_sheet, cell=year_cell, expected=named_year,
                                                   actual=int(data.year), file_name=file_name)
     prior = ev.prior
     if prior is not None:

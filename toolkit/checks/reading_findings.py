@@ -1,7 +1,7 @@
 """Finding types raised while reading a file: the file itself, its tables, and typed values.
 
 Value findings are filled with ``where`` (e.g. ``表三 （一）予以公开·自然人（D8）``), ``typed``
-(what the person typed) and ``value`` (what was read); see toolkit/checks/values.py for when each
+(what the person typed) and ``value`` (what was read); see toolkit/workbook/values.py for when each
 is raised. File findings take ``file`` and ``reason``.
 """
 

@@ -1,8 +1,8 @@
 """Import published reports (text, Markdown, HTML, Word) into ReportData, with findings.
 
 ``import_report(path)`` reads one report file into a ``ReadResult`` (the workbook reader's result
-type, so that ``nianbao check`` audits published reports with the same rules: this package
-registers itself with :func:`toolkit.workbook.reader.register_reader` for its suffixes).
+type, so that ``nianbao check`` audits published reports with the same rules: it is the reader of
+:data:`SUFFIXES` in :mod:`toolkit.readers`).
 ``import_text`` and ``import_document`` read a report that is already in memory.
 
 The readers for each kind of file (text.py, html.py, docx.py) turn a file into a
@@ -28,7 +28,7 @@ def import_document(doc: Document, *, format_id: str | None = None,
                     year: int | None = None) -> tuple[ReportData | None, list[Finding]]:
     """Read a report already split into items: (data, import findings); data is None when the
     document is not a report at all."""
-    from toolkit.checks.filled import not_filled
+    from toolkit.workbook.filled import not_filled
     from toolkit.formats import load_format
     from toolkit.importers.assemble import assemble
 
@@ -99,7 +99,7 @@ def import_report(path: str | Path, *, format_id: str | None = None, year: int |
     ``data=None`` and one ``import-unreadable`` finding.
     """
     from toolkit.checks.import_findings import ImportUnreadable
-    from toolkit.workbook.reader import ReadResult
+    from toolkit.model import ReadResult
 
     path = Path(path)
     kind = _kind(path)
@@ -125,12 +125,3 @@ def _kind(path: Path) -> str:
     if suffix in WORD_SUFFIXES:
         return "docx"
     return "md" if suffix in (".md", ".markdown") else "txt"
-
-
-def _register() -> None:
-    from toolkit.workbook.reader import register_reader
-
-    register_reader(SUFFIXES, import_report)
-
-
-_register()

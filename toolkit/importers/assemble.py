@@ -27,14 +27,14 @@ from decimal import Decimal, InvalidOperation
 from toolkit.checks import import_findings as imf
 from toolkit.checks import reading_findings  # noqa: F401  (registers the value-* findings)
 from toolkit.checks.catalogue import finding_type
-from toolkit.checks.values import parse_value
-from toolkit.checks.values import vocabulary as value_vocabulary
 from toolkit.formats import Block, Format, Node, Section, Table, all_formats, format_for_year, load_format
 from toolkit.importers.document import Document, Item
 from toolkit.importers.match import LOOSE, NUMBERLESS, VARIANT, LabelIndex, Match, core, fold
 from toolkit.importers.vocabulary import vocabulary
+from toolkit.layout import cell_addresses
 from toolkit.model import CellSource, Finding, ReportData, format_decimal
-from toolkit.workbook.layout import cell_addresses
+from toolkit.workbook.values import parse_value
+from toolkit.workbook.values import vocabulary as value_vocabulary
 
 _NUMBER = re.compile(r"^[+-]?(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?$")
 _NOTE = re.compile(r"^(?P<head>.*?\S)\s*[（(](?P<note>[^（）()]*)[）)]\s*$")

@@ -77,7 +77,7 @@ def _render(data: ReportData, to: str, templates: TemplateSet, draft: bool) -> t
 
 
 def load_source(source: Path) -> tuple[ReportData | None, list[Finding]]:
-    """Read and check a workbook (:func:`toolkit.check.check_file`) or a data JSON; return the
+    """Read and check a workbook (:func:`toolkit.batch.check_file`) or a data JSON; return the
     data (None when it could not be read) and every finding: reading problems, then the checks."""
     source = Path(source)
     suffix = source.suffix.lower()
@@ -101,7 +101,7 @@ def load_source(source: Path) -> tuple[ReportData | None, list[Finding]]:
             return data, check_data(data)
         except FormatError as exc:
             raise RenderError(str(exc)) from None
-    from toolkit.check import check_file
+    from toolkit.batch import check_file
 
     report = check_file(source)
     return report.data, list(report.findings)

@@ -1,19 +1,19 @@
 """Read a returned report file into ReportData, with the reading findings.
 
-``read_report(path)`` dispatches by suffix through a small registry (:func:`register_reader`);
-workbooks (.xlsx .xlsm .xls .et .ods .xlsb, or any file whose bytes say it is one) are read here:
+``read_workbook(path)`` reads a workbook (.xlsx .xlsm .xls .et .ods .xlsb, or any file whose bytes
+say it is one; :func:`toolkit.readers.read_report` picks the reader of a file by its suffix):
 
 1. identify the format, unit and year from what the blank workbook recorded (hidden meta sheet,
    defined names, document properties: :attr:`WorkbookSource.meta`) and from 基本信息;
 2. fast path: when a format's labels sit at the standard positions of every table
-   (:func:`toolkit.workbook.layout.cell_addresses`), read those positions;
+   (:func:`toolkit.layout.cell_addresses`), read those positions;
 3. otherwise find each table by its official labels (labels and variants of the format files,
    compared through :func:`toolkit.labels.normalize_label`): block captions, each leaf row label
    and each leaf column header, in order. Rows or columns inserted or deleted by a township are
    reported (``table-row-extra``, ``table-row-missing`` ...), never misread; the format is the one
    whose labels are found best, and a format that does not apply to the report year is reported
-   (``format-year-mismatch``);
-4. parse each value (:func:`toolkit.checks.values.parse_value`) into a Decimal with at most one
+   (``format-year-mismatch``); steps 2 and 3 are :mod:`toolkit.workbook.locate`;
+4. parse each value (:func:`toolkit.workbook.values.parse_value`) into a Decimal with at most one
    value finding.
 
 A total's value is what the file holds (None when empty); the checks recompute totals.
@@ -30,100 +30,37 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Callable, Iterable
+from typing import Any
 
+from toolkit.a1 import Pos, a1, col_letters
 from toolkit.checks import reading_findings  # noqa: F401  (registers the finding codes)
 from toolkit.checks.catalogue import finding_type
-from toolkit.checks.filled import not_filled
-from toolkit.checks.values import parse_value, typed_text, vocabulary
 from toolkit.formats import Block, Format, FormatError, Node, Table, all_formats, format_for_year, load_format
-from toolkit.grid import CAPTION, COLUMN, ROW, table_grid
 from toolkit.labels import normalize_label
-from toolkit.model import WARNING, CellSource, Finding, ReportData, format_decimal
-from toolkit.workbook.layout import (
-    ORIGIN_PUBLISHED,
-    a1,
-    cell_addresses,
-    col_letter,
-    info_rows,
-    narrative_rows,
-    sheet_origin,
-    workbook_plan,
+from toolkit.layout import ORIGIN_PUBLISHED, cell_addresses, info_rows, narrative_rows, workbook_plan
+from toolkit.model import WARNING, CellSource, Finding, ReadResult, ReportData, format_decimal
+from toolkit.workbook.filled import not_filled
+from toolkit.workbook.locate import (
+    Located,
+    SheetIndex,
+    cell_labels,
+    expectations,
+    fast_table,
+    label_table,
+    norm,
+    where,
 )
-from toolkit.isolation import in_helper
 from toolkit.workbook.source import DEFAULT_LIMITS, Limits, SourceError, WorkbookSource, open_source
-from toolkit.workbook.source.safety import call_guarded
-
-Pos = tuple[int, int]
+from toolkit.workbook.values import parse_value, typed_text, vocabulary
 
 
-@dataclass
-class ReadResult:
-    """What reading one file gave: ``data`` (None when nothing could be read), the reading
-    findings, what the file is (``source_kind``: xlsx, xls, et, ... or txt/html/docx for the
-    importers), what it recorded about itself (``meta``), and how the tables were located
-    (``layout``: "positions" for the standard layout, "labels" after a label search)."""
-
-    path: str
-    data: ReportData | None = None
-    findings: list[Finding] = field(default_factory=list)
-    source_kind: str | None = None
-    meta: dict[str, str] = field(default_factory=dict)
-    engine: str | None = None
-    layout: str | None = None
-
-    @property
-    def ok(self) -> bool:
-        return self.data is not None
-
-
-ReaderFunc = Callable[..., ReadResult]
-READERS: dict[str, ReaderFunc] = {}
 WORKBOOK_SUFFIXES = (".xlsx", ".xlsm", ".xls", ".et", ".ods", ".xlsb", ".ett", ".xltx", ".xltm")
-
-
-def register_reader(suffixes: Iterable[str], func: ReaderFunc) -> None:
-    """Make ``read_report`` use ``func(path, *, format_id, year, expect_unit) -> ReadResult``
-    for files with one of ``suffixes`` (".txt", ".docx" ...; case-insensitive)."""
-    for suffix in suffixes:
-        suffix = suffix.lower()
-        READERS[suffix if suffix.startswith(".") else f".{suffix}"] = func
-
-
-def read_report(path: str | Path, *, format_id: str | None = None, year: int | None = None,
-                expect_unit: str | None = None, **options: Any) -> ReadResult:
-    """Read one returned report. Never raises for a user file: a file that cannot be read is a
-    ReadResult with ``data=None`` and one finding.
-
-    ``format_id`` forces a format (an unknown one raises FormatError: a usage error, not a file
-    problem); ``year`` is the report year when the file does not say it;
-    ``expect_unit`` the unit name when the file does not say it (comparing names is the
-    checks' job). Workbook ``options``: ``engine`` ("auto", "calamine", "openpyxl"), ``limits``.
-    """
-    path = Path(path)
-    func = READERS.get(path.suffix.lower())
-    if func is None:
-        func = read_workbook
-    limits = options.get("limits", DEFAULT_LIMITS)
-    if limits.isolate and not in_helper() and getattr(func, "__module__", "").startswith("toolkit."):
-        return _read_guarded(func, path, limits, dict(format_id=format_id, year=year, expect_unit=expect_unit,
-                                                      **options))
-    return func(path, format_id=format_id, year=year, expect_unit=expect_unit, **options)
-
-
-def _read_guarded(func: ReaderFunc, path: Path, limits: Limits, kwargs: dict[str, Any]) -> ReadResult:
-    """A built-in reader run in the helper process, within the file's time and memory budget
-    (:class:`toolkit.workbook.source.Limits`)."""
-    try:
-        return call_guarded(func, (path,), kwargs, path=path, limits=limits)
-    except SourceError as exc:
-        return ReadResult(str(path), None, [finding_type(exc.code).make(message=exc.message)])
 
 
 def read_workbook(path: str | Path, *, format_id: str | None = None, year: int | None = None,
                   expect_unit: str | None = None, engine: str = "auto",
                   limits: Limits = DEFAULT_LIMITS) -> ReadResult:
-    """Read a workbook file (the registered reader for workbook suffixes)."""
+    """Read a workbook file (the reader of :data:`WORKBOOK_SUFFIXES` in :mod:`toolkit.readers`)."""
     path = Path(path)
     try:
         source = open_source(path, engine=engine, limits=limits)
@@ -145,372 +82,6 @@ def read_workbook(path: str | Path, *, format_id: str | None = None, year: int |
                           source_kind=source.kind, engine=source.engine)
 
 
-register_reader(WORKBOOK_SUFFIXES, read_workbook)
-
-
-# ---------------------------------------------------------------- labels
-
-
-@lru_cache(maxsize=4096)
-def _a1(pos: Pos) -> str:
-    return a1(*pos)
-
-
-@lru_cache(maxsize=65536)
-def _norm(text: str) -> str:
-    return normalize_label(text)
-
-
-def _cell_norm(value: Any) -> str:
-    return _norm(value) if isinstance(value, str) else ""
-
-
-def _labels(node: Node) -> frozenset[str]:
-    return frozenset(_norm(label) for label in node.labels if label)
-
-
-def _node_paths(nodes: list[Node]) -> dict[str, list[Node]]:
-    out: dict[str, list[Node]] = {}
-
-    def walk(node: Node, trail: list[Node]) -> None:
-        trail = trail + [node]
-        if node.is_leaf:
-            out[node.id] = trail
-        for child in node.children:
-            walk(child, trail)
-
-    for node in nodes:
-        walk(node, [])
-    return out
-
-
-@lru_cache(maxsize=None)
-def cell_labels(fmt: Format, cell_id: str) -> tuple[str, str]:
-    """(row label, column label) of a cell for messages: the leaf's label, prefixed by its
-    parents' labels only as far as needed to tell it apart within its table
-    (表四 "行政复议·总计" vs "复议后起诉·总计")."""
-    cell = fmt.cell(cell_id)
-    table = cell.table
-
-    def unique(paths: dict[str, list[Node]], node_id: str) -> str:
-        trail = paths[node_id]
-        for depth in range(1, len(trail) + 1):
-            label = "·".join(n.label for n in trail[-depth:] if n.label)
-            clash = [p for nid, p in paths.items() if nid != node_id and
-                     "·".join(n.label for n in p[-depth:] if n.label) == label]
-            if not clash:
-                return label
-        return "·".join(n.label for n in trail if n.label)
-
-    rows: dict[str, list[Node]] = {}
-    cols: dict[str, list[Node]] = {}
-    for block in table.blocks:
-        rows.update(_node_paths(block.rows))
-        cols.update({k: v for k, v in _node_paths(block.columns).items() if k not in cols})
-    return unique(rows, cell.row.id) if cell.row.label else "", unique(cols, cell.column.id)
-
-
-def _where(fmt: Format, cell_id: str, sheet: str, ref: str) -> str:
-    table = fmt.cell(cell_id).table
-    row, col = cell_labels(fmt, cell_id)
-    name = "·".join(x for x in (row, col) if x)
-    place = ref if sheet == table.sheet else f"工作表“{sheet}”{ref}"
-    return f"{table.number} {name}（{place}）"
-
-
-# ---------------------------------------------------------------- expectations per format
-
-
-@dataclass(frozen=True)
-class _BlockExpect:
-    block: Block
-    caption: frozenset[str]
-    rows: tuple[tuple[str, frozenset[str]], ...]  # leaf row id, labels
-    cols: tuple[tuple[str, frozenset[str]], ...]  # leaf column id, labels
-    groups: frozenset[str]  # labels of the top-level column groups
-    known_rows: frozenset[str]  # labels that may stand left of the values: rows, caption, corner
-    parents: frozenset[str]  # labels of rows that group other rows, caption, corner
-    known_cols: frozenset[str]  # labels that may stand above the values: columns, caption, corner
-    cell_ids: dict[tuple[str, str], str]
-
-
-@dataclass(frozen=True)
-class _TableExpect:
-    table: Table
-    sheet_key: str
-    blocks: tuple[_BlockExpect, ...]
-    fixed: tuple[tuple[int, int, frozenset[str]], ...]  # standard position -> labels (fast path)
-    n_leaves: int
-    positions: dict[str, Pos]  # cell id -> standard position
-
-
-@lru_cache(maxsize=None)
-def _expect(fmt: Format) -> dict[str, _TableExpect]:
-    out: dict[str, _TableExpect] = {}
-    top, left = sheet_origin()
-    for table in fmt.tables:
-        blocks = []
-        for block in table.blocks:
-            caption = frozenset(_norm(x) for x in (block.caption, *block.variants) if x)
-            common = set(caption) | ({_norm(block.corner)} if block.corner else set())
-            known_rows = {label for node in block.rows for n in node.walk() for label in _labels(n)} | common
-            known_cols = {label for node in block.columns for n in node.walk() for label in _labels(n)} | common
-            parents = {label for node in block.rows for n in node.walk() if n.children for label in _labels(n)}
-            parents |= common
-            ids = {(c.row.id, c.column.id): c.id for c in table.cells if c.block is block}
-            rows = tuple((r.id, _labels(r)) for r in block.leaf_rows) if block.row_depth else ()
-            blocks.append(_BlockExpect(
-                block=block, caption=caption, rows=rows,
-                cols=tuple((c.id, _labels(c)) for c in block.leaf_columns),
-                groups=frozenset(label for node in block.columns if node.children for label in _labels(node)),
-                known_rows=frozenset(known_rows - {""}), parents=frozenset(parents - {""}),
-                known_cols=frozenset(known_cols - {""}), cell_ids=ids))
-        fixed = []
-        by_id = {b.block.id: b for b in blocks}
-        for gc in table_grid(fmt, table.id).cells:
-            if gc.role in (ROW, COLUMN) and gc.text:
-                node = _find_node(by_id[gc.block].block, gc.node_id, gc.role)
-                fixed.append((top + gc.row, left + gc.col, _labels(node)))
-            elif gc.role == CAPTION and gc.text:
-                fixed.append((top + gc.row, left + gc.col, by_id[gc.block].caption))
-        out[table.id] = _TableExpect(
-            table=table, sheet_key=_norm(table.sheet), blocks=tuple(blocks),
-            fixed=tuple(fixed),
-            n_leaves=sum(len(b.rows) + len(b.cols) for b in blocks),
-            positions={c.id: (cell_addresses(fmt)[c.id].row, cell_addresses(fmt)[c.id].col) for c in table.cells})
-    return out
-
-
-def _find_node(block: Block, node_id: str, role: str) -> Node:
-    for top in (block.rows if role == ROW else block.columns):
-        for node in top.walk():
-            if node.id == node_id:
-                return node
-    raise KeyError(node_id)
-
-
-# ---------------------------------------------------------------- one sheet, indexed
-
-
-class _Sheet:
-    """A sheet's cells with their normalised labels, for label search."""
-
-    def __init__(self, name: str, cells: dict[Pos, Any]):
-        self.name = name
-        self.cells = cells
-        self._index: dict[str, list[Pos]] | None = None
-        self.max_row = max((r for r, _ in cells), default=0)
-
-    @property
-    def index(self) -> dict[str, list[Pos]]:
-        if self._index is None:
-            index: dict[str, list[Pos]] = {}
-            for pos in sorted(self.cells):
-                value = self.cells[pos]
-                if isinstance(value, str):
-                    key = _norm(value)
-                    if key:
-                        index.setdefault(key, []).append(pos)
-            self._index = index
-        return self._index
-
-    def norm_at(self, pos: Pos) -> str:
-        return _cell_norm(self.cells.get(pos))
-
-    def find(self, labels: frozenset[str], rows: tuple[int, int], min_col: int = 1) -> list[Pos]:
-        out = []
-        for label in labels:
-            for pos in self.index.get(label, ()):
-                if rows[0] <= pos[0] <= rows[1] and pos[1] >= min_col:
-                    out.append(pos)
-        return sorted(out)
-
-    def find_prefix(self, labels: frozenset[str], rows: tuple[int, int], used: set[Pos], min_col: int = 1,
-                    max_col: int | None = None) -> list[Pos]:
-        """Cells whose label starts with one of ``labels`` or is a long start of one of them."""
-        out = []
-        for key, positions in self.index.items():
-            if len(key) < 6:
-                continue
-            if not any((key.startswith(label) and len(label) >= 4) or (label.startswith(key)) for label in labels):
-                continue
-            for pos in positions:
-                if (rows[0] <= pos[0] <= rows[1] and pos[1] >= min_col and pos not in used
-                        and (max_col is None or pos[1] <= max_col)):
-                    out.append(pos)
-        return sorted(out)
-
-
-def _chain(items: list[tuple[str, frozenset[str]]], found: list[Pos], sheet: _Sheet, axis: int) -> dict[str, Pos]:
-    """Match expected items (in order) to found label cells, keeping both orders (row order for
-    rows, column order for columns): the longest such chain, so a repeated label (表四 "总计")
-    goes to the right place and a missing item leaves a gap instead of shifting the rest."""
-    pairs = []
-    for i, (_, labels) in enumerate(items):
-        for pos in found:
-            if sheet.norm_at(pos) in labels:
-                pairs.append((i, pos))
-    pairs.sort(key=lambda p: (p[0], p[1][axis], p[1][1 - axis]))
-    n = len(pairs)
-    best = [1] * n
-    prev = [-1] * n
-    for j in range(n):
-        for i in range(j):
-            if pairs[i][0] < pairs[j][0] and pairs[i][1][axis] < pairs[j][1][axis] and best[i] + 1 > best[j]:
-                best[j], prev[j] = best[i] + 1, i
-    out: dict[str, Pos] = {}
-    if n:
-        j = max(range(n), key=lambda k: (best[k], -k))
-        while j >= 0:
-            out[items[pairs[j][0]][0]] = pairs[j][1]
-            j = prev[j]
-    return out
-
-
-# ---------------------------------------------------------------- locating tables
-
-
-@dataclass
-class _Located:
-    """Where one table's cells are, and what did not fit."""
-
-    sheet: str
-    cells: dict[str, Pos] = field(default_factory=dict)
-    matched: int = 0
-    missing_rows: list[tuple[str, str]] = field(default_factory=list)  # (block id, leaf row id)
-    missing_cols: list[tuple[str, str]] = field(default_factory=list)
-    extra_rows: list[tuple[int, int, str, bool]] = field(default_factory=list)  # row, label col, label, values?
-    extra_cols: list[tuple[int, int, str, bool]] = field(default_factory=list)  # col, header row, label, values?
-
-
-def _fast_table(exp: _TableExpect, sheet: _Sheet, fmt: Format) -> _Located | None:
-    for r, c, labels in exp.fixed:
-        if sheet.norm_at((r, c)) not in labels:
-            return None
-    addresses = cell_addresses(fmt)
-    loc = _Located(sheet.name, dict(exp.positions), exp.n_leaves)
-    for bexp in exp.blocks:
-        if not bexp.rows:  # a block without row labels: its values must be on the standard row
-            row = addresses[next(iter(bexp.cell_ids.values()))].row
-            cols = [addresses[cid].col for cid in bexp.cell_ids.values()]
-            if not any((row, c) in sheet.cells for c in cols) and any(
-                    (row + k, c) in sheet.cells for k in (1, 2, 3) for c in cols):
-                return None
-    return loc
-
-
-def _locate_block(bexp: _BlockExpect, sheet: _Sheet, rows: tuple[int, int], loc: _Located) -> None:
-    block = bexp.block
-    depth = block.column_depth
-    row_pos: dict[str, Pos] = {}
-    label_right = 0
-    if bexp.rows:
-        all_labels = frozenset().union(*(labels for _, labels in bexp.rows))
-        found = sheet.find(all_labels, rows)
-        row_pos = _chain(list(bexp.rows), found, sheet, axis=0)
-        used = set(row_pos.values())
-        for rid, labels in bexp.rows:  # moved rows, shortened or lengthened labels
-            if rid in row_pos:
-                continue
-            candidates = [p for p in sheet.find(labels, rows) if p not in used]
-            if not candidates:
-                candidates = sheet.find_prefix(labels, rows, used)
-            if len(candidates) == 1 or (candidates and len({p[0] for p in candidates}) == 1):
-                row_pos[rid] = candidates[0]
-                used.add(candidates[0])
-        if not row_pos:
-            loc.missing_rows.extend((block.id, rid) for rid, _ in bexp.rows)
-            loc.missing_cols.extend((block.id, cid) for cid, _ in bexp.cols)
-            return
-        label_right = max(p[1] for p in row_pos.values())
-        first = min(p[0] for p in row_pos.values())
-        band = (max(rows[0], first - depth - 2), first - 1)
-    else:
-        tops = sheet.find(bexp.groups, rows) if bexp.groups else []
-        leaves_any = frozenset().union(*(labels for _, labels in bexp.cols))
-        if not tops:
-            tops = sheet.find(leaves_any, rows)
-        if not tops:
-            loc.missing_cols.extend((block.id, cid) for cid, _ in bexp.cols)
-            return
-        top = tops[0][0]
-        band = (top, min(rows[1], top + depth - 1))
-    leaf_labels = frozenset().union(*(labels for _, labels in bexp.cols))
-    found = sheet.find(leaf_labels, band, min_col=label_right + 1)
-    col_pos = _chain(list(bexp.cols), found, sheet, axis=1)
-    used = set(col_pos.values())
-    for cid, labels in bexp.cols:
-        if cid not in col_pos:
-            candidates = sheet.find_prefix(labels, band, used, min_col=label_right + 1)
-            if len(candidates) == 1:
-                col_pos[cid] = candidates[0]
-                used.add(candidates[0])
-    if not col_pos:
-        loc.missing_rows.extend((block.id, rid) for rid, _ in bexp.rows)
-        loc.missing_cols.extend((block.id, cid) for cid, _ in bexp.cols)
-        return
-    if not bexp.rows:
-        header_bottom = max(p[0] for p in col_pos.values())
-        cols = [p[1] for p in col_pos.values()]
-        data_row = header_bottom + 1
-        for k in range(4):
-            if any((header_bottom + 1 + k, c) in sheet.cells for c in cols):
-                data_row = header_bottom + 1 + k
-                break
-        for r in range(header_bottom + 1, data_row):
-            loc.extra_rows.append((r, min(cols), "", False))
-        row_pos = {"": (data_row, 0)}
-
-    for (rid, cid), cell_id in bexp.cell_ids.items():
-        if rid in row_pos and cid in col_pos:
-            loc.cells[cell_id] = (row_pos[rid][0], col_pos[cid][1])
-    loc.matched += (len(row_pos) if bexp.rows else 0) + len(col_pos)
-    loc.missing_rows.extend((block.id, rid) for rid, _ in bexp.rows if rid not in row_pos)
-    loc.missing_cols.extend((block.id, cid) for cid, _ in bexp.cols if cid not in col_pos)
-
-    value_cols = sorted({p[1] for p in col_pos.values()})
-    value_rows = sorted({p[0] for p in row_pos.values()})
-    if bexp.rows and len(value_rows) > 1:
-        for r in range(value_rows[0] + 1, value_rows[-1]):
-            if r in value_rows:
-                continue
-            texts = [(c, sheet.cells[(r, c)]) for c in range(1, label_right + 1) if (r, c) in sheet.cells]
-            if texts and all(_cell_norm(t) in bexp.parents for _, t in texts):
-                continue  # a parent row of the official layout written on its own row
-            unknown = [(c, t) for c, t in texts if _cell_norm(t) not in bexp.parents]
-            has_values = any((r, c) in sheet.cells for c in value_cols)
-            col = unknown[0][0] if unknown else min(p[1] for p in row_pos.values())
-            loc.extra_rows.append((r, col, typed_text(unknown[0][1]) if unknown else "", has_values))
-    if len(value_cols) > 1:
-        for c in range(value_cols[0] + 1, value_cols[-1]):
-            if c in value_cols:
-                continue
-            heads = [(r, sheet.cells[(r, c)]) for r in range(band[0], band[1] + 1) if (r, c) in sheet.cells]
-            unknown = [(r, t) for r, t in heads if _cell_norm(t) not in bexp.known_cols]
-            has_values = any((r, c) in sheet.cells for r in value_rows)
-            if unknown or has_values:
-                row = unknown[0][0] if unknown else min(p[0] for p in col_pos.values())
-                loc.extra_cols.append((c, row, typed_text(unknown[0][1]) if unknown else "", has_values))
-
-
-def _label_table(exp: _TableExpect, sheet: _Sheet) -> _Located:
-    loc = _Located(sheet.name)
-    blocks = exp.blocks
-    limit = (1, max(sheet.max_row, 1))
-    if any(b.caption for b in blocks):
-        caption_items = [(b.block.id, b.caption) for b in blocks if b.caption]
-        caption_found = sheet.find(frozenset().union(*(labels for _, labels in caption_items)), limit)
-        captions = _chain(caption_items, caption_found, sheet, axis=0)
-    else:
-        captions = {}
-    starts = [captions[b.block.id][0] if b.block.id in captions else None for b in blocks]
-    for i, bexp in enumerate(blocks):
-        start = starts[i] if starts[i] is not None else next(
-            (s + 1 for s in reversed(starts[:i]) if s is not None), limit[0])
-        end = next((s - 1 for s in starts[i + 1:] if s is not None), limit[1])
-        _locate_block(bexp, sheet, (start, end), loc)
-    return loc
-
 
 # ---------------------------------------------------------------- the workbook reader
 
@@ -518,11 +89,11 @@ def _label_table(exp: _TableExpect, sheet: _Sheet) -> _Located:
 @dataclass
 class _Context:
     source: WorkbookSource
-    sheets: dict[str, _Sheet] = field(default_factory=dict)
+    sheets: dict[str, SheetIndex] = field(default_factory=dict)
 
-    def sheet(self, name: str) -> _Sheet:
+    def sheet(self, name: str) -> SheetIndex:
         if name not in self.sheets:
-            self.sheets[name] = _Sheet(name, self.source.cells(name))
+            self.sheets[name] = SheetIndex(name, self.source.cells(name))
         return self.sheets[name]
 
     def data_sheets(self) -> list[str]:
@@ -533,32 +104,32 @@ class _Context:
 def _sheet_for(ctx: _Context, name: str) -> str | None:
     if name in ctx.source.sheet_names:
         return name
-    key = _norm(name)
-    return next((n for n in ctx.source.sheet_names if _norm(n) == key), None)
+    key = norm(name)
+    return next((n for n in ctx.source.sheet_names if norm(n) == key), None)
 
 
-def _fast_path(ctx: _Context, fmt: Format) -> dict[str, _Located] | None:
+def _fast_path(ctx: _Context, fmt: Format) -> dict[str, Located] | None:
     out = {}
-    for table_id, exp in _expect(fmt).items():
+    for table_id, exp in expectations(fmt).items():
         name = _sheet_for(ctx, exp.table.sheet)
         if name is None:
             return None
-        located = _fast_table(exp, ctx.sheet(name), fmt)
+        located = fast_table(exp, ctx.sheet(name), fmt)
         if located is None:
             return None
         out[table_id] = located
     return out
 
 
-def _label_search(ctx: _Context, fmt: Format) -> dict[str, _Located | None]:
-    out: dict[str, _Located | None] = {}
+def _label_search(ctx: _Context, fmt: Format) -> dict[str, Located | None]:
+    out: dict[str, Located | None] = {}
     names = ctx.data_sheets()
-    for table_id, exp in _expect(fmt).items():
+    for table_id, exp in expectations(fmt).items():
         preferred = _sheet_for(ctx, exp.table.sheet)
         order = ([preferred] if preferred else []) + [n for n in names if n != preferred]
-        best: _Located | None = None
+        best: Located | None = None
         for name in order:
-            located = _label_table(exp, ctx.sheet(name))
+            located = label_table(exp, ctx.sheet(name))
             if best is None or located.matched > best.matched:
                 best = located
             if best.matched == exp.n_leaves:
@@ -567,8 +138,8 @@ def _label_search(ctx: _Context, fmt: Format) -> dict[str, _Located | None]:
     return out
 
 
-def _score(fmt: Format, located: dict[str, _Located | None]) -> float:
-    total = sum(exp.n_leaves for exp in _expect(fmt).values())
+def _score(fmt: Format, located: dict[str, Located | None]) -> float:
+    total = sum(exp.n_leaves for exp in expectations(fmt).values())
     return sum(loc.matched for loc in located.values() if loc) / total if total else 0.0
 
 
@@ -615,15 +186,15 @@ def _read_info(ctx: _Context) -> tuple[dict[str, Any], dict[str, CellSource]]:
         return info, where
     sheet = ctx.sheet(name)
     for row, field_id, label in info_rows():
-        hits = sheet.find(frozenset({_norm(label), _norm(label + ":")}), (1, sheet.max_row))
+        hits = sheet.find(frozenset({norm(label), norm(label + ":")}), (1, sheet.max_row))
         if hits:
             r, c = hits[0]
             pos = next(((r, k) for k in range(c + 1, c + 4) if (r, k) in sheet.cells), (r, c + 1))
-        elif sheet.norm_at((row, 1)) in ("", _norm(label)):
+        elif sheet.norm_at((row, 1)) in ("", norm(label)):
             pos = (row, 2)
         else:
             continue
-        where[f"info.{field_id}"] = CellSource(name, _a1(pos))
+        where[f"info.{field_id}"] = CellSource(name, a1(*pos))
         value = sheet.cells.get(pos)
         text = "" if value is None else typed_text(value).strip()
         if text:
@@ -664,8 +235,8 @@ def _narrative_labels(fmt: Format) -> tuple[tuple[int, str, frozenset[str]], ...
     out = []
     for row, part_id, label in narrative_rows(fmt):
         part, section = parts[part_id], sections[part_id]
-        labels = {_norm(label), _norm(part.label), *(_norm(v) for v in part.variants)}
-        labels |= {_norm(f"{sl}{pl}") for sl in (section.label, *section.variants)
+        labels = {norm(label), norm(part.label), *(norm(v) for v in part.variants)}
+        labels |= {norm(f"{sl}{pl}") for sl in (section.label, *section.variants)
                    for pl in (part.label, *part.variants)}
         out.append((row, part_id, frozenset(labels)))
     return tuple(out)
@@ -688,7 +259,7 @@ def _read_narrative(ctx: _Context, fmt: Format, data: ReportData) -> None:
             else:
                 pos = (row, 2)
         value = sheet.cells.get(pos)
-        data.cells[f"narrative.{part_id}"] = CellSource(name, _a1(pos))
+        data.cells[f"narrative.{part_id}"] = CellSource(name, a1(*pos))
         if value is not None:
             text = typed_text(value).strip()
             if text:
@@ -701,7 +272,7 @@ def _make(code: str, **fields: Any) -> Finding:
 
 def read_source(source: WorkbookSource, *, format_id: str | None = None, year: int | None = None,
                 expect_unit: str | None = None) -> ReadResult:
-    """Read an opened workbook (see :func:`read_report`)."""
+    """Read an opened workbook (see :func:`toolkit.readers.read_report`)."""
     ctx = _Context(source)
     result = ReadResult(str(source.path), source_kind=source.kind, engine=source.engine, meta=dict(source.meta))
     findings = result.findings
@@ -744,14 +315,14 @@ def read_source(source: WorkbookSource, *, format_id: str | None = None, year: i
     return result
 
 
-def _locate(ctx: _Context, candidates: list[Format]) -> tuple[Format, dict[str, _Located | None], str] | None:
+def _locate(ctx: _Context, candidates: list[Format]) -> tuple[Format, dict[str, Located | None], str] | None:
     """(format, where each table is, "positions" or "labels"): the first candidate whose labels sit
     at the standard positions, else the candidate whose labels are found best (None if none is)."""
     for cand in candidates:
         fast = _fast_path(ctx, cand)
         if fast is not None:
             return cand, dict(fast), "positions"
-    best: tuple[Format, dict[str, _Located | None], str] | None = None
+    best: tuple[Format, dict[str, Located | None], str] | None = None
     best_score = 0.25  # below this share of labels found, it is not a report workbook
     for cand in candidates:
         located = _label_search(ctx, cand)
@@ -761,7 +332,7 @@ def _locate(ctx: _Context, candidates: list[Format]) -> tuple[Format, dict[str, 
     return best
 
 
-def _read_tables(ctx: _Context, fmt: Format, located: dict[str, _Located | None], data: ReportData,
+def _read_tables(ctx: _Context, fmt: Format, located: dict[str, Located | None], data: ReportData,
                  findings: list[Finding]) -> None:
     """Every cell's value, typed text, place and formula into ``data``; value findings."""
     source = ctx.source
@@ -789,7 +360,7 @@ def _read_tables(ctx: _Context, fmt: Format, located: dict[str, _Located | None]
             if pos is None:
                 data.values[cell.id] = None
                 continue
-            ref = _a1(pos)
+            ref = a1(*pos)
             data.cells[cell.id] = CellSource(loc.sheet, ref)
             raw = cells.get(pos)
             if sheet_f and pos in sheet_f:
@@ -804,7 +375,7 @@ def _read_tables(ctx: _Context, fmt: Format, located: dict[str, _Located | None]
                 row_label, col_label = cell_labels(fmt, cell.id)
                 findings.append(_make(
                     parsed.issue, sheet=loc.sheet, cell=ref, row=row_label or None, column=col_label,
-                    actual=parsed.typed, where=_where(fmt, cell.id, loc.sheet, ref), typed=parsed.typed,
+                    actual=parsed.typed, where=where(fmt, cell.id, loc.sheet, ref), typed=parsed.typed,
                     value=_show(parsed.value), unit=cell.kind.unit, decimals=cell.kind.decimals))
     data.formulas = formulas
 
@@ -813,7 +384,7 @@ def _show(value: Decimal | None) -> str:
     return "" if value is None else format_decimal(value)
 
 
-def _table_findings(fmt: Format, table: Table, loc: _Located, findings: list[Finding]) -> None:
+def _table_findings(fmt: Format, table: Table, loc: Located, findings: list[Finding]) -> None:
     blocks = {b.id: b for b in table.blocks}
     rowless = {bid for bid, _ in loc.missing_rows}
     for bid, rid in loc.missing_rows:
@@ -833,7 +404,7 @@ def _table_findings(fmt: Format, table: Table, loc: _Located, findings: list[Fin
                               actual=label or None))
     for c, r, label, has_values in sorted(set(loc.extra_cols)):
         findings.append(_make("table-column-extra", severity=None if has_values else WARNING, table=table.number,
-                              line=col_letter(c), label=label or "（无标题）", sheet=loc.sheet, cell=a1(r, c),
+                              line=col_letters(c), label=label or "（无标题）", sheet=loc.sheet, cell=a1(r, c),
                               actual=label or None))
 
 

@@ -6,7 +6,7 @@ toolkit's own sheet plan (templates/workbook.yaml) and words (templates/workbook
 - 填报说明: what to fill, every rule's wording, the deadline, whom to ask;
 - 基本信息: unit and year (pre-filled, locked), 填报人, 联系电话, 填报日期;
 - one sheet per official table, laid out from :func:`toolkit.grid.table_grid` at the
-  :func:`toolkit.workbook.layout.cell_addresses` positions; input cells unlocked and validated
+  :func:`toolkit.layout.cell_addresses` positions; input cells unlocked and validated
   per kind, every total a live formula from :meth:`Format.total_rule`, locked; a live check of
   the ``equal`` / ``at_least`` rules that need no prior year (check cells and red/yellow cells);
 - 文字部分: one cell per narrative part;
@@ -35,14 +35,14 @@ from xlsxwriter.utility import quote_sheetname
 from xlsxwriter.worksheet import Worksheet
 
 from toolkit import __version__
+from toolkit.a1 import a1, col_letters
 from toolkit.files import atomic_path
 from toolkit.formats import TEMPLATES_DIR, Format, Kind, RuleInstance, Term, load_format
 from toolkit.grid import CAPTION, COLUMN, CORNER, ROW, VALUE, Grid, GridCell, table_grid
 from toolkit.model import ReportData
-from toolkit.workbook.layout import (
+from toolkit.layout import (
     ORIGIN_PUBLISHED,
     CellAddress,
-    a1,
     cell_addresses,
     info_rows,
     narrative_rows,
@@ -274,12 +274,8 @@ def _computed(w: _Writer, cell_id: str) -> Decimal:
 
 def _ref(w: _Writer, term_cell: str, from_sheet: str, absolute: bool = False) -> str:
     addr = w.addresses[term_cell]
-    ref = f"${_col(addr.col)}${addr.row}" if absolute else addr.a1
+    ref = f"${col_letters(addr.col)}${addr.row}" if absolute else addr.a1
     return ref if addr.sheet == from_sheet else f"{quote_sheetname(addr.sheet)}!{ref}"
-
-
-def _col(col: int) -> str:
-    return a1(1, col)[:-1]
 
 
 def _ranges(w: _Writer, cells: list[str], from_sheet: str) -> list[str]:
@@ -955,7 +951,7 @@ def _meta_sheet(w: _Writer, ws: Any) -> None:
     ws.set_column(0, 0, 18)
     ws.set_column(1, 1, 40)
     for cell_id, addr in w.addresses.items():
-        w.wb.define_name(defined_name_for_cell(cell_id), f"={quote_sheetname(addr.sheet)}!${_col(addr.col)}${addr.row}")
+        w.wb.define_name(defined_name_for_cell(cell_id), f"={quote_sheetname(addr.sheet)}!${col_letters(addr.col)}${addr.row}")
     ws.hide()
     _protect(ws)
 

@@ -24,6 +24,7 @@ grid), ``biff_crypto`` (an .xls under Excel's default password), ``interface``
 ``opening`` (:func:`open_source`).
 """
 
+from toolkit.a1 import Pos, col_letters, col_number, parse_ref
 from toolkit.workbook.source.engines import (
     ENGINES,
     CalamineSource,
@@ -35,7 +36,7 @@ from toolkit.workbook.source.interface import WorkbookSource
 from toolkit.workbook.source.opening import open_source
 from toolkit.workbook.source.safety import DEFAULT_LIMITS, Limits, SourceError, check_package
 from toolkit.workbook.source.sniffing import KINDS, ole_stream_names, sniff
-from toolkit.workbook.source.xlsx_parts import Pos, col_letters, col_number, parse_ref, shift_formula
+from toolkit.workbook.source.xlsx_parts import shift_formula
 
 __all__ = [
     "DEFAULT_LIMITS", "ENGINES", "KINDS", "CalamineSource", "IsolatedCalamineSource", "Limits", "OpenpyxlSource",

@@ -13,9 +13,9 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+from toolkit.a1 import Pos
 from toolkit.workbook.source.interface import WorkbookSource, _clean
 from toolkit.workbook.source.safety import Limits, SourceError, _fail, _note, call_guarded
-from toolkit.workbook.source.xlsx_parts import Pos
 
 class CalamineSource(WorkbookSource):
     """python-calamine: values of xlsx, xlsm, xlsb, xls and ods."""
@@ -101,13 +101,6 @@ class CalamineSource(WorkbookSource):
             _reraise_interrupts(exc)
             return []
         return [(a[0] + 1, a[1] + 1, b[0] + 1, b[1] + 1) for a, b in ranges]
-
-    def close(self) -> None:
-        try:
-            self._wb.close()
-        except Exception:
-            pass
-        super().close()
 
 
 class _Quiet:
@@ -201,13 +194,6 @@ class OpenpyxlSource(WorkbookSource):
 
     def _load_cells(self, sheet: str, max_rows: int, max_cols: int) -> dict[Pos, Any]:
         return _openpyxl_cells(self, sheet, max_rows, max_cols)
-
-    def close(self) -> None:
-        try:
-            self._wb.close()
-        except Exception:
-            pass
-        super().close()
 
 
 def _openpyxl_workbook(data: bytes, path: Path):

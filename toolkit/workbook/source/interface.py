@@ -15,7 +15,8 @@ from typing import Any, Iterable
 from toolkit.model import Finding
 from toolkit.workbook.source.ods import _check_ods
 from toolkit.workbook.source.safety import Limits, _note
-from toolkit.workbook.source.xlsx_parts import Pos, _XlsxParts, parse_ref
+from toolkit.a1 import Pos, parse_ref
+from toolkit.workbook.source.xlsx_parts import _XlsxParts
 
 def _clean(value: Any) -> Any:
     """A cell value as both engines agree on it; None for an empty cell."""
@@ -159,7 +160,7 @@ class WorkbookSource:
         return self._meta
 
     def _read_meta(self) -> dict[str, str]:
-        from toolkit.workbook.layout import workbook_plan
+        from toolkit.layout import workbook_plan
 
         plan = workbook_plan()
         prefix = plan.defined_name_prefix.lower()
@@ -205,6 +206,12 @@ class WorkbookSource:
         return None
 
     def close(self) -> None:
+        engine_book = getattr(self, "_wb", None)  # the engine's open workbook, if it keeps one
+        if engine_book is not None:
+            try:
+                engine_book.close()
+            except Exception:
+                pass
         if self._zip is not None:
             self._zip.close()
         self._cells.clear()

@@ -221,8 +221,7 @@ def _declares_dtd(zf: zipfile.ZipFile, info: zipfile.ZipInfo, path: Path, limits
             except (zipfile.BadZipFile, zlib.error, EOFError, OSError, RuntimeError, ValueError):
                 raise _fail("workbook-damaged", path, f"{part_label(info.filename, zf)}的数据损坏") from None
             if decoder is None:
-                utf16 = chunk.startswith((b"\xff\xfe", b"\xfe\xff")) or chunk[1:2] == b"\0" or chunk[:1] == b"\0"
-                decoder = codecs.getincrementaldecoder("utf-16" if utf16 else "latin-1")("replace")
+                decoder = codecs.getincrementaldecoder(_prolog_encoding(chunk))("replace")
             text += decoder.decode(chunk, final=not chunk)
             while True:
                 while pos < len(text) and text[pos] in "\ufeff \t\r\n":
@@ -243,6 +242,18 @@ def _declares_dtd(zf: zipfile.ZipFile, info: zipfile.ZipInfo, path: Path, limits
                 return False
             if len(text) > _PROLOG_MAX:
                 return True
+
+
+def _prolog_encoding(head: bytes) -> str:
+    """How to read an XML part's prolog: UTF-16 with a byte order mark, UTF-16 without one (told
+    by its zero bytes, as the XML specification says), else byte by byte."""
+    if head.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return "utf-16"
+    if head[:1] == b"\0":
+        return "utf-16-be"
+    if head[1:2] == b"\0":
+        return "utf-16-le"
+    return "latin-1"
 
 
 def _upper_bound(info: zipfile.ZipInfo) -> int:

@@ -13,9 +13,8 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path, PurePosixPath
 
+from toolkit.a1 import Pos, col_letters, col_number, parse_ref
 from toolkit.workbook.source.safety import Limits, _fail, _parse_xml, _read_entry, part_label
-
-Pos = tuple[int, int]  # 1-based (row, col)
 
 NS_MAIN = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
 NS_REL = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
@@ -26,7 +25,6 @@ NS_CP = "http://schemas.openxmlformats.org/package/2006/metadata/core-properties
 NS_DCTERMS = "http://purl.org/dc/terms/"
 
 
-_CELL_REF = re.compile(r"^\$?([A-Z]{1,3})\$?(\d+)$")
 _QUICK_BIG_CELL = re.compile(rb' r="(?:[A-Z]{2}|[A-Z][0-9]{4})')
 _SCAN_BIG_CELL = re.compile(rb'<(?:\w+:)?c\s[^<>]*?\br="([A-Z]{2,3}|[A-Z](?=[0-9]{4}))([0-9]{1,7})"[^<>/]*>')
 # each cell and row start tag (any prefix), with its attributes up to r=" when it has an r
@@ -34,26 +32,6 @@ _CELL_OR_ROW = re.compile(rb"<(?:\w+:)?(c|row)(?=[\s/>])(\s[^<>]*?\br=\")?")
 _ROW_OR_CELL = re.compile(rb"<(?:\w+:)?(row|c)(?=[\s/>])([^<>]*)>")
 _R_ATTR = re.compile(rb'\br="\$?([A-Z]{0,3})\$?([0-9]{0,7})"')
 _FORMULA_TOKEN = re.compile(r'"[^"]*"|\'[^\']*\'|(?<![A-Za-z0-9_.])(\$?)([A-Z]{1,3})(\$?)([0-9]{1,7})(?![0-9A-Za-z_(])')
-
-
-def col_number(letters: str) -> int:
-    n = 0
-    for ch in letters:
-        n = n * 26 + ord(ch) - 64
-    return n
-
-
-def col_letters(col: int) -> str:
-    letters = ""
-    while col:
-        col, rem = divmod(col - 1, 26)
-        letters = chr(65 + rem) + letters
-    return letters
-
-
-def parse_ref(ref: str) -> Pos | None:
-    m = _CELL_REF.match(ref.strip().upper())
-    return (int(m.group(2)), col_number(m.group(1))) if m else None
 
 
 def shift_formula(formula: str, drow: int, dcol: int) -> str:
@@ -92,7 +70,7 @@ class _XlsxParts:
 
     @classmethod
     def load(cls, zf: zipfile.ZipFile, path: Path, limits: Limits) -> "_XlsxParts":
-        from toolkit.workbook.layout import workbook_plan
+        from toolkit.layout import workbook_plan
 
         parts = cls(zf, path, limits)
         prefix = workbook_plan().defined_name_prefix.encode()

@@ -13,10 +13,10 @@ import math
 from pathlib import Path
 
 from toolkit.checks.reading_findings import WorkbookNotFilled
-from toolkit.checks.values import vocabulary
 from toolkit.formats import Format
+from toolkit.layout import cell_addresses
 from toolkit.model import Finding, ReportData
-from toolkit.workbook.layout import cell_addresses
+from toolkit.workbook.values import vocabulary
 
 
 def filled_count(fmt: Format, data: ReportData) -> tuple[int, int, int]:

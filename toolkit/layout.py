@@ -1,7 +1,8 @@
 """Where everything sits in the toolkit's standard workbook.
 
 Combines the official table grids (toolkit.grid) with the toolkit's own sheet plan
-(templates/workbook.yaml). The writer puts cells here; the reader's fast path looks for them here.
+(templates/workbook.yaml). The writer puts cells here; the reader's fast path looks for them here;
+the checks name the cell of a finding by it.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from functools import lru_cache
 
 import yaml
 
+from toolkit.a1 import a1
 from toolkit.formats import TEMPLATES_DIR, Format
 from toolkit.grid import table_grid
 
@@ -48,20 +50,6 @@ def workbook_plan() -> WorkbookPlan:
         info_fields=tuple((f["id"], f["label"]) for f in data["info_fields"]),
         narrative_top_row=int(data["narrative_top_row"]),
     )
-
-
-def col_letter(col: int) -> str:
-    """1-based column number to letters: 1 -> A, 27 -> AA."""
-    letters = ""
-    while col:
-        col, rem = divmod(col - 1, 26)
-        letters = chr(65 + rem) + letters
-    return letters
-
-
-def a1(row: int, col: int) -> str:
-    """1-based row and column to an A1 reference."""
-    return f"{col_letter(col)}{row}"
 
 
 @dataclass(frozen=True)

@@ -25,19 +25,11 @@ class CheckSetupError(ValueError):
     """A ``prior`` or ``roster`` given to the check cannot be used (message in Chinese)."""
 
 
-def _load_importers() -> None:
-    try:
-        import toolkit.importers  # noqa: F401  (registers the text/HTML/Word readers, when present)
-    except ImportError:
-        pass
-
-
 def supported_suffixes() -> set[str]:
-    """File suffixes a folder is searched for: workbooks and every registered report reader."""
-    _load_importers()
-    from toolkit.workbook.reader import READERS, WORKBOOK_SUFFIXES
+    """File suffixes a folder is searched for: those of every reader (:mod:`toolkit.readers`)."""
+    from toolkit.readers import supported_suffixes
 
-    return {s.lower() for s in (*WORKBOOK_SUFFIXES, *READERS)}
+    return supported_suffixes()
 
 
 def _skipped_name(name: str) -> bool:
@@ -105,7 +97,7 @@ def load_prior(source: str | Path) -> list[ReportData]:
         if not reports:
             raise CheckSetupError(f"上年报告 {path.name} 中没有数据")
         return reports
-    from toolkit.workbook.reader import read_report
+    from toolkit.readers import read_report
 
     files = expand_paths([path])
     reports, problems = [], []
@@ -136,7 +128,7 @@ def load_roster_units(roster: str | Path | Iterable[Any]) -> tuple[str, ...]:
 
 
 def _prior_for(data: ReportData, priors: Sequence[ReportData], single_file: bool) -> ReportData | None:
-    from toolkit.checks.engine import same_unit
+    from toolkit.identity import same_unit
 
     if data.unit:
         for prior in priors:
@@ -167,9 +159,9 @@ class _Settings:
 def _check_one(settings: _Settings, item: tuple[Path, Path | None]) -> FileReport:
     path, annotate_to = item
     try:
-        from toolkit.checks.engine import CheckContext, check_data, roster_units_in_name
+        from toolkit.checks.engine import CheckContext, check_data
+        from toolkit.identity import roster_units_in_name
 
-        _load_importers()
         expect_unit = None
         if settings.roster:
             named = roster_units_in_name(path.name, settings.roster)
@@ -206,7 +198,7 @@ def _read(path: Path, settings: _Settings, expect_unit: str | None) -> Any:
     from dataclasses import replace
 
     from toolkit.parallel import budget, in_worker
-    from toolkit.workbook.reader import read_report
+    from toolkit.readers import read_report
     from toolkit.workbook.source import DEFAULT_LIMITS
 
     kwargs = dict(format_id=settings.format_id, year=settings.year, expect_unit=expect_unit, **settings.options)
@@ -314,11 +306,10 @@ read in its worker; a smaller one here, each file read in the reading helper pro
 
 
 def _warm_up() -> None:
+    from toolkit import readers  # noqa: F401
     from toolkit.checks import engine  # noqa: F401
     from toolkit.formats import all_formats
-    from toolkit.workbook import reader  # noqa: F401
 
-    _load_importers()
     all_formats()
 
 

@@ -1,0 +1,73 @@
+"""Read one report file, whatever it is: the table of readers by suffix, and ``read_report``.
+
+The built-in readers are listed here, in one table: workbooks
+(:func:`toolkit.workbook.reader.read_workbook`) and published reports
+(:func:`toolkit.importers.import_report`). Other code adds readers with :func:`register_reader`.
+A file whose suffix has no reader is read as a workbook (its bytes say whether it is one).
+Built-in readers run in the reading helper process, within the file's time and memory budget
+(:class:`toolkit.workbook.source.Limits`, :mod:`toolkit.isolation`).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Callable, Iterable
+
+from toolkit.checks.catalogue import finding_type
+from toolkit.importers import SUFFIXES as REPORT_SUFFIXES
+from toolkit.importers import import_report
+from toolkit.isolation import IsolationError, in_helper, run_isolated
+from toolkit.model import ReadResult
+from toolkit.workbook.reader import WORKBOOK_SUFFIXES, read_workbook
+from toolkit.workbook.source import DEFAULT_LIMITS, Limits, SourceError
+
+ReaderFunc = Callable[..., ReadResult]
+
+READERS: dict[str, ReaderFunc] = {
+    **dict.fromkeys(WORKBOOK_SUFFIXES, read_workbook),
+    **dict.fromkeys(REPORT_SUFFIXES, import_report),
+}
+"""Suffix (lower case, with the dot) -> the reader of files with it."""
+
+
+def register_reader(suffixes: Iterable[str], func: ReaderFunc) -> None:
+    """Make ``read_report`` use ``func(path, *, format_id, year, expect_unit) -> ReadResult``
+    for files with one of ``suffixes`` (".txt", ".docx" ...; case-insensitive)."""
+    for suffix in suffixes:
+        suffix = suffix.lower()
+        READERS[suffix if suffix.startswith(".") else f".{suffix}"] = func
+
+
+def supported_suffixes() -> set[str]:
+    """Every suffix a reader is registered for."""
+    return set(READERS)
+
+
+def read_report(path: str | Path, *, format_id: str | None = None, year: int | None = None,
+                expect_unit: str | None = None, **options: Any) -> ReadResult:
+    """Read one returned report. Never raises for a user file: a file that cannot be read is a
+    ReadResult with ``data=None`` and one finding.
+
+    ``format_id`` forces a format (an unknown one raises FormatError: a usage error, not a file
+    problem); ``year`` is the report year when the file does not say it;
+    ``expect_unit`` the unit name when the file does not say it (comparing names is the
+    checks' job). Workbook ``options``: ``engine`` ("auto", "calamine", "openpyxl"), ``limits``.
+    """
+    path = Path(path)
+    func = READERS.get(path.suffix.lower(), read_workbook)
+    limits = options.get("limits", DEFAULT_LIMITS)
+    if limits.isolate and not in_helper() and getattr(func, "__module__", "").startswith("toolkit."):
+        return _read_guarded(func, path, limits, dict(format_id=format_id, year=year, expect_unit=expect_unit,
+                                                      **options))
+    return func(path, format_id=format_id, year=year, expect_unit=expect_unit, **options)
+
+
+def _read_guarded(func: ReaderFunc, path: Path, limits: Limits, kwargs: dict[str, Any]) -> ReadResult:
+    """A built-in reader run in the helper process, within the file's time and memory budget."""
+    try:
+        return run_isolated(func, (path,), kwargs, budget=limits.budget)
+    except IsolationError as exc:
+        error = SourceError.from_isolation(exc, path)
+    except SourceError as exc:
+        error = exc
+    return ReadResult(str(path), None, [finding_type(error.code).make(message=error.message)])
