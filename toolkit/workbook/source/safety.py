@@ -143,6 +143,13 @@ def _os_reason(exc: OSError) -> str:
 # ---------------------------------------------------------------- zip containers (xlsx, xlsm, xlsb, ods)
 
 
+def part_label(name: str, zf: zipfile.ZipFile | None = None) -> str:
+    """See :func:`toolkit.workbook.source.parts.part_label`."""
+    from toolkit.workbook.source.parts import part_label as label
+
+    return label(name, zf)
+
+
 def _check_zip(zf: zipfile.ZipFile, path: Path, limits: Limits) -> None:
     infos = zf.infolist()
     if len(infos) > limits.max_entries:
@@ -157,7 +164,7 @@ def _check_zip(zf: zipfile.ZipFile, path: Path, limits: Limits) -> None:
         if info.compress_type not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED):
             raise _fail("workbook-damaged", path, "使用了不支持的压缩方式")
         if info.file_size > limits.max_entry_bytes:
-            raise _fail("file-too-large", path, f"解压后的“{info.filename[:60]}”有{info.file_size // 1048576}MB")
+            raise _fail("file-too-large", path, f"解压后的{part_label(info.filename)}有{info.file_size // 1048576}MB")
         if info.file_size > 1048576 and info.file_size > limits.max_ratio * max(info.compress_size, 1):
             raise _fail("file-too-large", path, "压缩比异常（疑似压缩炸弹）")
         total += info.file_size
@@ -184,7 +191,7 @@ def _check_zip(zf: zipfile.ZipFile, path: Path, limits: Limits) -> None:
         raise _fail("file-too-large", path, "解压后的数据超出上限（疑似压缩炸弹）")
     for info in infos:
         if info.filename.lower().endswith(_XML_PARTS) and _declares_dtd(zf, info, path, limits):
-            raise _fail("workbook-damaged", path, f"“{info.filename[:60]}”含有不安全的XML内容（DTD或实体）")
+            raise _fail("workbook-damaged", path, f"{part_label(info.filename, zf)}含有不安全的XML内容（DTD或实体）")
 
 
 _XML_PARTS = (".xml", ".rels", ".vml")
@@ -201,7 +208,7 @@ def _declares_dtd(zf: zipfile.ZipFile, info: zipfile.ZipInfo, path: Path, limits
     try:
         fh = zf.open(info)
     except (zipfile.BadZipFile, OSError, RuntimeError, ValueError, NotImplementedError):
-        raise _fail("workbook-damaged", path, f"“{info.filename[:60]}”数据损坏") from None
+        raise _fail("workbook-damaged", path, f"{part_label(info.filename, zf)}的数据损坏") from None
     with fh:
         decoder = None
         text = ""
@@ -212,7 +219,7 @@ def _declares_dtd(zf: zipfile.ZipFile, info: zipfile.ZipInfo, path: Path, limits
                 chunk = fh.read(size)
                 size = 65536
             except (zipfile.BadZipFile, zlib.error, EOFError, OSError, RuntimeError, ValueError):
-                raise _fail("workbook-damaged", path, f"“{info.filename[:60]}”数据损坏") from None
+                raise _fail("workbook-damaged", path, f"{part_label(info.filename, zf)}的数据损坏") from None
             if decoder is None:
                 decoder = codecs.getincrementaldecoder(_prolog_encoding(chunk))("replace")
             text += decoder.decode(chunk, final=not chunk)
@@ -297,9 +304,9 @@ def _read_entry(zf: zipfile.ZipFile, name: str, path: Path, limits: Limits) -> b
     except KeyError:
         raise
     except (zipfile.BadZipFile, zlib.error, EOFError, OSError, RuntimeError, ValueError, NotImplementedError):
-        raise _fail("workbook-damaged", path, f"“{name}”数据损坏") from None
+        raise _fail("workbook-damaged", path, f"{part_label(name, zf)}的数据损坏") from None
     if len(data) > limits.max_entry_bytes:
-        raise _fail("file-too-large", path, f"解压后的“{name[:60]}”超出上限")
+        raise _fail("file-too-large", path, f"解压后的{part_label(name, zf)}超出上限")
     return data
 
 
@@ -310,9 +317,9 @@ def _parse_xml(data: bytes, path: Path, part: str):
     try:
         return DET.fromstring(data, forbid_dtd=True, forbid_entities=True, forbid_external=True)
     except DefusedXmlException:
-        raise _fail("workbook-damaged", path, f"“{part}”含有不安全的XML内容（DTD或实体）") from None
+        raise _fail("workbook-damaged", path, f"{part_label(part)}含有不安全的XML内容（DTD或实体）") from None
     except Exception:  # ParseError and expat errors
-        raise _fail("workbook-damaged", path, f"“{part}”的XML内容损坏") from None
+        raise _fail("workbook-damaged", path, f"{part_label(part)}的XML内容损坏") from None
 
 
 def check_package(path: str | Path, limits: Limits = DEFAULT_LIMITS) -> None:

@@ -14,7 +14,7 @@ from functools import lru_cache
 from pathlib import Path, PurePosixPath
 
 from toolkit.a1 import Pos, col_letters, col_number, parse_ref
-from toolkit.workbook.source.safety import Limits, _fail, _parse_xml, _read_entry
+from toolkit.workbook.source.safety import Limits, _fail, _parse_xml, _read_entry, part_label
 
 NS_MAIN = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
 NS_REL = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
@@ -50,6 +50,11 @@ def shift_formula(formula: str, drow: int, dcol: int) -> str:
     return _FORMULA_TOKEN.sub(repl, formula)
 
 
+_CELL_LESS_SHEETS = ("chartsheet", "dialogsheet")
+_STRICT = ((b"http://purl.oclc.org/ooxml/spreadsheetml/main", NS_MAIN.encode()),
+           (b"http://purl.oclc.org/ooxml/officeDocument/relationships", NS_REL.encode()))
+
+
 @dataclass
 class _XlsxParts:
     """The parts of an xlsx/xlsm package the toolkit reads itself (never through the engine)."""
@@ -60,6 +65,7 @@ class _XlsxParts:
     sheet_parts: dict[str, str] = field(default_factory=dict)  # sheet name -> zip entry
     sheet_states: dict[str, str] = field(default_factory=dict)
     defined_names: dict[str, str] = field(default_factory=dict)
+    cell_less: set[str] = field(default_factory=set)  # chart and dialog sheets
     _xml_cache: dict[str, bytes] = field(default_factory=dict)
 
     @classmethod
@@ -84,19 +90,21 @@ class _XlsxParts:
                 doc += _wrap(rels_xml, b"Relationships", _fragments(rels_xml, [rb"<(?:\w+:)?Relationship\s[^<>]*>"]))
             doc += b"</nianbao>"
         except ValueError:
-            raise _fail("workbook-damaged", path, "“xl/workbook.xml”的XML内容损坏") from None
+            raise _fail("workbook-damaged", path, "工作簿目录的XML内容损坏") from None
         root = _parse_xml(doc, path, "xl/workbook.xml")
-        rels: dict[str, str] = {}
+        rels: dict[str, tuple[str, str]] = {}
         for rel in root.iter(f"{{{NS_PKG_REL}}}Relationship"):
             target = rel.get("Target", "")
             if rel.get("TargetMode") == "External":
                 continue
             full = target.lstrip("/") if target.startswith("/") else str(PurePosixPath("xl") / target)
-            rels[rel.get("Id", "")] = _normpath(full)
+            rels[rel.get("Id", "")] = (_normpath(full), rel.get("Type", "").rsplit("/", 1)[-1])
         for sheet in root.iter(f"{{{NS_MAIN}}}sheet"):
             name = sheet.get("name", "")
-            target = rels.get(sheet.get(f"{{{NS_REL}}}id", ""))
-            if target:
+            target, kind = rels.get(sheet.get(f"{{{NS_REL}}}id", ""), (None, ""))
+            if kind in _CELL_LESS_SHEETS:  # a chart or dialog sheet: nothing to read
+                parts.cell_less.add(name)
+            elif target:
                 parts.sheet_parts[name] = target
             parts.sheet_states[name] = sheet.get("state", "visible")
         for dn in root.iter(f"{{{NS_MAIN}}}definedName"):
@@ -108,7 +116,10 @@ class _XlsxParts:
         if name not in self._xml_cache:
             data = _read_entry(self.zf, name, self.path, self.limits)
             if b"<!DOCTYPE" in data or b"<!ENTITY" in data:
-                raise _fail("workbook-damaged", self.path, f"“{name}”含有不安全的XML内容（DTD或实体）")
+                raise _fail("workbook-damaged", self.path, f"{part_label(name, self.zf)}含有不安全的XML内容（DTD或实体）")
+            if b"purl.oclc.org/ooxml/" in data[:4096]:  # Strict Open XML: the same elements, other names
+                for strict, transitional in _STRICT:
+                    data = data.replace(strict, transitional)
             self._xml_cache[name] = data
         return self._xml_cache[name]
 
@@ -167,7 +178,7 @@ class _XlsxParts:
         out: dict[str, dict[Pos, str]] = {sheet: {} for sheet in wanted}
         if not docs:
             return out
-        root = _parse_xml(b"<nianbao>" + b"".join(docs) + b"</nianbao>", self.path, "worksheet")
+        root = _parse_xml(b"<nianbao>" + b"".join(docs) + b"</nianbao>", self.path, "xl/worksheets/")
         c_tag, f_tag = f"{{{NS_MAIN}}}c", f"{{{NS_MAIN}}}f"
         for sheet, sheet_root in zip(names, list(root)):
             found: dict[Pos, str] = {}
@@ -241,7 +252,7 @@ class _XlsxParts:
         return out
 
 
-_SHEET_END = re.compile(rb"(?:</(?:\w+:)?worksheet>|<(?:\w+:)?worksheet\b[^<>]*/>)\s*$")
+_SHEET_END = re.compile(rb"(?:</(?:\w+:)?(?:worksheet|macrosheet)>|<(?:\w+:)?(?:worksheet|macrosheet)\b[^<>]*/>)\s*$")
 
 
 def _complete_sheet(data: bytes) -> bool:
