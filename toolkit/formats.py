@@ -476,7 +476,16 @@ def _formula_cycle(fmt: Format, cell_id: str, seen: set[str]) -> bool:
 
 
 def format_ids(directory: Path = FORMATS_DIR) -> list[str]:
+    if directory == FORMATS_DIR:
+        return list(_builtin_format_ids())
     return sorted(p.stem for p in directory.glob("*.yaml"))
+
+
+@lru_cache(maxsize=1)
+def _builtin_format_ids() -> tuple[str, ...]:
+    """The formats shipped in ``templates/formats``: listed once per process (every file read
+    asks for them)."""
+    return tuple(sorted(p.stem for p in FORMATS_DIR.glob("*.yaml")))
 
 
 @lru_cache(maxsize=None)
@@ -492,11 +501,17 @@ def all_formats() -> list[Format]:
     return [load_format(fid) for fid in format_ids()]
 
 
+@lru_cache(maxsize=1)
+def newest_first() -> tuple[Format, ...]:
+    """The built-in formats, the newest first (the order a file's format is looked for in)."""
+    return tuple(sorted(all_formats(), key=lambda f: f.year_from, reverse=True))
+
+
 def format_for_year(year: int, forced: str | None = None) -> Format:
     """The format that applies to reports on ``year``, unless ``forced`` names one."""
     if forced:
         return load_format(str(forced))
-    for fmt in sorted(all_formats(), key=lambda f: f.year_from, reverse=True):
+    for fmt in newest_first():
         if fmt.covers(year):
             return fmt
     raise FormatError(f"{year}年没有适用的报告格式（支持2019年及以后的年度报告）")

@@ -35,7 +35,7 @@ from typing import Any
 from toolkit.a1 import Pos, a1, col_letters
 from toolkit.checks import reading_findings  # noqa: F401  (registers the finding codes)
 from toolkit.checks.catalogue import finding_type
-from toolkit.formats import Block, Format, FormatError, Node, Table, all_formats, format_for_year, load_format
+from toolkit.formats import Block, Format, FormatError, Node, Table, format_for_year, load_format, newest_first
 from toolkit.labels import normalize_label
 from toolkit.layout import cell_addresses, info_rows, narrative_rows, workbook_plan
 from toolkit.model import WARNING, CellSource, Finding, ReadResult, ReportData, format_decimal
@@ -150,7 +150,7 @@ def _candidates(meta_format: str | None, year: int | None) -> list[Format]:
                 order.append(load_format(str(fid)))
             except FormatError:
                 pass
-    order += sorted(all_formats(), key=lambda f: f.year_from, reverse=True)
+    order += newest_first()
     return list(dict.fromkeys(order))
 
 

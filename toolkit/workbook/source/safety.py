@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import io
 import os
+import re
 import stat
 import struct
 import zipfile
@@ -196,6 +197,8 @@ def _declares_dtd(zf: zipfile.ZipFile, info: zipfile.ZipInfo, path: Path, limits
     it is how entity expansion and external entities get in). Only the prolog is read: the XML
     declaration, comments and processing instructions before the first element; a prolog longer
     than 1 MB counts as hostile."""
+    if _plain_prolog(zf, info):
+        return False
     import codecs
 
     try:
@@ -235,6 +238,45 @@ def _declares_dtd(zf: zipfile.ZipFile, info: zipfile.ZipInfo, path: Path, limits
                 return False
             if len(text) > _PROLOG_MAX:
                 return True
+
+
+_PLAIN_PROLOG = re.compile(rb'[ \t\r\n]*(?:<\?xml[^<>?]*\?>[ \t\r\n]*)?<[A-Za-z_]')
+
+
+def _plain_prolog(zf: zipfile.ZipFile, info: zipfile.ZipInfo) -> bool:
+    """Whether a part plainly starts with at most an XML declaration and then its first element,
+    as every spreadsheet program writes it: told from its first few hundred bytes, decompressed
+    straight from the package (no DTD can follow). Anything else, or a local header that does
+    not match the directory, is left to the full reading of the prolog."""
+    fp = zf.fp
+    if fp is None or info.flag_bits & 0x1:
+        return False
+    try:
+        fp.seek(info.header_offset)
+        header = fp.read(30 + len(info.orig_filename) * 4 + 512)
+    except (OSError, ValueError):
+        return False
+    if len(header) < 30 or header[:4] != b"PK\x03\x04":
+        return False
+    name_len, extra_len = struct.unpack_from("<HH", header, 26)
+    try:
+        name = header[30:30 + name_len].decode("utf-8" if info.flag_bits & 0x800 else (getattr(zf, "metadata_encoding", None) or "cp437"))
+    except UnicodeDecodeError:
+        return False
+    if name != info.orig_filename:
+        return False
+    start = 30 + name_len + extra_len
+    raw = header[start:start + min(512, info.compress_size)]
+    if info.compress_type == zipfile.ZIP_DEFLATED:
+        try:
+            head = zlib.decompressobj(-15).decompress(raw, 256)
+        except zlib.error:
+            return False
+    elif info.compress_type == zipfile.ZIP_STORED:
+        head = raw[:256]
+    else:
+        return False
+    return _PLAIN_PROLOG.match(head) is not None
 
 
 def _prolog_encoding(head: bytes) -> str:
