@@ -27,6 +27,8 @@ NS_DCTERMS = "http://purl.org/dc/terms/"
 
 _QUICK_BIG_CELL = re.compile(rb' r="(?:[A-Z]{2}|[A-Z][0-9]{4})')
 _SCAN_BIG_CELL = re.compile(rb'<(?:\w+:)?c\s[^<>]*?\br="([A-Z]{2,3}|[A-Z](?=[0-9]{4}))([0-9]{1,7})"[^<>/]*>')
+# a cell or row start tag with a prefix, or without r=" as its first attribute
+_UNREFERENCED = re.compile(rb'<(?:\w+:(?:c|row)(?=[\s/>])|(?:c|row)(?=[\s/>])(?! r="))')
 # each cell and row start tag (any prefix), with its attributes up to r=" when it has an r
 _CELL_OR_ROW = re.compile(rb"<(?:\w+:)?(c|row)(?=[\s/>])(\s[^<>]*?\br=\")?")
 _ROW_OR_CELL = re.compile(rb"<(?:\w+:)?(row|c)(?=[\s/>])([^<>]*)>")
@@ -132,6 +134,9 @@ class _XlsxParts:
         data = self.sheet_xml(sheet)
         if not data:
             return (0, 0)
+        if len(data) // 4 <= self.limits.max_cells and _UNREFERENCED.search(data) is None \
+                and not _QUICK_BIG_CELL.search(data):
+            return (0, 0)  # every row and cell starts with its r, none far out, too short to hold too many
         n_cells = cells_ref = n_rows = rows_ref = 0
         pos = 0
         while pos < len(data):  # one scan, a slice at a time (no list of every match of a huge sheet)
@@ -156,34 +161,44 @@ class _XlsxParts:
         return max_row, max_col
 
     def formulas(self, wanted: dict[str, set[Pos] | None], max_rows: int, max_cols: int) -> dict[str, dict[Pos, str]]:
-        """Formulas of several sheets (each optionally only at some positions), in one parse."""
+        """Formulas of several sheets (each optionally only at some positions): read straight from
+        the cut-out ``<f>`` elements where they are plain (:func:`_plain_formulas`), else in one
+        defused parse of them all."""
         docs, names = [], []
+        items: dict[str, list[tuple[Pos | None, str | None, str | None, str]]] = {}
         for sheet, within in wanted.items():
             data = self.sheet_xml(sheet)
             fragments = _formula_cells(data, within) if data else []
             if fragments:
-                docs.append(_wrap(data, b"worksheet", fragments))
-                names.append(sheet)
+                plain = _plain_formulas(data, fragments, self.path)
+                if plain is not None:
+                    items[sheet] = plain
+                else:
+                    docs.append(_wrap(data, b"worksheet", fragments))
+                    names.append(sheet)
         out: dict[str, dict[Pos, str]] = {sheet: {} for sheet in wanted}
-        if not docs:
-            return out
-        root = _parse_xml(b"<nianbao>" + b"".join(docs) + b"</nianbao>", self.path, "worksheet")
-        c_tag, f_tag = f"{{{NS_MAIN}}}c", f"{{{NS_MAIN}}}f"
-        for sheet, sheet_root in zip(names, list(root)):
+        if docs:
+            root = _parse_xml(b"<nianbao>" + b"".join(docs) + b"</nianbao>", self.path, "worksheet")
+            c_tag, f_tag = f"{{{NS_MAIN}}}c", f"{{{NS_MAIN}}}f"
+            for sheet, sheet_root in zip(names, list(root)):
+                items[sheet] = [
+                    (parse_ref(cell.get("r", "")), f.get("t"), f.get("si"), f.text or "")
+                    for cell in sheet_root.iter(c_tag) for f in [cell.find(f_tag)] if f is not None]
+        for sheet in wanted:
+            if sheet not in items:
+                continue
             found: dict[Pos, str] = {}
             masters: dict[str, tuple[Pos, str]] = {}
             pending: list[tuple[Pos, str]] = []
-            for cell in sheet_root.iter(c_tag):
-                f = cell.find(f_tag)
-                pos = parse_ref(cell.get("r", ""))
-                if f is None or pos is None or pos[0] > max_rows or pos[1] > max_cols:
+            for pos, kind, si, text in items[sheet]:
+                if pos is None or pos[0] > max_rows or pos[1] > max_cols:
                     continue
-                text = (f.text or "").strip()
-                if f.get("t") == "shared" and f.get("si") is not None:
+                text = text.strip()
+                if kind == "shared" and si is not None:
                     if text:
-                        masters[f.get("si")] = (pos, text)
+                        masters[si] = (pos, text)
                     else:
-                        pending.append((pos, f.get("si")))
+                        pending.append((pos, si))
                         continue
                 if text:
                     found[pos] = text
@@ -246,7 +261,8 @@ _SHEET_END = re.compile(rb"(?:</(?:\w+:)?worksheet>|<(?:\w+:)?worksheet\b[^<>]*/
 
 def _complete_sheet(data: bytes) -> bool:
     """Whether a sheet part ends where a whole sheet ends (its root element closed)."""
-    return bool(_SHEET_END.search(data[-4096:]))
+    tail = data[-4096:].rstrip(b" \t\n\r\f\v")
+    return bool(_SHEET_END.match(tail, max(0, tail.rfind(b"<"))))
 
 
 def _sequential_extent(data: bytes) -> Pos:
@@ -312,6 +328,95 @@ def _formula_cells(data: bytes, within: set[Pos] | None = None) -> list[bytes]:
             continue
         out.append(b"<" + prefix + b'c r="' + ref.group(1) + ref.group(2) + b'">' + f + close)
     return out
+
+
+_PLAIN_F = re.compile(rb'<c r="([A-Z0-9]+)"><f((?:[ \t\r\n]+[A-Za-z0-9]+="[^"<>&\t\r\n]*")*)[ \t\r\n]*'
+                      rb'(?:/>|>((?:[^<&\r]|&(?:lt|gt|amp|quot|apos);)*)</f>)</c>')
+_F_ATTR = re.compile(rb'[ \t\r\n]+([A-Za-z0-9]+)="([^"]*)"')
+_F_ATTRS = frozenset((b"t", b"ref", b"si", b"ca", b"aca", b"bx", b"dt2D", b"dtr", b"del1", b"del2", b"r1", b"r2"))
+_NOT_XML_TEXT = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]|]]>")
+_MAIN_XMLNS = b'xmlns="' + NS_MAIN.encode() + b'"'
+
+
+def _plain_formulas(data: bytes, fragments: list[bytes], path: Path) -> list[tuple[Pos | None, str | None, str | None, str]] | None:
+    """(position, ``t``, ``si``, text) of each cut-out formula cell, read without an XML parser
+    when every one is plain (an unprefixed sheet in the main namespace, known attributes, no
+    entity or character reference, nothing the parser would refuse): what the defused parse would
+    give. None when one is not: then they are parsed."""
+    try:
+        start, prefix = _root_tag(data, b"worksheet")
+    except ValueError:
+        return None
+    if prefix or _MAIN_XMLNS not in start:
+        return None
+    if not _plain_root(start):
+        _parse_xml(_wrap(data, b"worksheet", []), path, "worksheet")  # fails where the parse would
+    out = []
+    for fragment in fragments:
+        m = _PLAIN_F.fullmatch(fragment)
+        if m is None:
+            return None
+        try:
+            text = fragment.decode("utf-8")
+        except UnicodeDecodeError:
+            return None
+        if _NOT_XML_TEXT.search(text):
+            return None
+        attrs: dict[bytes, bytes] = {}
+        for name, value in _F_ATTR.findall(m.group(2)):
+            if name not in _F_ATTRS or name in attrs:
+                return None
+            attrs[name] = value
+        t, si = attrs.get(b"t"), attrs.get(b"si")
+        out.append((parse_ref(m.group(1).decode()), None if t is None else t.decode(),
+                    None if si is None else si.decode(), _unescape((m.group(3) or b"").decode("utf-8"))))
+    return out
+
+
+_ROOT_ATTR = re.compile(rb'[ \t\r\n]+([A-Za-z_][A-Za-z0-9_.-]*(?::[A-Za-z_][A-Za-z0-9_.-]*)?)="([^"<&]*)"')
+_PLAIN_ROOT = re.compile(rb'<worksheet((?:[ \t\r\n]+[A-Za-z_][A-Za-z0-9_.:-]*="[^"<&]*")*)[ \t\r\n]*/?>')
+
+
+def _plain_root(start: bytes) -> bool:
+    """Whether a sheet's start tag is one the defused parse takes as it is: plain attributes,
+    each once (also by local name), every prefix declared in it with a non-empty namespace, none
+    reserved, nothing but text characters. Else the parse is asked."""
+    m = _PLAIN_ROOT.fullmatch(start)
+    if m is None:
+        return False
+    try:
+        if _NOT_XML_TEXT.search(start.decode("utf-8")):
+            return False
+    except UnicodeDecodeError:
+        return False
+    attrs = _ROOT_ATTR.findall(m.group(1))
+    if len(attrs) != m.group(1).count(b'="'):
+        return False
+    declared = {name[6:] for name, value in attrs if name.startswith(b"xmlns:") and value}
+    if declared & {b"xml", b"xmlns"}:
+        return False
+    seen: set[bytes] = set()
+    for name, value in attrs:
+        prefix, _, local = name.rpartition(b":")
+        if prefix == b"xmlns":
+            if not value:
+                return False
+        elif prefix and prefix not in declared:
+            return False
+        key = name if prefix == b"xmlns" or name == b"xmlns" else local
+        if key in seen:
+            return False
+        seen.add(key)
+    return True
+
+
+def _unescape(text: str) -> str:
+    """XML text with the five predefined entities (the only references :func:`_plain_formulas`
+    lets through) replaced."""
+    if "&" not in text:
+        return text
+    return (text.replace("&lt;", "<").replace("&gt;", ">").replace("&quot;", '"').replace("&apos;", "'")
+            .replace("&amp;", "&"))
 
 
 @lru_cache(maxsize=8)
