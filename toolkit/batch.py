@@ -286,8 +286,7 @@ def iter_check(paths: Iterable[str | Path], *, prior: str | Path | ReportData | 
                          archive=Path(archive) if archive else None, keep_data=keep_data)
     n_workers = resolve_workers(workers, len(files))
     pool = len(files) >= POOL_FILES
-    if pool:
-        _warm_up()  # loaded once here, inherited by the worker processes where they are forked
+    _warm_up()  # loaded once here, inherited by the worker processes or the reading helper where forked
     results = ordered_map(_check_one, list(zip(files, targets)), context=settings, workers=n_workers,
                           on_crash=_crashed, pool=pool)
 
