@@ -11,7 +11,7 @@ import re
 import zipfile
 from dataclasses import dataclass, field
 from functools import lru_cache
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 
 from toolkit.a1 import Pos, col_letters, col_number, parse_ref
 from toolkit.workbook.source.safety import Limits, _fail, _parse_xml, _read_entry
@@ -93,7 +93,7 @@ class _XlsxParts:
             target = rel.get("Target", "")
             if rel.get("TargetMode") == "External":
                 continue
-            full = target.lstrip("/") if target.startswith("/") else str(PurePosixPath("xl") / target)
+            full = target.lstrip("/") if target.startswith("/") else "xl/" + target
             rels[rel.get("Id", "")] = _normpath(full)
         for sheet in root.iter(f"{{{NS_MAIN}}}sheet"):
             name = sheet.get("name", "")
