@@ -1,23 +1,14 @@
 """The format definitions: valid, complete, and matching the official tables in real reports."""
 
-from pathlib import Path
-
 import pytest
 import yaml
 
+from shared_data import seed_text
 from toolkit.formats import FormatError, format_for_year, load_format, load_format_file
 from toolkit.grid import COLUMN, CORNER, ROW, VALUE, table_grid
 from toolkit.labels import normalize_label
 
-SEEDS = Path(__file__).resolve().parents[2] / "shared" / "seeds"
 SEED_FORMAT = {"000": "2021", "001": "2021", "004": "2021", "002": "2019", "003": "2019"}
-
-
-def seed_text(prefix):
-    matches = sorted(SEEDS.glob(f"{prefix}_*.txt"))
-    if not matches:
-        pytest.skip("shared/seeds not available")
-    return matches[0].read_text(encoding="utf-8")
 
 
 def test_year_selects_format():

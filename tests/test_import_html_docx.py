@@ -14,13 +14,12 @@ from pathlib import Path
 import docx
 import pytest
 
+from shared_data import SEED_PREFIXES, seed_paths
 from toolkit.formats import load_format
 from toolkit.importers import import_report
 from toolkit.render import render_report
 
 HERE = Path(__file__).resolve().parent
-SEEDS = HERE.parents[1] / "shared" / "seeds"
-SEED_PATHS = sorted(SEEDS.glob("*.txt"))
 
 
 def squash(text: str) -> str:
@@ -29,7 +28,7 @@ def squash(text: str) -> str:
 
 @pytest.fixture(scope="module")
 def from_text():
-    return {p.name[:3]: import_report(p).data for p in SEED_PATHS}
+    return {p.name[:3]: import_report(p).data for p in seed_paths()}
 
 
 def assert_same_data(original, result, *, narrative: bool = True) -> None:
@@ -49,7 +48,7 @@ def assert_same_data(original, result, *, narrative: bool = True) -> None:
 
 
 @pytest.mark.parametrize("to", ["html", "docx", "md", "txt"])
-@pytest.mark.parametrize("seed", [p.name[:3] for p in SEED_PATHS])
+@pytest.mark.parametrize("seed", SEED_PREFIXES)
 def test_rendered_versions_import_to_the_same_data(tmp_path, from_text, seed, to):
     original = from_text[seed]
     rendered = render_report(original, to)

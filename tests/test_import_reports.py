@@ -5,15 +5,13 @@ from __future__ import annotations
 
 import re
 from decimal import Decimal
-from pathlib import Path
 
 import pytest
 
+from shared_data import REPORT_NAMES, report_path, seed_text, shared_folder
 from toolkit.checks.engine import check_data
 from toolkit.importers import import_report, import_text
 
-SHARED = Path(__file__).resolve().parents[2] / "shared"
-REPORTS = SHARED / "reports"
 T3_COLUMNS = ("natural", "business", "research", "nonprofit", "legal", "other", "total")
 T4_CELLS = [f"t4.{g}.{c}" for g in ("review", "suit_direct", "suit_after_review")
             for c in ("upheld", "corrected", "other", "pending", "total")]
@@ -25,7 +23,7 @@ def report():
 
     def get(name):
         if name not in cache:
-            cache[name] = import_report(REPORTS / f"{name}.txt")
+            cache[name] = import_report(report_path(f"{name}.txt"))
         return cache[name]
 
     return get
@@ -139,7 +137,7 @@ def test_026_reconciles(report):
 
 
 def test_every_report_file_imports_with_every_section_text(report):
-    for name in ("001", "002", "003", "004", "026"):
+    for name in REPORT_NAMES:
         data = report(name).data
         assert data is not None and data.narrative.get("overview.proactive"), name
         assert data.narrative.get("problems.text") and data.narrative.get("other.text"), name
@@ -148,19 +146,14 @@ def test_every_report_file_imports_with_every_section_text(report):
 
 
 def test_not_a_report():
-    result = import_report(REPORTS / "README.md")
+    result = import_report(report_path("README.md"))
     assert result.data is None
     assert [f.code for f in result.findings] == ["import-not-a-report"]
-    missing = import_report(REPORTS / "no-such-report.txt")
+    missing = import_report(shared_folder("reports") / "no-such-report.txt")
     assert missing.data is None and missing.findings[0].code == "import-unreadable"
 
 
 # ---------------------------------------------------------------- seeds made messy
-
-
-def seed_text(prefix: str) -> str:
-    (path,) = (SHARED / "seeds").glob(f"{prefix}_*.txt")
-    return path.read_text(encoding="utf-8")
 
 
 SEED_004 = {

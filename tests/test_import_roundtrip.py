@@ -4,12 +4,12 @@ the same data; any data rendered as a report and imported again gives the same n
 from __future__ import annotations
 
 from decimal import Decimal
-from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from shared_data import SEED_PREFIXES, seed_path
 from toolkit.formats import load_format
 from toolkit.importers import import_report, import_text
 from toolkit.model import ReportData
@@ -17,11 +17,10 @@ from toolkit.render import render_report
 from toolkit.readers import read_report
 from toolkit.workbook.writer import write_workbook
 
-SEEDS = sorted((Path(__file__).resolve().parents[2] / "shared" / "seeds").glob("*.txt"))
 
-
-@pytest.mark.parametrize("path", SEEDS, ids=lambda p: p.name[:3])
-def test_import_write_read_gives_the_same_data(tmp_path, path):
+@pytest.mark.parametrize("prefix", SEED_PREFIXES)
+def test_import_write_read_gives_the_same_data(tmp_path, prefix):
+    path = seed_path(prefix)
     imported = import_report(path).data
     fmt = load_format(imported.format)
     out = tmp_path / "report.xlsx"

@@ -6,25 +6,22 @@ The expected numbers below are read off the published texts by eye (tables as pr
 from __future__ import annotations
 
 from decimal import Decimal
-from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
 
+from shared_data import seed_path, shared_folder
 from toolkit.checks.engine import check_data
 from toolkit.cli import app
 from toolkit.formats import load_format
 from toolkit.importers import import_report
 
-SEEDS = Path(__file__).resolve().parents[2] / "shared" / "seeds"
 T3_COLUMNS = ("natural", "business", "research", "nonprofit", "legal", "other", "total")
 T4_CELLS = [f"t4.{g}.{c}" for g in ("review", "suit_direct", "suit_after_review")
             for c in ("upheld", "corrected", "other", "pending", "total")]
 
 
-def seed(prefix: str) -> Path:
-    (path,) = SEEDS.glob(f"{prefix}_*.txt")
-    return path
+seed = seed_path
 
 
 @pytest.fixture(scope="module")
@@ -267,11 +264,11 @@ def test_nianbao_import_writes_a_workbook_and_json(tmp_path):
 
 def test_nianbao_import_out_dir_and_usage(tmp_path):
     runner = CliRunner()
-    res = runner.invoke(app, ["import", str(SEEDS), "--out-dir", str(tmp_path / "out"), "--to", "json"])
+    res = runner.invoke(app, ["import", str(shared_folder("seeds")), "--out-dir", str(tmp_path / "out"), "--to", "json"])
     assert res.exit_code == 1  # seed 002 has errors
     names = sorted(p.name for p in (tmp_path / "out").iterdir())
     assert len(names) == 5 and "鹿邑县人民政府2021年政府信息公开工作年度报告.json" in names
-    res = runner.invoke(app, ["import", str(SEEDS), "-o", str(tmp_path / "x.xlsx")])
+    res = runner.invoke(app, ["import", str(shared_folder("seeds")), "-o", str(tmp_path / "x.xlsx")])
     assert res.exit_code == 2  # -o with several reports
     res = runner.invoke(app, ["import", str(tmp_path / "nothing.txt")])
     assert res.exit_code == 2

@@ -150,7 +150,7 @@ def test_live_checks_computed_by_libreoffice(case):
             for c in row:
                 if not (isinstance(c.value, str) and c.value.startswith("=IFERROR(IF(")):
                     continue
-                refs = frozenset(re.findall(r"[A-Z]+\d+", c.value.split(",")[0]))
+                refs = frozenset(re.findall(r"[A-Z]+\d+", re.search(r"ROUND\((.*?),6\)", c.value).group(1)))
                 inst = by_cells[(sheet, refs)]
 
                 def side(terms):

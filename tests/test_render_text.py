@@ -13,13 +13,13 @@ from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from render_helpers import ancestors_labels, expected_matrix, filled_data, filled_workbook
+from shared_data import seed_text
 from toolkit.cli import app
 from toolkit.formats import load_format
 from toolkit.grid import table_grid
 from toolkit.model import ReportData, format_decimal
 from toolkit.render import render_file, render_many, render_report
 
-SEEDS = Path(__file__).resolve().parents[2] / "shared" / "seeds"
 
 
 # ---------------------------------------------------------------- plain text
@@ -69,10 +69,7 @@ def test_text_tables_like_published_reports(fmt):
 
 
 def test_text_table_header_matches_a_published_seed():
-    seeds = sorted(SEEDS.glob("000_*.txt"))
-    if not seeds:
-        pytest.skip("shared/seeds not available")
-    seed_lines = seeds[0].read_text(encoding="utf-8").split("\n")
+    seed_lines = seed_text("000").split("\n")
     fmt = load_format("2021")
     ours = render_report(filled_data(fmt, 3), "txt").split("\n")
     for line in ("第二十条第（一）项\t\t\t", "信息内容\t本年制发件数\t本年废止件数\t现行有效件数",

@@ -8,12 +8,12 @@ import json
 import os
 import time
 from decimal import Decimal
-from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
 
 from smtp_helpers import Handler, attachments, body_text, start_server, workbook_identity
+from shared_data import seed_path
 from toolkit.archive import Archive
 from toolkit.batch import check_paths
 from toolkit.cli import app
@@ -207,8 +207,7 @@ def test_demo_round_on_the_samples(tmp_path):
 
 
 def test_imported_published_report_fills_last_year(tmp_path):
-    seeds = Path(__file__).resolve().parents[2] / "shared" / "seeds"
-    seed = next(p for p in sorted(seeds.glob("*.txt")) if "蓼堤镇" in p.read_text(encoding="utf-8")[:200])
+    seed = seed_path("000")  # 睢县蓼堤镇人民政府, 2021
     db = tmp_path / "nianbao.db"
     result = CliRunner().invoke(app, ["import", str(seed), "--archive", str(db)])
     assert "已记入档案" in result.output, result.output

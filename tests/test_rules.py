@@ -13,13 +13,13 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from check_helpers import TOWNSHIP, clean_report, prior_report, with_totals
+from shared_data import report_path, seed_text
 from toolkit.checks.engine import CheckContext, ValidationError, check_data, iter_findings, same_value, validate
 from toolkit.formats import FormatError, load_format, load_format_file
 from toolkit.identity import unit_in_file_name
 from toolkit.model import CellSource, ReportData
 
 D = Decimal
-SEEDS = Path(__file__).resolve().parents[2] / "shared" / "seeds"
 
 
 def keys(findings):
@@ -263,10 +263,7 @@ def test_stale_cached_total_is_an_error_and_uncached_formula_is_fine(fmt):
 
 def _seed_002_values(fmt):
     """The numbers of seed 002's 表三 and 表四, as typed in the published report."""
-    matches = sorted(SEEDS.glob("002_*.txt"))
-    if not matches:
-        pytest.skip("shared/seeds not available")
-    lines = [line.strip().replace("\xa0", "") for line in matches[0].read_text(encoding="utf-8").splitlines()]
+    lines = [line.strip().replace("\xa0", "") for line in seed_text("002").splitlines()]
     t3_start = lines.index("三、收到和处理政府信息公开申请情况")
     t4_start = lines.index("四、政府信息公开行政复议、行政诉讼情况")
     t5_start = lines.index("五、存在的主要问题及改进情况")
@@ -366,9 +363,7 @@ def test_narrative_count_against_the_table(fmt):
 
 def test_published_report_whose_text_and_table_disagree():
     """reports/002: the text says 受理政府信息公开申请 17 件, 表三 says 95."""
-    path = Path(__file__).resolve().parents[2] / "shared" / "reports" / "002.txt"
-    if not path.is_file():
-        pytest.skip("shared/reports not available")
+    path = report_path("002.txt")
     from toolkit.readers import read_report
     import toolkit.importers  # noqa: F401  (registers the text reader)
 

@@ -14,6 +14,10 @@ from toolkit.a1 import a1
 from toolkit.formats import TEMPLATES_DIR, Format, load_yaml
 from toolkit.grid import table_grid
 
+ORIGIN_PUBLISHED = "published"
+"""The meta ``origin`` of a workbook imported from a published report: its totals are the
+published values, not formulas (the writer's ``published``; the reader checks them as such)."""
+
 
 @dataclass(frozen=True)
 class WorkbookPlan:

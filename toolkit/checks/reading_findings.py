@@ -139,6 +139,17 @@ class YearMissing(FindingType):
     description = "Neither 基本信息, the recorded meta data, a title cell nor the caller give the year."
 
 
+class WorkbookNotFilled(FindingType):
+    code = "workbook-not-filled"
+    severity = ERROR
+    title = "未填报"
+    template = ("“{file}”未填报：{tables}的{total}个填报栏中只填了{filled}个，不能作为年度报告数据；"
+                "请填报单位逐项填写（没有发生的事项填0）后重新报送。")
+    description = ("The tables are there but (nearly) all their input cells are empty (threshold: "
+                   "templates/reading.yaml ``not_filled``): a blank sent back, or a published report whose "
+                   "tables hold no numbers. Replaces the value-blank warnings of those cells.")
+
+
 # ---------------------------------------------------------------- typed values
 
 

@@ -28,9 +28,14 @@ def import_document(doc: Document, *, format_id: str | None = None,
                     year: int | None = None) -> tuple[ReportData | None, list[Finding]]:
     """Read a report already split into items: (data, import findings); data is None when the
     document is not a report at all."""
+    from toolkit.workbook.filled import not_filled
+    from toolkit.formats import load_format
     from toolkit.importers.assemble import assemble
 
-    return assemble(doc, format_id=format_id, year=year)
+    data, findings = assemble(doc, format_id=format_id, year=year)
+    if data is None:
+        return data, findings
+    return data, not_filled(load_format(data.format), data, findings, file=doc.source or "报告")
 
 
 def import_text(text: str, *, kind: str = "text", source: str | None = None, format_id: str | None = None,

@@ -742,13 +742,13 @@ class TableReader:
 
 
 def _trim(values: list[str], n: int) -> list[str]:
-    """Blank cells beyond the official count: trailing ones first, then leading ones (merged
-    label columns left empty)."""
+    """Blank cells beyond the official count: leading ones first (merged label columns left
+    empty), then trailing ones; a blank last cell (a 总计 left empty) stays in its column."""
     values = list(values)
-    while len(values) > n and values and not values[-1].strip():
-        values.pop()
     while len(values) > n and values and not values[0].strip():
         values.pop(0)
+    while len(values) > n and values and not values[-1].strip():
+        values.pop()
     return values
 
 

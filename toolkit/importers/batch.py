@@ -162,7 +162,7 @@ def _write(report: FileReport, target: Path) -> Path | None:
             return None
         from toolkit.workbook.writer import write_workbook
 
-        write_workbook(target, data.format, unit=data.unit or "", year=data.year, data=data)
+        write_workbook(target, data.format, unit=data.unit or "", year=data.year, data=data, published=True)
         return target
     except OSError as exc:
         report.findings.append(ImportNotWritten.make(file=target.name, reason=exc.strerror or str(exc)))

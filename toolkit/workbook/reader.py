@@ -37,8 +37,9 @@ from toolkit.checks import reading_findings  # noqa: F401  (registers the findin
 from toolkit.checks.catalogue import finding_type
 from toolkit.formats import Block, Format, FormatError, Node, Table, format_for_year, load_format, newest_first
 from toolkit.labels import normalize_label
-from toolkit.layout import cell_addresses, info_rows, narrative_rows, workbook_plan
+from toolkit.layout import ORIGIN_PUBLISHED, cell_addresses, info_rows, narrative_rows, workbook_plan
 from toolkit.model import WARNING, CellSource, Finding, ReadResult, ReportData, format_decimal
+from toolkit.workbook.filled import not_filled
 from toolkit.workbook.locate import (
     Located,
     SheetIndex,
@@ -302,11 +303,14 @@ def read_source(source: WorkbookSource, *, format_id: str | None = None, year: i
             findings.append(_make("format-year-mismatch", actual=fmt.id, expected=expected, year=report_year,
                                   found_name=fmt.name, expected_name=load_format(expected).name))
     _read_tables(ctx, fmt, located, data, findings)
+    if result.meta.get("origin") == ORIGIN_PUBLISHED:
+        data.formulas = None  # totals hold the published values: checked as in the published report
     for field_id, code, known in (("unit", "unit-missing", data.unit), ("year", "year-missing", data.year)):
         if known is None:
             where = data.cells.get(f"info.{field_id}", CellSource())
             findings.append(_make(code, sheet=where.sheet, cell=where.cell))
     findings.extend(source.notes)
+    result.findings = not_filled(fmt, data, findings, file=source.path)
     result.data = data
     return result
 

@@ -75,6 +75,7 @@ class Vocabulary:
     wrong_units: dict[str, tuple[str, ...]]
     unit_patterns: tuple[re.Pattern, ...]
     year_patterns: tuple[re.Pattern, ...]
+    not_filled_share: float = 0.0
 
 
 def _fold(text: str) -> str:
@@ -97,6 +98,7 @@ def vocabulary() -> Vocabulary:
         wrong_units={k: longest_first(v) for k, v in data["wrong_units"].items()},
         unit_patterns=tuple(re.compile(p) for p in data["unit_patterns"]),
         year_patterns=tuple(re.compile(p) for p in data["year_patterns"]),
+        not_filled_share=float(data["not_filled"]["max_filled_share"]),
     )
 
 

@@ -35,12 +35,13 @@ from xlsxwriter.utility import quote_sheetname
 from xlsxwriter.worksheet import Worksheet
 
 from toolkit import __version__
+from toolkit.a1 import a1, col_letters
 from toolkit.files import atomic_path
 from toolkit.formats import TEMPLATES_DIR, Format, Kind, RuleInstance, Term, load_format
 from toolkit.grid import CAPTION, COLUMN, CORNER, ROW, VALUE, Grid, GridCell, table_grid
 from toolkit.model import ReportData
-from toolkit.a1 import a1, col_letters
 from toolkit.layout import (
+    ORIGIN_PUBLISHED,
     CellAddress,
     cell_addresses,
     info_rows,
@@ -54,7 +55,7 @@ _ENUMERATOR = re.compile(r"^[一二三四五六七八九十]+、")
 
 # Look of the sheets (not format knowledge).
 _FONT, _TEXT_FONT = "宋体", "仿宋"
-_INPUT_BG, _TOTAL_BG, _HEADER_BG = "#FFF9DB", "#E7E6E6", "#F2F2F2"
+_INPUT_BG, _TOTAL_BG, _HEADER_BG, _PUBLISHED_BG = "#FFF9DB", "#E7E6E6", "#F2F2F2", "#DDEBF7"
 _BAD = {"bg_color": "#FFC7CE", "font_color": "#9C0006"}
 _WARN = {"bg_color": "#FFEB9C", "font_color": "#9C5700"}
 _LINE_PT = 13.5  # height of one line of 10.5 pt 宋体
@@ -113,18 +114,23 @@ def write_workbook(
     contact: dict | None = None,
     deadline: dt.date | None = None,
     generated_at: dt.datetime | None = None,
+    published: bool = False,
 ) -> Path:
     """Write the standard workbook for ``unit`` and ``year`` to ``path`` (atomically).
 
     ``data`` fills it: every input cell from ``data.values`` (None or missing: left empty),
     the narrative parts and the 基本信息 fields (``filler``, ``phone``, ``date``). Totals are
-    always live formulas. ``contact`` (keys ``office``, ``name``, ``phone``, ``email``) is who
-    the township asks, shown in 填报说明 with ``deadline``.
+    live formulas, except with ``published``: then ``data`` holds the numbers of a published
+    report (``nianbao import``) and every total is written as published (a number, marked with
+    its own look and a comment), the ``sum`` rules get live check cells too, and the workbook
+    records ``origin: published`` (meta sheet, ``NB_ORIGIN``, document property) so that the
+    reader checks those totals as published values. ``contact`` (keys ``office``, ``name``,
+    ``phone``, ``email``) is who the township asks, shown in 填报说明 with ``deadline``.
     """
     path = Path(path)
     with atomic_path(path) as tmp:
         _build(str(tmp), _as_format(fmt), unit=unit, year=year, data=data, contact=contact,
-               deadline=deadline, generated_at=generated_at)
+               deadline=deadline, generated_at=generated_at, published=published)
     return path
 
 
@@ -137,11 +143,12 @@ def workbook_bytes(
     contact: dict | None = None,
     deadline: dt.date | None = None,
     generated_at: dt.datetime | None = None,
+    published: bool = False,
 ) -> bytes:
     """The same workbook as :func:`write_workbook`, as bytes (for mail attachments)."""
     buffer = io.BytesIO()
     _build(buffer, _as_format(fmt), unit=unit, year=year, data=data, contact=contact,
-           deadline=deadline, generated_at=generated_at)
+           deadline=deadline, generated_at=generated_at, published=published)
     return buffer.getvalue()
 
 
@@ -176,6 +183,7 @@ class _Writer:
     addresses: dict[str, CellAddress] = field(default_factory=dict)
     banners: dict[str, tuple[int, int]] = field(default_factory=dict)
     computed: dict[str, Decimal] = field(default_factory=dict)
+    published: bool = False  # totals as a published report gives them (see write_workbook)
 
     def style(self, name: str, **props: Any) -> Any:
         if name not in self.styles:
@@ -186,7 +194,7 @@ class _Writer:
 
 _FUNCTION = re.compile(r"([A-Za-z_][A-Za-z0-9_.]*)\(")
 _PLAIN_FUNCTIONS = frozenset({"SUM", "ROUND", "IF", "IFERROR", "AND", "OR", "NOT", "ABS", "LEFT", "ISNUMBER",
-                              "COUNT", "COUNTIF", "LEN", "INT", "MOD", "TRUNC"})
+                              "COUNT", "COUNTA", "COUNTIF", "LEN", "INT", "MOD", "TRUNC"})
 
 
 class _Sheet(Worksheet):
@@ -205,13 +213,14 @@ class _Sheet(Worksheet):
 
 
 def _build(target: Any, fmt: Format, *, unit: str, year: int, data: ReportData | None,
-           contact: dict | None, deadline: dt.date | None, generated_at: dt.datetime | None) -> None:
+           contact: dict | None, deadline: dt.date | None, generated_at: dt.datetime | None,
+           published: bool = False) -> None:
     options = {"strings_to_formulas": False, "strings_to_numbers": False, "strings_to_urls": False}
     if isinstance(target, io.BytesIO):
         options["in_memory"] = True
     wb = xlsxwriter.Workbook(target, options)
     w = _Writer(wb, fmt, unit or "", int(year), data, contact, deadline,
-                generated_at or dt.datetime.now().replace(microsecond=0))
+                generated_at or dt.datetime.now().replace(microsecond=0), published=published)
     w.addresses = cell_addresses(fmt)
     plan = workbook_plan()
     guide = wb.add_worksheet(plan.guide_sheet, _Sheet)
@@ -247,11 +256,12 @@ def _input_value(w: _Writer, cell_id: str) -> Decimal | None:
 
 
 def _computed(w: _Writer, cell_id: str) -> Decimal:
-    """A cell's value as the workbook computes it: inputs as given (empty = 0), totals summed."""
+    """A cell's value as the workbook computes it: inputs as given (empty = 0), totals summed
+    (published totals as given)."""
     value = w.computed.get(cell_id)
     if value is None:
         inst = w.fmt.total_rule(cell_id)
-        if inst is None:
+        if inst is None or w.published:
             value = _input_value(w, cell_id) or Decimal(0)
         else:
             value = sum((t.sign * _computed(w, t.cell) for t in inst.right), Decimal(0))
@@ -317,13 +327,37 @@ def _signed_expr(w: _Writer, terms: Iterable[Term], sheet: str, absolute: bool =
 def _check_expr(w: _Writer, inst: RuleInstance, sheet: str, absolute: bool = False) -> tuple[str, str]:
     """(difference expression, condition that holds when the rule holds)."""
     diff = f"ROUND(({_signed_expr(w, inst.left, sheet, absolute)})-({_signed_expr(w, inst.right, sheet, absolute)}),6)"
-    return diff, (f"{diff}=0" if inst.rule.kind == "equal" else f"{diff}>=0")
+    return diff, (f"{diff}>=0" if inst.rule.kind == "at_least" else f"{diff}=0")
 
 
-def live_checks(fmt: Format) -> list[RuleInstance]:
-    """The rule instances the workbook checks live: ``equal``/``at_least`` without prior values."""
-    return [inst for rule in fmt.rules if rule.kind in CHECK_RULE_KINDS
+def live_checks(fmt: Format, *, published: bool = False) -> list[RuleInstance]:
+    """The rule instances the workbook checks live: ``equal``/``at_least`` without prior values;
+    with ``published`` (totals written as published, not as formulas) the ``sum`` rules too."""
+    kinds = CHECK_RULE_KINDS + (("sum",) if published else ())
+    return [inst for rule in fmt.rules if rule.kind in kinds
             for inst in rule.instances if not inst.uses_prior]
+
+
+def _entered_cells(w: _Writer, inst: RuleInstance) -> list[str]:
+    """The cells whose entries a check waits for: the input cells behind its terms (totals
+    followed to their inputs; a published total is itself entered)."""
+    out: list[str] = []
+
+    def visit(cell_id: str) -> None:
+        total = w.fmt.total_rule(cell_id)
+        if total is None or w.published:
+            out.append(cell_id)
+        if total is not None:
+            for term in total.right:
+                visit(term.cell)
+
+    for term in (*inst.left, *inst.right):
+        visit(term.cell)
+    return list(dict.fromkeys(out))
+
+
+def _pending(w: _Writer, inst: RuleInstance) -> bool:
+    return all(_input_value(w, cell_id) is None for cell_id in _entered_cells(w, inst))
 
 
 def _instance_label(fmt: Format, inst: RuleInstance) -> str:
@@ -355,7 +389,8 @@ def _table_sheet(w: _Writer, ws: Any, table) -> list[_Check]:
     _merge_text(ws, top0 - 2, left0, top0 - 2, left0 + n_cols - 1, table_title(table),
                 w.style("title", bold=True, font_size=16, align="center"))
     ws.set_row(top0 - 2, 30)
-    checks_here = [inst for inst in live_checks(w.fmt) if w.addresses[inst.target.cell].sheet == table.sheet]
+    checks_here = [inst for inst in live_checks(w.fmt, published=w.published)
+                   if w.addresses[inst.target.cell].sheet == table.sheet]
     banner_cols = max(1, math.ceil(n_cols / 3)) if checks_here and n_cols > 1 else 0
     unit_line = texts["unit_line"].format(unit=w.unit, year=w.year, units=units)
     _merge_text(ws, top0 - 1, left0, top0 - 1, left0 + n_cols - 1 - banner_cols, unit_line,
@@ -368,10 +403,12 @@ def _table_sheet(w: _Writer, ws: Any, table) -> list[_Check]:
     for gc in grid.cells:
         _grid_cell(w, ws, gc, top0, left0)
 
-    checks = _table_checks(w, ws, grid, checks_here, top0 + grid.n_rows + 1, left0, label_cols)
-    last_row = max([top0 + grid.n_rows - 1] + [c.row for c in checks])
+    checks_row = top0 + grid.n_rows + 1
+    checks = _table_checks(w, ws, grid, checks_here, checks_row, left0, label_cols, top0)
+    last_row = max([top0 + grid.n_rows - 1] + [c.row for c in checks] + ([checks_row] if checks else []))
     note_row = last_row + 2
-    _merge_text(ws, note_row, left0, note_row, left0 + n_cols - 1, texts["note"],
+    note = workbook_text()["published"]["note"] if w.published else texts["note"]
+    _merge_text(ws, note_row, left0, note_row, left0 + n_cols - 1, note,
                 w.style("note", font_size=9.5, align="left", text_wrap=True))
     if banner_cols:
         _banner(w, ws, top0 - 1, left0 + n_cols - banner_cols, left0 + n_cols - 1, checks)
@@ -384,7 +421,7 @@ def _table_sheet(w: _Writer, ws: Any, table) -> list[_Check]:
         head_rows, freeze_col = top0, left0 + max(b.row_depth for b in table.blocks)
     ws.freeze_panes(head_rows, freeze_col)
     ws.repeat_rows(0, max(head_rows - 1, 0))
-    ws.print_area(0, 0, note_row, left0 + n_cols - 1)
+    ws.print_area(0, 0, note_row, max([left0 + n_cols - 1] + [c.col for c in checks]))
     _page_setup(ws, one_page=True)
     _protect(ws)
     return checks
@@ -466,6 +503,9 @@ def _num_format(kind: Kind) -> str:
 def _value_cell(w: _Writer, ws: Any, gc: GridCell, r1: int, c1: int, r2: int, c2: int) -> None:
     cell = w.fmt.cell(gc.cell_id)
     nf = _num_format(cell.kind)
+    if cell.is_total and w.published:
+        _published_total(w, ws, cell, nf, r1, c1, r2, c2)
+        return
     if cell.is_total:
         style = w.style(f"total_{nf}", border=1, align="right", num_format=nf, bg_color=_TOTAL_BG,
                         bold=True, locked=True)
@@ -483,6 +523,21 @@ def _value_cell(w: _Writer, ws: Any, gc: GridCell, r1: int, c1: int, r2: int, c2
     else:
         ws.write_number(r1, c1, _number(value), style)
     ws.data_validation(r1, c1, r1, c1, _validation(w, cell, a1(r1 + 1, c1 + 1)))
+
+
+def _published_total(w: _Writer, ws: Any, cell, nf: str, r1: int, c1: int, r2: int, c2: int) -> None:
+    """A total as the published report gives it: a locked number (blank when not published) in
+    the published look, with a comment saying so."""
+    style = w.style(f"published_{nf}", border=1, align="right", num_format=nf, bg_color=_PUBLISHED_BG,
+                    bold=True, italic=True, locked=True)
+    if (r1, c1) != (r2, c2):
+        ws.merge_range(r1, c1, r2, c2, "", style)
+    value = _input_value(w, cell.id)
+    if value is None:
+        ws.write_blank(r1, c1, None, style)
+    else:
+        ws.write_number(r1, c1, _number(value), style)
+    ws.write_comment(r1, c1, workbook_text()["published"]["total_comment"], {"x_scale": 1.6})
 
 
 def _validation(w: _Writer, cell, ref: str) -> dict[str, Any]:
@@ -509,11 +564,12 @@ def _validation(w: _Writer, cell, ref: str) -> dict[str, Any]:
 
 
 def _table_checks(w: _Writer, ws: Any, grid: Grid, instances: list[RuleInstance], row0: int, left0: int,
-                  label_cols: int) -> list[_Check]:
+                  label_cols: int, top0: int) -> list[_Check]:
     """Check cells below the table and conditional formats on the cells of each rule instance.
 
     A rule whose instances each sit in one column of their own gets one check row (a check cell
-    under each column); any other rule gets one line per instance.
+    under each column); in a published workbook, one whose instances each sit in one row of their
+    own (the 总计 column) a check column right of the table; any other rule one line per instance.
     """
     if not instances:
         return []
@@ -535,6 +591,10 @@ def _table_checks(w: _Writer, ws: Any, grid: Grid, instances: list[RuleInstance]
             cols = {w.addresses[t.cell].col for t in (*inst.left, *inst.right) if w.addresses[t.cell].sheet == sheet}
             columns.append(cols.pop() if len(cols) == 1 else None)
         aligned = None not in columns and len(set(columns)) == len(columns) and min(columns) - 1 - left0 >= label_cols
+        rows = [_one_row(w, inst, sheet) for inst in insts]
+        if w.published and not aligned and len(insts) > 1 and None not in rows and len(set(rows)) == len(rows):
+            checks += _check_column(w, ws, insts, rows, sheet, top0, left0 + n_cols)
+            continue
         if aligned:
             if label_cols:
                 _merge_text(ws, row, left0, row, left0 + label_cols - 1, rule.wording, wording)
@@ -560,16 +620,36 @@ def _table_checks(w: _Writer, ws: Any, grid: Grid, instances: list[RuleInstance]
     return checks
 
 
+def _one_row(w: _Writer, inst: RuleInstance, sheet: str) -> int | None:
+    rows = {w.addresses[t.cell].row for t in (*inst.left, *inst.right) if w.addresses[t.cell].sheet == sheet}
+    return rows.pop() if len(rows) == 1 else None
+
+
+def _check_column(w: _Writer, ws: Any, insts: list[RuleInstance], rows: list[int], sheet: str, top0: int,
+                  col: int) -> list[_Check]:
+    """A check cell beside each instance's row, under a header holding the rule's wording."""
+    first = min(rows) - 1
+    wording = w.style("check_column_head", border=1, text_wrap=True, align="center", font_size=9,
+                      bg_color=_HEADER_BG)
+    _merge_text(ws, top0, col, max(top0, first - 1), col, insts[0].rule.wording, wording)
+    ws.set_column(col, col, 11)
+    return [_check_cell(w, ws, inst, sheet, row - 1, col) for inst, row in zip(insts, rows)]
+
+
 def _check_cell(w: _Writer, ws: Any, inst: RuleInstance, sheet: str, row: int, col: int) -> _Check:
     texts = workbook_text()["table"]
     diff, holds = _check_expr(w, inst, sheet)
     ok, bad = texts["check_ok"], texts["check_bad"] if inst.rule.severity == "error" else texts["check_warn"]
-    formula = f'=IFERROR(IF({holds},"{ok}","{bad}"),"{texts["check_error"]}")'
+    pending = texts["check_pending"]
+    entered = ",".join(_ranges(w, _entered_cells(w, inst), sheet))
+    formula = (f'=IFERROR(IF(COUNTA({entered})=0,"{pending}",IF({holds},"{ok}","{bad}")),'
+               f'"{texts["check_error"]}")')
     style = w.style("check", border=1, align="center", bold=True, font_size=9.5)
-    cached = ok if _holds(w, inst) else bad
+    cached = pending if _pending(w, inst) else ok if _holds(w, inst) else bad
     ws.write_formula(row, col, formula, style, cached)
+    ref = a1(row + 1, col + 1)
     ws.conditional_format(row, col, row, col, {
-        "type": "formula", "criteria": f'=LEFT({a1(row + 1, col + 1)},1)<>"{ok[0]}"',
+        "type": "formula", "criteria": f'=AND(LEFT({ref},1)<>"{ok[0]}",LEFT({ref},1)<>"{pending[0]}")',
         "format": w.wb.add_format(_BAD if inst.rule.severity == "error" else _WARN)})
     _, holds_abs = _check_expr(w, inst, sheet, absolute=True)
     refs = [w.addresses[t.cell] for t in (*inst.left, *inst.right) if w.addresses[t.cell].sheet == sheet]
@@ -585,27 +665,23 @@ def _holds(w: _Writer, inst: RuleInstance) -> bool:
     def side(terms):
         return sum((t.sign * _computed(w, t.cell) for t in terms), Decimal(0))
     diff = side(inst.left) - side(inst.right)
-    return diff == 0 if inst.rule.kind == "equal" else diff >= 0
+    return diff >= 0 if inst.rule.kind == "at_least" else diff == 0
 
 
 def _banner(w: _Writer, ws: Any, row: int, c1: int, c2: int, checks: list[_Check]) -> None:
     texts = workbook_text()["table"]
     bad = [a1(c.row + 1, c.col + 1) for c in checks if c.inst.rule.severity == "error"]
     warn = [a1(c.row + 1, c.col + 1) for c in checks if c.inst.rule.severity != "error"]
-    ok = texts["check_ok"][0]
+    ok, pending = texts["check_ok"][0], texts["check_pending"][0]
 
     def any_off(refs: list[str]) -> str:
-        return f"OR({','.join(f'LEFT({r},1)<>{chr(34)}{ok}{chr(34)}' for r in refs)})" if refs else "FALSE"
+        offs = [f'AND(LEFT({r},1)<>"{ok}",LEFT({r},1)<>"{pending}")' for r in refs]
+        return f"OR({','.join(offs)})" if offs else "FALSE"
 
-    formula = (f'=IF({any_off(bad)},"{texts["banner_bad"]}",'
-               f'IF({any_off(warn)},"{texts["banner_warn"]}","{texts["banner_ok"]}"))')
-    holds = {id(c): _holds(w, c.inst) for c in checks}
-    if any(not holds[id(c)] for c in checks if c.inst.rule.severity == "error"):
-        cached = texts["banner_bad"]
-    elif any(not holds[id(c)] for c in checks):
-        cached = texts["banner_warn"]
-    else:
-        cached = texts["banner_ok"]
+    waiting = f"OR({','.join(f'LEFT({a1(c.row + 1, c.col + 1)},1)={chr(34)}{pending}{chr(34)}' for c in checks)})"
+    formula = (f'=IF({any_off(bad)},"{texts["banner_bad"]}",IF({any_off(warn)},"{texts["banner_warn"]}",'
+               f'IF({waiting},"{texts["banner_pending"]}","{texts["banner_ok"]}")))')
+    cached = _summary_text(w, [c.inst for c in checks])
     style = w.style("banner", bold=True, align="right")
     if c1 != c2:
         ws.merge_range(row, c1, row, c2, "", style)
@@ -684,10 +760,11 @@ def _info_sheet(w: _Writer, ws: Any) -> None:
         refs = [f"{quote_sheetname(sheet)}!{a1(row + 1, col + 1)}" for sheet, (row, col) in w.banners.items()]
         bad = ",".join(f'LEFT({ref},1)="×"' for ref in refs)
         warn = ",".join(f'LEFT({ref},1)="?"' for ref in refs)
-        formula = (f'=IF(OR({bad}),"{table_texts["banner_bad"]}",'
-                   f'IF(OR({warn}),"{table_texts["banner_warn"]}","{table_texts["banner_ok"]}"))')
+        waiting = ",".join(f'LEFT({ref},1)="{table_texts["banner_pending"][0]}"' for ref in refs)
+        formula = (f'=IF(OR({bad}),"{table_texts["banner_bad"]}",IF(OR({warn}),"{table_texts["banner_warn"]}",'
+                   f'IF(OR({waiting}),"{table_texts["banner_pending"]}","{table_texts["banner_ok"]}")))')
         ws.write_formula(r, 1, formula, w.style("info_check", border=1, bold=True, align="left"),
-                         _overall_cached(w))
+                         _summary_text(w, live_checks(w.fmt, published=w.published)))
         for props, mark in ((_BAD, "×"), (_WARN, "?")):
             ws.conditional_format(r, 1, r, 1, {"type": "formula", "criteria": f'=LEFT(B{r + 1},1)="{mark}"',
                                                "format": w.wb.add_format(props)})
@@ -695,12 +772,17 @@ def _info_sheet(w: _Writer, ws: Any) -> None:
     _protect(ws)
 
 
-def _overall_cached(w: _Writer) -> str:
+def _summary_text(w: _Writer, instances: list[RuleInstance]) -> str:
+    """What a banner over ``instances`` shows for the data written: a failing error rule, else a
+    failing warning rule, else a check still waiting for entries, else all well."""
     texts = workbook_text()["table"]
-    failing = [inst for inst in live_checks(w.fmt) if not _holds(w, inst)]
+    entered = [inst for inst in instances if not _pending(w, inst)]
+    failing = [inst for inst in entered if not _holds(w, inst)]
     if any(inst.rule.severity == "error" for inst in failing):
         return texts["banner_bad"]
-    return texts["banner_warn"] if failing else texts["banner_ok"]
+    if failing:
+        return texts["banner_warn"]
+    return texts["banner_pending"] if len(entered) < len(instances) else texts["banner_ok"]
 
 
 def _write_info_value(ws: Any, r: int, value: Any, style: Any, date_style: Any) -> None:
@@ -839,8 +921,9 @@ def _contact_text(contact: dict | None) -> str:
 
 
 def meta_values(fmt: Format, *, unit: str, year: int, deadline: dt.date | None = None,
-                generated_at: dt.datetime | None = None) -> dict[str, Any]:
-    """What the workbook records about itself, keyed by the plan's meta keys."""
+                generated_at: dt.datetime | None = None, published: bool = False) -> dict[str, Any]:
+    """What the workbook records about itself, keyed by the plan's meta keys (``origin`` is
+    ``published`` for a workbook imported from a published report)."""
     values = {
         "format": fmt.id,
         "toolkit_version": __version__,
@@ -848,12 +931,14 @@ def meta_values(fmt: Format, *, unit: str, year: int, deadline: dt.date | None =
         "year": int(year),
         "generated_at": (generated_at or dt.datetime.now().replace(microsecond=0)).isoformat(),
         "deadline": deadline.isoformat() if deadline else "",
+        "origin": ORIGIN_PUBLISHED if published else "",
     }
     return {key: values.get(key, "") for key in workbook_plan().meta_keys}
 
 
 def _meta_sheet(w: _Writer, ws: Any) -> None:
-    values = meta_values(w.fmt, unit=w.unit, year=w.year, deadline=w.deadline, generated_at=w.generated_at)
+    values = meta_values(w.fmt, unit=w.unit, year=w.year, deadline=w.deadline, generated_at=w.generated_at,
+                         published=w.published)
     sheet = quote_sheetname(ws.get_name())
     for i, (key, value) in enumerate(values.items()):
         ws.write_string(i, 0, key)
@@ -873,7 +958,8 @@ def _meta_sheet(w: _Writer, ws: Any) -> None:
 
 def _properties(w: _Writer) -> None:
     texts = workbook_text()
-    values = meta_values(w.fmt, unit=w.unit, year=w.year, deadline=w.deadline, generated_at=w.generated_at)
+    values = meta_values(w.fmt, unit=w.unit, year=w.year, deadline=w.deadline, generated_at=w.generated_at,
+                         published=w.published)
     w.wb.set_properties({
         "title": texts["workbook_title"].format(unit=w.unit, year=w.year),
         "subject": w.fmt.name,
