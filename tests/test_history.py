@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from decimal import Decimal
 
 import pytest
@@ -15,7 +16,6 @@ from toolkit.model import format_decimal
 from toolkit.round import (
     draw_history_chart,
     figure_cells,
-    find_cjk_font,
     history_figures,
     synthetic_report,
     unit_history,
@@ -110,27 +110,92 @@ def test_unit_lookup(archive):
     assert result.exit_code == 1 and "档案中没有单位" in result.output
 
 
-def test_chart_with_a_chinese_font(tmp_path, archive):
+def _stale_font_cache(monkeypatch):
+    """matplotlib's font cache as on a machine where it was built before the Chinese fonts
+    were installed: it knows no font that draws Chinese."""
+    from matplotlib import font_manager
+    from matplotlib.ft2font import FT2Font
+
+    def draws_chinese(entry):
+        try:
+            return FT2Font(entry.fname).get_char_index(ord("表")) != 0
+        except Exception:
+            return False
+
+    stale = [f for f in font_manager.fontManager.ttflist if not draws_chinese(f)]
+    monkeypatch.setattr(font_manager.fontManager, "ttflist", stale)
+    font_manager.fontManager._findfont_cached.cache_clear()
+
+
+def _assert_every_character_has_a_glyph(figure):
+    """Each character of each label is in a font the label's family list resolves to (a missing
+    one is drawn as a box: the .notdef glyph, index 0)."""
+    from matplotlib import font_manager
+    from matplotlib.ft2font import FT2Font
+    from matplotlib.text import Text
+
+    figure.canvas.draw()
+    labels = [t for t in figure.findobj(Text) if t.get_text().strip()]
+    assert any("申请" in t.get_text() for t in labels)
+    for text in labels:
+        prop = text.get_fontproperties()
+        fonts = []
+        for family in prop.get_family():
+            path = font_manager.findfont(font_manager.FontProperties(family=family, size=prop.get_size()),
+                                         fallback_to_default=False)
+            fonts.append(FT2Font(path))
+        for char in text.get_text():
+            if not char.isspace():
+                assert any(f.get_char_index(ord(char)) for f in fonts), (text.get_text(), char, prop.get_family())
+
+
+@pytest.mark.parametrize("machine", ["stale font cache", "no Chinese font installed"])
+def test_chart_draws_chinese(tmp_path, archive, monkeypatch, machine):
+    import toolkit.cjk_fonts as cjk_fonts
+    import toolkit.round as round_module
+
     path, _ = archive
-    if find_cjk_font() is None:
-        pytest.skip("no CJK font installed (.ci/run installs fonts-noto-cjk)")
-    chart = tmp_path / "蓼堤镇.png"
-    warnings = draw_history_chart(unit_history(path, UNIT), chart)
+    _stale_font_cache(monkeypatch)
+    if machine == "no Chinese font installed":
+        monkeypatch.setattr(cjk_fonts, "system_cjk_fonts", lambda: [])
+        assert cjk_fonts.find_cjk_font() == str(cjk_fonts.bundled_cjk_font())
+    history = unit_history(path, UNIT)
+    figure, warnings = round_module.history_figure(history)
     assert warnings == []
+    _assert_every_character_has_a_glyph(figure)
+    from fontTools.ttLib import TTFont
+    from matplotlib import font_manager
+
+    used = font_manager.findfont(font_manager.FontProperties(family=figure.texts[0].get_fontfamily()[0]))
+    if machine == "no Chinese font installed":  # the bundled variable font, cut down at regular weight
+        assert Path(used) != cjk_fonts.bundled_cjk_font()
+        assert "fvar" not in TTFont(used) and TTFont(used)["OS/2"].usWeightClass == 400
+    chart = tmp_path / "蓼堤镇.png"
+    assert draw_history_chart(history, chart) == []  # no "Glyph … missing from font" while drawing
     from PIL import Image
 
     with Image.open(chart) as image:
         assert image.format == "PNG" and image.size[0] > 600 and image.size[1] > 600
 
 
+def test_chart_as_svg_keeps_its_text(tmp_path, archive):
+    path, _ = archive
+    chart = tmp_path / "history.svg"
+    assert draw_history_chart(unit_history(path, UNIT), chart) == []
+    svg = chart.read_text(encoding="utf-8")
+    assert "<text" in svg and "本年新收申请" in svg and "Noto Sans CJK" in svg
+
+
 def test_chart_without_a_chinese_font_degrades_with_a_warning(tmp_path, archive, monkeypatch):
-    import toolkit.round as round_module
+    import toolkit.cjk_fonts as cjk_fonts
 
     path, _ = archive
-    monkeypatch.setattr(round_module, "find_cjk_font", lambda: None)
+    _stale_font_cache(monkeypatch)
+    monkeypatch.setattr(cjk_fonts, "find_cjk_font", lambda: None)
     chart = tmp_path / "chart.png"
     warnings = draw_history_chart(unit_history(path, UNIT), chart)
-    assert len(warnings) == 1 and "中文字体" in warnings[0]
+    assert "中文的字体" in warnings[0] and "manimgx-fonts-cjk" in warnings[0]
+    assert any("方框" in w for w in warnings[1:])  # the missing glyphs are reported, not hidden
     assert chart.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 

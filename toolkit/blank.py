@@ -66,6 +66,56 @@ def parse_date(text: str | dt.date | None) -> dt.date | None:
         raise ValueError(f"没有这个日期：{text}") from None
 
 
+class BlankSettingsError(ValueError):
+    """Year, format and deadline of a round that do not fit together (message in Chinese)."""
+
+
+PUBLISH_BY = (1, 31)  # 条例第五十条: each year's report is published by 31 January of the next year
+
+
+def check_round_settings(year: int, format_id: str | None = None,
+                         deadline: dt.date | None = None) -> list[str]:
+    """Check that a round's format and deadline fit its reporting ``year``; returns warnings
+    (Chinese), raises :class:`BlankSettingsError` when they cannot be right.
+
+    A forced format newer than the year is refused, an older one that no longer covers it is a
+    warning. The deadline must fall after the year has ended (the
+    units report the whole year) and within the next year; after 31 January of the next year
+    (the legal publication date) it is a warning: the county has no time left to check."""
+    from toolkit.formats import FormatError
+
+    warnings: list[str] = []
+    if format_id is not None:
+        fmt = format_for_year(int(year), format_id)
+        if not fmt.covers(int(year)):
+            try:
+                right = format_for_year(int(year))
+                advice = f"{year}年度的报告应使用 {right.id} 格式（{right.name}）"
+            except FormatError as exc:
+                advice = str(exc)
+            span = f"{fmt.year_from}–{fmt.year_to}年度" if fmt.year_to else f"{fmt.year_from}年度起"
+            text = f"{fmt.id} 格式适用于{span}的报告，不适用于{year}年度：{advice}；不指定格式即按年度自动选择。"
+            if int(year) < fmt.year_from:  # a format that did not exist yet for that year
+                raise BlankSettingsError(text)
+            warnings.append(text)  # an old format kept on purpose (a county that has not switched)
+    if deadline is not None:
+        year_end = dt.date(int(year), 12, 31)
+        publish_by = dt.date(int(year) + 1, *PUBLISH_BY)
+        if deadline <= year_end:
+            raise BlankSettingsError(
+                f"截止日期 {deadline.isoformat()} 不在{year}年度结束之后：各单位要在{year}年12月31日之后才能填报"
+                f"全年数据，请给{year + 1}年1月的日期（年度报告须在{publish_by.year}年1月31日前公布），"
+                f"如 {year + 1}-01-15。")
+        if deadline.year > int(year) + 1:
+            raise BlankSettingsError(
+                f"截止日期 {deadline.isoformat()} 远在{year}年度报告的公布期限（{publish_by.isoformat()}）之后，"
+                f"请核对年份，如 {year + 1}-01-15。")
+        if deadline > publish_by:
+            warnings.append(f"截止日期 {deadline.isoformat()} 晚于{year}年度报告的公布期限"
+                            f"（{publish_by.year}年1月31日），县里将没有时间审核汇总。")
+    return warnings
+
+
 def unit_prefill(entry: RosterEntry, fmt: Format, year: int) -> ReportData:
     """What a unit's blank workbook starts with: the roster's 联系人 and 联系电话 as 填报人 and
     联系电话 (the township can change them); no numbers."""
@@ -90,10 +140,12 @@ def make_blanks(
     would collide). Roster problems and files that could not be written are findings; the batch
     goes on. ``workers``: processes writing workbooks ("auto": one per CPU for a big roster, see
     :func:`toolkit.parallel.resolve_workers`). Raises :class:`toolkit.formats.FormatError` when
-    no format applies to ``year``.
+    no format applies to ``year``, :class:`BlankSettingsError` when format or deadline do not fit
+    it (:func:`check_round_settings`).
     """
     from toolkit.parallel import ordered_map, resolve_workers
 
+    check_round_settings(int(year), format_id, deadline)
     fmt = format_for_year(int(year), format_id)
     out_dir = Path(out_dir)
     batch = BlankBatch(fmt, int(year), out_dir)

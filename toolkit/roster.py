@@ -61,8 +61,10 @@ class RosterNoUnitColumn(FindingType):
     code = "roster-no-unit-column"
     severity = ERROR
     title = "名册缺少单位名称列"
-    template = "名册 {name} 中找不到“单位名称”列。请在第一行写上表头，如：单位名称、联系人、联系电话、邮箱。"
-    description = "No header row with a unit-name column in the first rows of the roster."
+    template = ("名册 {name} 中找不到“单位名称”列（{found}）。请把单位名称那一列的表头写成“单位名称”"
+                "（也认得：{accepted}），如：单位名称、联系人、联系电话、邮箱。")
+    description = ("No header row with a unit-name column in the first rows of the roster; the message names "
+                   "the headers it found and those it accepts (templates/roster.yaml).")
 
 
 class RosterEmpty(FindingType):
@@ -125,12 +127,12 @@ def _header_key(text: Any) -> str:
 
 
 @lru_cache(maxsize=None)
-def _synonyms() -> dict[str, str]:
-    """normalised header -> field (unit, contact, phone, email)."""
-    out: dict[str, str] = {}
+def _synonyms() -> dict[str, tuple[str, int]]:
+    """normalised header -> (field (unit, contact, phone, email), rank in its list)."""
+    out: dict[str, tuple[str, int]] = {}
     for name, headers in _config()["columns"].items():
-        for header in headers:
-            out.setdefault(_header_key(header), name)
+        for rank, header in enumerate(headers):
+            out.setdefault(_header_key(header), (name, rank))
     return out
 
 
@@ -161,7 +163,7 @@ def read_roster(path: str | Path) -> tuple[list[RosterEntry], list[Finding]]:
         return [], [RosterUnreadable.make(name=name, reason=str(exc))]
     header_at, columns = _find_header(rows)
     if header_at is None:
-        return [], [RosterNoUnitColumn.make(name=name)]
+        return [], [RosterNoUnitColumn.make(name=name, found=_headers_found(rows), accepted=_accepted_unit_headers())]
     header = [_text(h) for h in rows[header_at]]
     entries: list[RosterEntry] = []
     findings: list[Finding] = []
@@ -222,14 +224,28 @@ class _Unreadable(Exception):
 def _find_header(rows: list[list[Any]]) -> tuple[int | None, dict[str, int]]:
     synonyms = _synonyms()
     for index, row in enumerate(rows[: int(_config().get("header_search_rows", 10))]):
-        columns: dict[str, int] = {}
+        best: dict[str, tuple[int, int]] = {}  # field -> (rank of its header, column)
         for col, value in enumerate(row):
-            name = synonyms.get(_header_key(_text(value)))
-            if name and name not in columns:
-                columns[name] = col
-        if "unit" in columns:
-            return index, columns
+            match = synonyms.get(_header_key(_text(value)))
+            if match and (match[0] not in best or match[1] < best[match[0]][0]):
+                best[match[0]] = (match[1], col)
+        if "unit" in best:  # 单位名称 beats 部门 wherever they stand: the earlier header in the list wins
+            return index, {name: col for name, (_, col) in best.items()}
     return None, {}
+
+
+def _headers_found(rows: list[list[Any]]) -> str:
+    """What the roster has where its header should be: the first non-empty row's cells."""
+    for row in rows[: int(_config().get("header_search_rows", 10))]:
+        cells = [_text(v) for v in row if _text(v)]
+        if cells:
+            shown = "、".join(f"“{c[:20]}”" for c in cells[:8]) + ("……" if len(cells) > 8 else "")
+            return f"表头行中只有：{shown}"
+    return "前几行都是空的"
+
+
+def _accepted_unit_headers() -> str:
+    return "、".join(_config()["columns"]["unit"][1:9]) + "等"
 
 
 def _read_rows(path: Path) -> list[list[Any]]:

@@ -11,11 +11,12 @@ from __future__ import annotations
 import fnmatch
 import hashlib
 import json
+import os
 import random
 import re
 import warnings as warnings_module
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime, timedelta, timezone, tzinfo
 from decimal import Decimal
 from functools import lru_cache
 from pathlib import Path
@@ -45,6 +46,10 @@ SEVERITY_LABELS = {"error": "错误", "warning": "请核实"}
 
 class RoundError(Exception):
     """A problem that stops a whole command (an unreadable roster or findings file)."""
+
+
+class UnknownUnit(RoundError):
+    """``nianbao history``: the archive has no such unit, or the name fits several."""
 
 
 # ---------------------------------------------------------------- small helpers
@@ -403,13 +408,51 @@ def send_findings(
 # ---------------------------------------------------------------- status of a round
 
 
+TIMEZONE_ENV = "NIANBAO_TZ"
+DEFAULT_TIMEZONE = "Asia/Shanghai"
+_ZONE_LABELS = {"Asia/Shanghai": "北京时间", "UTC": "协调世界时"}
+
+
+def report_zone() -> tuple[tzinfo, str]:
+    """The time zone status times are shown in, and its Chinese label: ``NIANBAO_TZ`` (an IANA
+    name such as ``Asia/Shanghai``), else Asia/Shanghai (UTC+8 all year)."""
+    name = (os.environ.get(TIMEZONE_ENV) or DEFAULT_TIMEZONE).strip()
+    try:
+        from zoneinfo import ZoneInfo
+
+        zone: tzinfo = ZoneInfo(name)
+    except (ImportError, ValueError, KeyError, OSError):  # ZoneInfoNotFoundError is a KeyError
+        if name != DEFAULT_TIMEZONE:
+            raise RoundError(f"环境变量 {TIMEZONE_ENV} 的时区“{name}”不存在，应写成 Asia/Shanghai 这样的名称") from None
+        zone = timezone(timedelta(hours=8), DEFAULT_TIMEZONE)  # no tz database (Windows without tzdata)
+    return zone, _ZONE_LABELS.get(name, name)
+
+
+def in_zone(stamp: str | None, zone: tzinfo) -> datetime | None:
+    """An archive time (ISO 8601; without an offset: this machine's local time) in ``zone``."""
+    if not stamp:
+        return None
+    try:
+        moment = datetime.fromisoformat(stamp)
+    except ValueError:
+        return None
+    if moment.tzinfo is None:
+        moment = moment.astimezone()
+    return moment.astimezone(zone)
+
+
+def readable_time(moment: datetime | None) -> str:
+    """``2026-01-10 14:32`` (what a clerk reads in the status table and workbook)."""
+    return moment.strftime("%Y-%m-%d %H:%M") if moment else ""
+
+
 @dataclass
 class UnitStatus:
     unit: str
     status: str  # missing | errors | clean
     errors: int | None
     warnings: int | None
-    received: str | None
+    received: str | None  # ISO 8601 in the status's time zone (+08:00 for Asia/Shanghai)
     file_name: str | None = None
     contact: str | None = None
     phone: str | None = None
@@ -419,6 +462,11 @@ class UnitStatus:
     def label(self) -> str:
         return STATUS_LABELS[self.status]
 
+    @property
+    def received_text(self) -> str:
+        """When the file was received, as ``2026-01-10 14:32`` in the status's time zone."""
+        return readable_time(datetime.fromisoformat(self.received)) if self.received else ""
+
     def to_dict(self) -> dict[str, Any]:
         return {"unit": self.unit, "status": self.status, "errors": self.errors,
                 "warnings": self.warnings, "received": self.received}
@@ -426,12 +474,15 @@ class UnitStatus:
 
 @dataclass
 class RoundStatus:
-    """Per roster unit: not returned, returned with errors, returned clean, and when."""
+    """Per roster unit: not returned, returned with errors, returned clean, and when (the time
+    the archive records the file as received: when it was saved from the mail, unless the caller
+    gave another), in ``zone`` (:func:`report_zone`)."""
 
     year: int
     units: list[UnitStatus]
     unlisted: list[str] = field(default_factory=list)  # in the archive for the year, not in the roster
     problems: list[Finding] = field(default_factory=list)
+    zone: str = "北京时间"  # the label of the time zone the times are in
 
     def count(self, status: str) -> int:
         return sum(1 for u in self.units if u.status == status)
@@ -441,13 +492,19 @@ class RoundStatus:
         """Every unit returned a file without errors."""
         return all(u.status == "clean" for u in self.units)
 
+    @property
+    def received_heading(self) -> str:
+        return f"收到时间（{self.zone}）"
+
     def to_dict(self) -> dict[str, Any]:
         """``{"year", "units": [{"unit", "status", "errors", "warnings", "received"}]}``."""
         return {"year": self.year, "units": [u.to_dict() for u in self.units]}
 
 
 def round_status(roster: str | Path | Sequence[Any], *, year: int, archive: Archive | str | Path) -> RoundStatus:
-    """``nianbao status``: each roster unit's state for ``year`` from the archive."""
+    """``nianbao status``: each roster unit's state for ``year`` from the archive; times in the
+    zone of :func:`report_zone` (Asia/Shanghai unless ``NIANBAO_TZ`` names another)."""
+    zone, zone_label = report_zone()
     entries, problems = _load_roster(roster)
     own = not isinstance(archive, Archive)
     arch = Archive(archive, create=False) if own else archive
@@ -466,10 +523,12 @@ def round_status(roster: str | Path | Sequence[Any], *, year: int, archive: Arch
         if stored is None:
             units.append(UnitStatus(entry.unit, "missing", None, None, None, **extra))
         else:
+            received = in_zone(stored.received, zone)
             units.append(UnitStatus(entry.unit, "errors" if stored.errors else "clean", stored.errors,
-                                    stored.warnings, stored.received, stored.submission.file_name, **extra))
+                                    stored.warnings, received.isoformat(timespec="seconds") if received else None,
+                                    stored.submission.file_name, **extra))
     unlisted = [s.unit for key, s in current.items() if key not in seen]
-    return RoundStatus(year, units, unlisted, list(problems))
+    return RoundStatus(year, units, unlisted, list(problems), zone_label)
 
 
 def write_status_xlsx(status: RoundStatus, path: str | Path, archive: Archive | None = None) -> Path:
@@ -487,13 +546,13 @@ def write_status_xlsx(status: RoundStatus, path: str | Path, archive: Archive | 
                  "clean": book.add_format({"border": 1, "bg_color": "#C6EFCE"})}
         sheet = book.add_worksheet("报送情况")
         sheet.write(0, 0, f"{status.year}年度政府信息公开工作年度报告报送情况", book.add_format({"bold": True, "font_size": 14}))
-        headers = ["单位名称", "状态", "错误", "需核实", "收到时间", "文件名", "联系人", "联系电话", "邮箱"]
+        headers = ["单位名称", "状态", "错误", "需核实", status.received_heading, "文件名", "联系人", "联系电话", "邮箱"]
         widths = [28, 10, 8, 8, 22, 36, 12, 16, 28]
         for col, (text, width) in enumerate(zip(headers, widths)):
             sheet.write(2, col, text, head)
             sheet.set_column(col, col, width)
         for r, u in enumerate(status.units, start=3):
-            row = [u.unit, u.label, u.errors, u.warnings, u.received, u.file_name, u.contact, u.phone, u.email]
+            row = [u.unit, u.label, u.errors, u.warnings, u.received_text, u.file_name, u.contact, u.phone, u.email]
             for col, value in enumerate(row):
                 fmt = fills[u.status] if col == 1 else cell
                 if value is None:
@@ -506,18 +565,25 @@ def write_status_xlsx(status: RoundStatus, path: str | Path, archive: Archive | 
         sheet.write_string(end, 0, f"共{len(status.units)}个单位：已通过{status.count('clean')}个，"
                                    f"有错误{status.count('errors')}个，未报送{status.count('missing')}个")
         sheet.freeze_panes(3, 1)
+        sheet.set_landscape()
+        sheet.fit_to_pages(1, 0)  # printed: all columns on one page wide
+        sheet.repeat_rows(2)
         if archive is not None:
             subs = book.add_worksheet("收到的文件")
-            sub_headers = ["单位名称", "收到时间", "文件名", "大小（字节）", "错误", "需核实", "当前有效", "来源", "SHA-256"]
+            zone, _ = report_zone()
+            sub_headers = ["单位名称", status.received_heading, "文件名", "大小（字节）", "错误", "需核实", "当前有效", "来源",
+                           "SHA-256", f"最近记入档案（{status.zone}）"]
             for col, text in enumerate(sub_headers):
                 subs.write(0, col, text, head)
             subs.set_column(0, 0, 28)
             subs.set_column(1, 2, 24)
+            subs.set_column(3, 3, 13)
             subs.set_column(8, 8, 66)
+            subs.set_column(9, 9, 22)
             for r, s in enumerate(archive.submissions(year=status.year), start=1):
-                row = [s.unit, s.received, s.file_name, s.file_size, s.errors, s.warnings,
+                row = [s.unit, readable_time(in_zone(s.received, zone)), s.file_name, s.file_size, s.errors, s.warnings,
                        "是" if s.current else "否", {"check": "校验", "import": "导入"}.get(s.source, s.source),
-                       s.file_hash]
+                       s.file_hash, readable_time(in_zone(s.recorded, zone))]
                 for col, value in enumerate(row):
                     if value is None:
                         subs.write_blank(r, col, None, cell)
@@ -526,6 +592,9 @@ def write_status_xlsx(status: RoundStatus, path: str | Path, archive: Archive | 
                     else:
                         subs.write_string(r, col, str(value), cell)
             subs.freeze_panes(1, 1)
+            subs.set_landscape()
+            subs.fit_to_pages(1, 0)
+            subs.repeat_rows(0)
         book.close()
     return path
 
@@ -628,7 +697,7 @@ def resolve_unit(archive: Archive, name: str) -> tuple[str | None, list[str]]:
 def unit_history(archive: Archive | str | Path, unit: str) -> History:
     """``nianbao history``: the unit's main figures for every year in the archive.
 
-    Raises :class:`RoundError` when the unit is not in the archive (or the name is ambiguous).
+    Raises :class:`UnknownUnit` when the unit is not in the archive (or the name is ambiguous).
     """
     own = not isinstance(archive, Archive)
     arch = Archive(archive, create=False) if own else archive
@@ -636,10 +705,10 @@ def unit_history(archive: Archive | str | Path, unit: str) -> History:
         name, candidates = resolve_unit(arch, unit)
         if name is None:
             if candidates:
-                raise RoundError(f"“{unit}”对应多个单位：{'、'.join(candidates)}，请写全称")
+                raise UnknownUnit(f"“{unit}”对应多个单位：{'、'.join(candidates)}，请写全称")
             known = arch.units()
             hint = f"档案中的单位：{'、'.join(known[:20])}{'等' if len(known) > 20 else ''}" if known else "档案中还没有任何单位"
-            raise RoundError(f"档案中没有单位“{unit}”。{hint}")
+            raise UnknownUnit(f"档案中没有单位“{unit}”。{hint}")
         stored = arch.reports(unit=name)
     finally:
         if own:
@@ -655,42 +724,21 @@ def unit_history(archive: Archive | str | Path, unit: str) -> History:
     return History(name, sorted(values), figures, values, sources, errors)
 
 
-def find_cjk_font() -> str | None:
-    """Path of an installed font that can draw Chinese (Noto Sans CJK preferred), or None."""
-    from matplotlib import font_manager
-
-    preferred = ("Noto Sans CJK SC", "Noto Sans CJK", "Noto Sans SC", "Source Han Sans", "WenQuanYi",
-                 "Microsoft YaHei", "SimHei", "PingFang", "Heiti", "Droid Sans Fallback")
-    fonts = font_manager.fontManager.ttflist
-    for wanted in preferred:
-        for font in fonts:
-            if font.name.startswith(wanted):
-                return font.fname
-    for font in fonts:
-        if "CJK" in font.name:
-            return font.fname
-    return None
-
-
-def draw_history_chart(history: History, path: str | Path) -> list[str]:
-    """Draw the history as a PNG (one panel per group of figures; atomically written).
-    Returns warnings (e.g. no Chinese font found: labels may then show as boxes)."""
+def history_figure(history: History) -> tuple[Any, list[str]]:
+    """The history chart as a matplotlib Figure (one panel per group of figures) and warnings
+    (no font that draws Chinese was found)."""
     import matplotlib
 
     matplotlib.use("Agg", force=True)
     import matplotlib.pyplot as plt
-    from matplotlib import font_manager
+    from matplotlib.text import Text
     from matplotlib.ticker import MaxNLocator
 
+    from toolkit import cjk_fonts
+
     warnings: list[str] = []
-    font_path = find_cjk_font()
-    if font_path:
-        font_manager.fontManager.addfont(font_path)
-        family = font_manager.FontProperties(fname=font_path).get_name()
-        plt.rcParams["font.family"] = [family, "sans-serif"]
-    else:
-        warnings.append("未找到中文字体（如 Noto Sans CJK，Debian 上可安装 fonts-noto-cjk），图中的中文可能无法显示")
     plt.rcParams["axes.unicode_minus"] = False
+    plt.rcParams["svg.fonttype"] = "none"  # an SVG keeps its text as text: the viewer draws it
     groups: dict[str, list[Figure]] = {}
     for fig in history.figures:
         groups.setdefault(fig.group_label, []).append(fig)
@@ -711,13 +759,37 @@ def draw_history_chart(history: History, path: str | Path) -> list[str]:
         if ax.get_legend_handles_labels()[0]:
             ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8, frameon=False)
     figure.suptitle(f"{history.unit} 政府信息公开主要数据（{years[0]}–{years[-1]}年）" if years else history.unit)
+    texts = figure.findobj(Text)  # with the empty ones: ticks drawn later copy their font from them
+    font_path = cjk_fonts.chart_font("".join(t.get_text() for t in texts))
+    if font_path:
+        families = [cjk_fonts.use_cjk_font(font_path), "sans-serif"]
+        plt.rcParams["font.family"] = families  # ticks drawn later
+        for text in texts:
+            text.set_fontfamily(families)
+    else:
+        warnings.append("未找到能显示中文的字体，图中的中文会显示为方框：请重新安装工具箱（pip install 会装上"
+                        " Noto Sans CJK 字体包 manimgx-fonts-cjk），或在系统中安装中文字体（Debian：fonts-noto-cjk）")
+    return figure, warnings
+
+
+def draw_history_chart(history: History, path: str | Path) -> list[str]:
+    """Draw the history as a PNG, or an SVG when ``path`` ends in .svg (text kept as text);
+    atomically written. Returns warnings: no Chinese font found, or characters the font could
+    not draw (matplotlib's "Glyph … missing" warnings, which would otherwise show as boxes)."""
+    import matplotlib.pyplot as plt
+
+    figure, warnings = history_figure(history)
     path = Path(path)
-    with warnings_module.catch_warnings():
-        warnings_module.filterwarnings("ignore", message="Glyph .* missing from")
+    kind = "svg" if path.suffix.lower() == ".svg" else "png"
+    with warnings_module.catch_warnings(record=True) as caught:
+        warnings_module.simplefilter("always")
         figure.tight_layout()
         with atomic_path(path) as tmp:
-            figure.savefig(tmp, format="png", dpi=120)
+            figure.savefig(tmp, format=kind, dpi=120)
     plt.close(figure)
+    missing = {str(w.message) for w in caught if "missing from font" in str(w.message)}
+    if missing:
+        warnings.append(f"图中有 {len(missing)} 个字符所用的字体里没有，会显示为方框")
     return warnings
 
 

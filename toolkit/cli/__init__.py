@@ -1,19 +1,36 @@
 """The ``nianbao`` command: a thin typer layer over the library.
 
 Each command lives in its own module under toolkit/cli/ and registers itself on ``app``.
-Exit codes: 0 success, 1 data problems found (or a file failed), 2 wrong usage.
+Help pages and usage errors are Chinese (toolkit/cli/usage.py); exit codes, shared options and
+the handling of errors are in toolkit/cli/common.py: 0 success, 1 data problems found (or a file
+failed), 2 wrong usage, 3 internal error, 130 interrupted.
 """
 
 from __future__ import annotations
 
+from typing import Any
+
 import typer
 
-app = typer.Typer(
+from toolkit.cli.usage import NianbaoCommand, NianbaoGroup
+
+
+class _Typer(typer.Typer):
+    """Every command is a :class:`NianbaoCommand` (Chinese help)."""
+
+    def command(self, *args: Any, cls: Any = None, **kwargs: Any) -> Any:
+        return super().command(*args, cls=cls or NianbaoCommand, **kwargs)
+
+
+app = _Typer(
     name="nianbao",
+    cls=NianbaoGroup,
     help="年报工具箱：政府信息公开工作年度报告的标准填报表、校验与报告生成。",
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+    context_settings={"help_option_names": ["-h", "--help"]},
 )
 
 
@@ -28,8 +45,12 @@ def _version(value: bool) -> None:
 @app.callback()
 def _root(
     version: bool = typer.Option(False, "--version", callback=_version, is_eager=True, help="显示版本号并退出。"),
+    debug: bool = typer.Option(False, "--debug", help="程序内部出错时显示详细信息（同环境变量 NIANBAO_DEBUG=1）。"),
 ) -> None:
     """年报工具箱：政府信息公开工作年度报告的标准填报表、校验与报告生成。"""
+    from toolkit.cli.common import state
+
+    state.debug = debug
 
 
 from toolkit.cli import formats_cmd  # noqa: E402,F401  (registers commands)

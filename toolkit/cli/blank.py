@@ -3,32 +3,28 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import NoReturn, Optional
+from typing import Optional
 
 import typer
 
 from toolkit.cli import app
-
-
-def _usage(message: str) -> NoReturn:
-    typer.echo(f"用法错误：{message}", err=True)
-    raise typer.Exit(2)
+from toolkit.cli.common import (contact_dict, contact_option, deadline_option, fail, format_option, roster_option,
+                                usage, year_option)
 
 
 @app.command("blank")
 def blank_command(
     unit: Optional[str] = typer.Option(None, "--unit", help="单位名称，生成这一个单位的填报表。"),
-    roster: Optional[Path] = typer.Option(
-        None, "--roster", help="单位名册（CSV 或 XLSX，需有“单位名称”列），为每个单位各生成一份。"),
-    year: Optional[int] = typer.Option(None, "--year", help="报告年度，如 2025。"),
+    roster: Optional[Path] = roster_option("单位名册（CSV 或 XLSX，需有“单位名称”列），为每个单位各生成一份。"),
+    year: Optional[int] = year_option(),
     output: Optional[Path] = typer.Option(None, "-o", "--output", help="输出文件（只用于 --unit）。"),
     out_dir: Optional[Path] = typer.Option(None, "--out-dir", help="输出文件夹（--roster 时必填）。"),
-    format_id: Optional[str] = typer.Option(None, "--format", help="强制使用的格式：2019 或 2021（默认按年度）。"),
-    deadline: Optional[str] = typer.Option(None, "--deadline", help="报送截止日期，如 2026-01-15，写进填报说明。"),
-    contact_office: Optional[str] = typer.Option(None, "--contact-office", help="县里负责此事的单位，写进填报说明。"),
-    contact_name: Optional[str] = typer.Option(None, "--contact-name", help="县里的联系人。"),
-    contact_phone: Optional[str] = typer.Option(None, "--contact-phone", help="县里的联系电话。"),
-    contact_email: Optional[str] = typer.Option(None, "--contact-email", help="县里的联系邮箱。"),
+    format_id: Optional[str] = format_option(),
+    deadline: Optional[str] = deadline_option("报送截止日期，如 2026-01-15（在报告年度结束之后），写进填报说明。"),
+    contact_office: Optional[str] = contact_option("office"),
+    contact_name: Optional[str] = contact_option("name"),
+    contact_phone: Optional[str] = contact_option("phone"),
+    contact_email: Optional[str] = contact_option("email"),
 ) -> None:
     """生成空白的标准填报表（xlsx）：--unit 生成一个单位的，--roster 为名册中每个单位各生成一份。
 
@@ -36,31 +32,33 @@ def blank_command(
 
     例：nianbao blank --roster roster.csv --year 2025 --out-dir outbox/ --deadline 2026-01-15
     """
-    from toolkit.blank import blank_file_name, make_blanks, parse_date
+    from toolkit.blank import blank_file_name, check_round_settings, make_blanks, parse_date
+    from toolkit.cli.common import check_format_id, console
     from toolkit.formats import FormatError, format_for_year
 
     if (unit is None) == (roster is None):
-        _usage("请给出 --unit（一个单位）或 --roster（名册）之一")
+        usage("请给出 --unit（一个单位）或 --roster（名册）之一")
     if year is None:
-        _usage("请用 --year 给出报告年度，如 --year 2025")
+        usage("请用 --year 给出报告年度，如 --year 2025")
     if roster is not None and output is not None:
-        _usage("-o 只能和 --unit 一起使用；名册请用 --out-dir 指定输出文件夹")
+        usage("-o 只能和 --unit 一起使用；名册请用 --out-dir 指定输出文件夹")
     if roster is not None and out_dir is None:
-        _usage("使用 --roster 时请用 --out-dir 指定输出文件夹")
+        usage("使用 --roster 时请用 --out-dir 指定输出文件夹")
     if roster is not None and not roster.is_file():
-        _usage(f"找不到名册文件：{roster}")
+        usage(f"找不到名册文件：{roster}")
     if unit is not None and not unit.strip():
-        _usage("--unit 的单位名称不能为空")
+        usage("--unit 的单位名称不能为空")
+    check_format_id(format_id)
     try:
         due = parse_date(deadline)
-    except ValueError as exc:
-        _usage(str(exc))
-    try:
         fmt = format_for_year(year, format_id)
-    except FormatError as exc:
-        _usage(str(exc))
-    contact = {"office": contact_office, "name": contact_name, "phone": contact_phone, "email": contact_email}
-    contact = {k: v for k, v in contact.items() if v} or None
+        notes = check_round_settings(year, format_id, due)
+    except (ValueError, FormatError) as exc:  # BlankSettingsError is a ValueError
+        usage(str(exc))
+    contact = contact_dict(contact_office, contact_name, contact_phone, contact_email)
+    err = console(stderr=True)
+    for note in notes:
+        err.print(f"提示：{note}", markup=False)
 
     if unit is not None:
         from toolkit.workbook.writer import write_workbook
@@ -69,15 +67,12 @@ def blank_command(
         try:
             write_workbook(target, fmt, unit=unit.strip(), year=year, contact=contact, deadline=due)
         except OSError as exc:
-            typer.echo(f"错误：无法写入 {target}：{exc.strerror or exc}", err=True)
-            raise typer.Exit(1)
+            fail(f"无法写入 {target}：{exc.strerror or exc}")
         typer.echo(f"已生成 {unit.strip()} {year}年度填报表（{fmt.name}）：{target}")
         return
 
-    from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
-    err = Console(stderr=True)
     with Progress(TextColumn("生成填报表"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.description}"),
                   console=err, transient=True) as bar:
         task = bar.add_task("", total=None)
@@ -87,9 +82,14 @@ def blank_command(
 
         batch = make_blanks(roster, year, out_dir, format_id=format_id, deadline=due, progress=progress,
                             contact=contact)
+    from rich.markup import escape
+
     for finding in batch.findings:
         style = "red" if finding.severity == "error" else "yellow"
         label = "错误" if finding.severity == "error" else "提示"
-        err.print(f"[{style}]{label}[/{style}]：{finding.message}", highlight=False, markup=True)
+        err.print(f"[{style}]{label}[/{style}]：{escape(finding.message)}", markup=True)
+    if not batch.written:
+        typer.echo("没有生成任何填报表。", err=True)
+        raise typer.Exit(1)
     typer.echo(f"已为 {len(batch.written)} 个单位生成{year}年度填报表（{fmt.name}），保存在 {out_dir}")
-    raise typer.Exit(0 if batch.ok and batch.written else 1)
+    raise typer.Exit(0 if batch.ok else 1)

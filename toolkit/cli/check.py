@@ -3,32 +3,27 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, List, NoReturn, Optional
+from typing import Any, List, Optional
 
 import typer
 
 from toolkit.cli import app
-
-
-def _usage(message: str) -> NoReturn:
-    typer.echo(f"用法错误：{message}", err=True)
-    raise typer.Exit(2)
+from toolkit.cli.common import archive_option, format_option, json_option, roster_option, usage, year_option
 
 
 @app.command("check")
 def check_command(
     paths: List[Path] = typer.Argument(..., help="要校验的文件或文件夹（文件夹会逐级查找其中的工作簿）。",
                                        show_default=False),
-    as_json: bool = typer.Option(False, "--json", help="以 JSON 输出结果（标准输出只有 JSON）。"),
+    as_json: bool = json_option("以 JSON 输出结果（标准输出只有 JSON）。"),
     annotate: Optional[Path] = typer.Option(None, "--annotate", help="把标注了问题的副本写到这个文件夹（原文件不动）。"),
     summary: Optional[Path] = typer.Option(None, "--summary", help="写出汇总表（.xlsx）：文件状态、问题清单、全县合计。"),
     prior: Optional[Path] = typer.Option(None, "--prior", help="上年度的报告（工作簿、文件夹或数据 JSON），用于跨年度核对。"),
-    roster: Optional[Path] = typer.Option(None, "--roster", help="单位名册（CSV 或 XLSX，需有“单位名称”列）。"),
-    year: Optional[int] = typer.Option(None, "--year", help="本次收集的报告年度，如 2025。"),
-    format_id: Optional[str] = typer.Option(None, "--format", help="强制按此格式读取：2019 或 2021（默认按文件和年度识别）。"),
+    roster: Optional[Path] = roster_option(),
+    year: Optional[int] = year_option("本次收集的报告年度，如 2025。"),
+    format_id: Optional[str] = format_option("强制按此格式读取：2019 或 2021（默认按文件和年度识别）。"),
     workers: str = typer.Option("auto", "--workers", help="同时校验的进程数；auto（默认）：文件多时每个CPU一个进程。"),
-    archive: Optional[Path] = typer.Option(
-        None, "--archive", help="年报档案文件（如 nianbao.db）：记入各文件的数据和问题；不给 --prior 时从中取上年数据。"),
+    archive: Optional[Path] = archive_option("年报档案文件（如 nianbao.db）：记入各文件的数据和问题；不给 --prior 时从中取上年数据。"),
 ) -> None:
     """校验各单位报回的填报表：逐项核对勾稽关系，列出每个问题所在的单元格。
 
@@ -39,43 +34,42 @@ def check_command(
     import json
     import sys
 
-    from rich.console import Console
-    from rich.markup import escape
-
-    from toolkit.archive import ArchiveError
-    from toolkit.batch import CheckSetupError, Tally, check_paths, expand_paths, iter_check, write_json
-    from toolkit.formats import FormatError, format_for_year, format_ids
+    from toolkit.batch import Tally, check_paths, expand_paths, iter_check, write_json
+    from toolkit.cli.common import check_format_id, console, require_some
+    from toolkit.formats import FormatError, format_for_year
     from toolkit.model import Report
     from toolkit.parallel import resolve_workers
 
-    err = Console(stderr=True, highlight=False)
-    if format_id is not None and format_id not in format_ids():
-        _usage(f"--format 只能是 {' 或 '.join(format_ids())}，而不是 {format_id}")
+    err = console(stderr=True)
+    check_format_id(format_id)
     if year is not None:
         try:
             format_for_year(year, format_id)
         except FormatError as exc:
-            _usage(str(exc))
+            usage(str(exc))
     try:
         resolve_workers(workers, 1)
     except ValueError:
-        _usage(f"--workers 应是正整数或 auto，而不是 {workers}")
+        usage(f"--workers 应是正整数或 auto，而不是 {workers}")
     if summary is not None and summary.suffix.lower() != ".xlsx":
-        _usage(f"--summary 应是 .xlsx 文件：{summary}")
+        usage(f"--summary 应是 .xlsx 文件：{summary}")
     if summary is not None and summary.is_dir():
-        _usage(f"--summary 应是文件，而 {summary} 是文件夹")
+        usage(f"--summary 应是文件，而 {summary} 是文件夹")
     if annotate is not None and annotate.exists() and not annotate.is_dir():
-        _usage(f"--annotate 应是文件夹，而 {annotate} 是文件")
+        usage(f"--annotate 应是文件夹，而 {annotate} 是文件")
     for option, path in (("--prior", prior), ("--roster", roster)):
         if path is not None and not path.exists():
-            _usage(f"找不到 {option} 文件：{path}")
-    missing = [p for p in paths if not p.exists() and not p.is_symlink()]
-    if missing and len(missing) == len(paths):
-        _usage("找不到要校验的文件：" + "、".join(str(p) for p in missing))
+            usage(f"找不到 {option} 文件：{path}")
+    require_some(paths, "要校验的文件")
+    if annotate is not None:
+        same = [p for p in paths if p.is_dir() and p.resolve() == annotate.resolve()]
+        if same:
+            usage(f"--annotate 的文件夹 {annotate} 就是要校验的文件夹：标注副本不能和原文件放在一起，"
+                  f"请另给一个文件夹，如 --annotate 标注/")
     if not expand_paths(paths, exclude=[annotate] if annotate else []):
         if as_json:
             typer.echo(json.dumps({"files": []}, ensure_ascii=False))
-        _usage("在给出的文件夹中没有找到可校验的文件（.xlsx .xlsm .xls .et .ods 等）")
+        usage("在给出的文件夹中没有找到可校验的文件（.xlsx .xlsm .xls .et .ods 等）")
 
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
@@ -97,20 +91,9 @@ def check_command(
                 stdout.flush()
             else:  # only unit and year of each file are shown
                 report = Report(list(iter_check(paths, keep_data=False, **options)))
-    except CheckSetupError as exc:
-        _usage(str(exc))
-    except ArchiveError as exc:
-        err.print(f"错误：{exc}", markup=False)
-        raise typer.Exit(1)
-    except OSError as exc:
-        err.print(f"[red]错误[/red]：无法写出结果：{escape(str(exc.strerror or exc))}（{escape(str(exc.filename or ''))}）")
-        raise typer.Exit(1)
     except KeyboardInterrupt:
         err.print("已中断；没有写出不完整的文件。")
         raise typer.Exit(130)
-    except Exception as exc:  # a bug: say so in one line, never a traceback
-        err.print(f"[red]错误[/red]：校验时程序出错（{escape(f'{type(exc).__name__}: {exc}')}），请联系工具维护人员。")
-        raise typer.Exit(1)
 
     if as_json:
         if not isinstance(report, Tally):
@@ -118,7 +101,7 @@ def check_command(
             sys.stdout.flush()
         out = err
     else:
-        out = Console(highlight=False)
+        out = console()
         print_report(report, out)
     out.print(summary_line(report), markup=False)
     if annotate is not None:
@@ -131,16 +114,21 @@ def check_command(
 
 
 SEVERITY_STYLE = {"error": ("错误", "bold red"), "warning": ("警告", "yellow")}
+CODE_COLUMN_FROM = 100  # narrower consoles leave out the finding code and give its room to the message
 
 
 def print_report(report: Any, console: Any) -> None:
-    """A compact table per file with findings, one line per clean file."""
+    """A compact table per file with findings, one line per clean file. The finding's code is
+    shown from :data:`CODE_COLUMN_FROM` columns on (always when not a terminal: the console of
+    :func:`toolkit.cli.common.console` then never wraps)."""
     from rich.markup import escape
     from rich.table import Table
     from rich.text import Text
 
+    from toolkit.cli.usage import display_width, wrap
     from toolkit.workbook.summary import file_status
 
+    with_code = console.width >= CODE_COLUMN_FROM
     for file in report.files:
         data = file.data
         who = " ".join(str(x) for x in (data.unit if data else None, f"{data.year}年" if data and data.year else None)
@@ -152,15 +140,21 @@ def print_report(report: Any, console: Any) -> None:
                       + (f"  （{counts}）" if counts else ""), markup=True, highlight=False)
         if not file.findings:
             continue
+        findings = sorted(file.findings, key=lambda x: x.severity != "error")
+        places = ["!".join(x for x in (f.sheet, f.cell) if x) for f in findings]
+        place_width = max([4] + [display_width(p) for p in places])
+        code_width = max([4] + [len(f.code) for f in findings]) + 2 if with_code else 0
+        room = max(console.width - 4 - 2 - place_width - 2 - code_width, 20)
         table = Table(show_header=True, header_style="bold", box=None, pad_edge=False, expand=False)
         table.add_column("级别", no_wrap=True)
         table.add_column("位置", no_wrap=True)
-        table.add_column("问题", overflow="fold", ratio=1)
-        table.add_column("代码", style="dim", no_wrap=True)
-        for f in sorted(file.findings, key=lambda x: x.severity != "error"):
+        table.add_column("问题", no_wrap=True, overflow="fold")  # wrapped here: between characters, not at spaces
+        if with_code:
+            table.add_column("代码", style="dim", no_wrap=True)
+        for f, place in zip(findings, places):
             label, colour = SEVERITY_STYLE.get(f.severity, (f.severity, ""))
-            place = "!".join(x for x in (f.sheet, f.cell) if x)
-            table.add_row(Text(label, style=colour), Text(place), Text(f.message), Text(f.code))
+            row = [Text(label, style=colour), Text(place), Text("\n".join(wrap(f.message, room)))]
+            table.add_row(*row, *([Text(f.code)] if with_code else []))
         console.print(table)
         console.print()
 

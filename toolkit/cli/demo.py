@@ -7,6 +7,7 @@ from pathlib import Path
 import typer
 
 from toolkit.cli import app
+from toolkit.cli.common import fail
 
 
 @app.command("demo")
@@ -27,7 +28,6 @@ def demo_command(
     try:
         result = run_demo(directory, console=console)
     except OSError as exc:
-        typer.echo(f"错误：无法写入 {directory}：{exc.strerror or exc}", err=True)
-        raise typer.Exit(1)
+        fail(f"无法写入 {directory}：{exc.strerror or exc}")
     console.print(f"演示文件已写入：{result.out_dir.resolve()}")
     raise typer.Exit(0 if result.ok else 1)

@@ -5,11 +5,12 @@ from __future__ import annotations
 import typer
 
 from toolkit.cli import app
+from toolkit.cli.common import json_option
 
 
 @app.command("formats")
 def formats_command(
-    as_json: bool = typer.Option(False, "--json", help="以 JSON 输出。"),
+    as_json: bool = json_option(),
 ) -> None:
     """列出支持的年度报告格式及其适用年度、单元格和校验规则数量。"""
     from toolkit.formats import all_formats

@@ -8,28 +8,25 @@ from typing import Optional
 import typer
 
 from toolkit.cli import app
+from toolkit.cli.common import archive_option, console, fail, json_option
 
 
 @app.command("history")
 def history_command(
     unit: str = typer.Argument(..., help="单位名称（档案中的全称，或能唯一确定单位的一部分）。"),
-    archive: Path = typer.Option(..., "--archive", help="年报档案文件。"),
-    chart: Optional[Path] = typer.Option(None, "--chart", help="另画一张折线图（PNG）。"),
-    as_json: bool = typer.Option(False, "--json", help="以 JSON 输出。"),
+    archive: Path = archive_option("年报档案文件。", required=True),
+    chart: Optional[Path] = typer.Option(None, "--chart", help="另画一张折线图：.png（默认）或 .svg。"),
+    as_json: bool = json_option(),
 ) -> None:
-    """列出一个单位历年的主要数据：收到的申请及办理结果、行政复议和诉讼、行政许可和处罚。"""
-    from toolkit.archive import Archive, ArchiveError
-    from toolkit.round import RoundError, draw_history_chart, unit_history
+    """列出一个单位历年的主要数据：收到的申请及办理结果、行政复议和诉讼、行政许可和处罚。
 
-    try:
-        with Archive(archive, create=False) as arch:
-            history = unit_history(arch, unit)
-    except ArchiveError as exc:
-        typer.echo(f"错误：{exc}", err=True)
-        raise typer.Exit(2)
-    except RoundError as exc:
-        typer.echo(f"错误：{exc}", err=True)
-        raise typer.Exit(1)
+    档案中没有这个单位（或名称对应多个单位）时退出码为 1。
+    """
+    from toolkit.archive import Archive
+    from toolkit.round import draw_history_chart, unit_history
+
+    with Archive(archive, create=False) as arch:
+        history = unit_history(arch, unit)
 
     if as_json:
         import json
@@ -42,8 +39,7 @@ def history_command(
             for warning in draw_history_chart(history, chart):
                 typer.echo(f"提示：{warning}", err=True)
         except OSError as exc:
-            typer.echo(f"错误：无法写入 {chart}：{exc}", err=True)
-            raise typer.Exit(2)
+            fail(f"无法写入 {chart}：{exc.strerror or exc}")
         typer.echo(f"已画图：{chart}", err=True)
 
 
@@ -65,12 +61,5 @@ def _table(history) -> None:
                for y in history.years]
         table.add_row(fig.group_label if fig.group_label != group else "", fig.label, *row)
         group = fig.group_label
-    _console().print(table)
+    console().print(table)
 
-
-def _console():
-    """A terminal console, or a wide one when the output goes to a file or pipe."""
-    from rich.console import Console
-
-    console = Console()
-    return console if console.is_terminal else Console(width=200)

@@ -8,6 +8,7 @@ from typing import List, Optional
 import typer
 
 from toolkit.cli import app
+from toolkit.cli.common import usage
 
 
 @app.command("render")
@@ -24,13 +25,13 @@ def render_command(
 
     key = to.lower().lstrip(".")
     if key not in FORMATS:
-        _usage(f"不支持的输出格式：{to}（可选：{'、'.join(FORMATS)}）")
+        usage(f"不支持的输出格式：{to}（可选：{'、'.join(FORMATS)}）")
     if out is not None and (len(sources) != 1 or sources[0].is_dir()):
-        _usage("-o/--out 只能用于单个源文件；多个文件或文件夹请用 --out-dir")
+        usage("-o/--out 只能用于单个源文件；多个文件或文件夹请用 --out-dir")
     if out is not None and out_dir is not None:
-        _usage("-o/--out 与 --out-dir 不能同时使用")
+        usage("-o/--out 与 --out-dir 不能同时使用")
     if template_dir is not None and not template_dir.is_dir():
-        _usage(f"模板目录不存在：{template_dir}")
+        usage(f"模板目录不存在：{template_dir}")
 
     from toolkit.render import render_file, render_many
 
@@ -48,11 +49,6 @@ def render_command(
     if len(results) > 1:
         typer.echo(f"共{len(results)}个文件：生成{len(results) - failed}个，未生成{failed}个。")
     raise typer.Exit(1 if failed else 0)
-
-
-def _usage(message: str) -> None:
-    typer.echo(f"用法错误：{message}", err=True)
-    raise typer.Exit(2)
 
 
 WARNINGS_SHOWN = 5

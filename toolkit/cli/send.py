@@ -10,16 +10,18 @@ from typing import Optional
 import typer
 
 from toolkit.cli import app
+from toolkit.cli.common import (contact_option, deadline_option, format_option, json_option, roster_option, usage,
+                                year_option)
 
 _STATUS = {"sent": "已发送", "written": "已写入发件箱", "skipped": "已处理过，跳过", "failed": "失败"}
 
 
 @app.command("send")
 def send_command(
-    roster: Path = typer.Option(..., "--roster", help="单位名单（CSV 或 XLSX，需有“单位名称”和“邮箱”列）。"),
+    roster: Path = roster_option("单位名单（CSV 或 XLSX，需有“单位名称”和“邮箱”列）。", required=True),
     outbox: Path = typer.Option(..., "--outbox", help="发件箱文件夹：每封邮件存为 .eml，发送记录也在这里。"),
-    year: Optional[int] = typer.Option(None, "--year", help="报告年度，如 2025（发送填报表时必填）。"),
-    deadline: Optional[str] = typer.Option(None, "--deadline", help="报送截止日期，如 2026-01-15。"),
+    year: Optional[int] = year_option("报告年度，如 2025（发送填报表时必填）。"),
+    deadline: Optional[str] = deadline_option("报送截止日期，如 2026-01-15（在报告年度结束之后）。"),
     findings: Optional[Path] = typer.Option(
         None, "--findings", help="改为发送校验意见：nianbao check --json 的输出文件，或年报档案。"),
     annotated: Optional[Path] = typer.Option(
@@ -32,41 +34,50 @@ def send_command(
         None, "--smtp-cafile", help="邮件服务器使用自签名证书时，信任的证书文件（PEM）。"),
     sender: Optional[str] = typer.Option(None, "--from", help="发件人地址（通过邮件服务器发送时必填）。"),
     resend: bool = typer.Option(False, "--resend", help="已经发送过的单位也重新发送。"),
-    format_id: Optional[str] = typer.Option(None, "--format", help="强制使用的格式：2019 或 2021（默认按年度）。"),
+    format_id: Optional[str] = format_option(),
     templates: Optional[Path] = typer.Option(None, "--templates", help="本县修改过的邮件模板所在文件夹。"),
-    contact_office: Optional[str] = typer.Option(None, "--contact-office", help="县里负责此事的单位，写进邮件和填报说明。"),
-    contact_name: Optional[str] = typer.Option(None, "--contact-name", help="县里的联系人。"),
-    contact_phone: Optional[str] = typer.Option(None, "--contact-phone", help="县里的联系电话。"),
-    contact_email: Optional[str] = typer.Option(None, "--contact-email", help="县里的联系邮箱。"),
-    as_json: bool = typer.Option(False, "--json", help="以 JSON 输出结果。"),
+    contact_office: Optional[str] = contact_option("office"),
+    contact_name: Optional[str] = contact_option("name"),
+    contact_phone: Optional[str] = contact_option("phone"),
+    contact_email: Optional[str] = contact_option("email"),
+    as_json: bool = json_option("以 JSON 输出结果。"),
 ) -> None:
     """给名单中每个有邮箱的单位发送其空白填报表；加 --findings 则给有错误的单位发送校验意见和批注副本。
 
     默认只把邮件写成 .eml 文件放进发件箱（任何邮件程序都能打开发送，无需联网）；
     加 --smtp 则直接发送。重复运行不会重复发送同一单位的邮件（--resend 强制重发）。
     """
-    from toolkit.archive import ArchiveError
+    from toolkit.blank import check_round_settings
+    from toolkit.cli.common import check_format_id, contact_dict
+    from toolkit.formats import FormatError
     from toolkit.mail import PASSWORD_ENV, MailError, SmtpSettings
-    from toolkit.round import RoundError, send_findings, send_requests
+    from toolkit.round import RoundError, parse_deadline, send_findings, send_requests
 
     out = sys.stderr if as_json else sys.stdout
     if findings is None and year is None:
-        _usage("发送填报表时需要 --year（报告年度）")
+        usage("发送填报表时需要 --year（报告年度）")
     if annotated is not None and findings is None:
-        _usage("--annotated 只能和 --findings 一起使用")
+        usage("--annotated 只能和 --findings 一起使用")
     if smtp is None and (smtp_user or smtp_cafile):
-        _usage("--smtp-user、--smtp-cafile 需要和 --smtp 一起使用")
+        usage("--smtp-user、--smtp-cafile 需要和 --smtp 一起使用")
+    check_format_id(format_id)
+    notes: list[str] = []
+    if year is not None:
+        try:
+            notes = check_round_settings(year, format_id if findings is None else None, parse_deadline(deadline))
+        except (ValueError, FormatError, RoundError) as exc:
+            usage(str(exc))
     settings = None
     try:
         if smtp is not None:
             if not sender:
-                _usage("通过邮件服务器发送时需要 --from（发件人地址）")
+                usage("通过邮件服务器发送时需要 --from（发件人地址）")
             password = None
             if smtp_user:
                 password = os.environ.get(PASSWORD_ENV)
                 if password is None:
                     if not sys.stdin.isatty():
-                        _usage(f"请在环境变量 {PASSWORD_ENV} 中提供邮件服务器密码")
+                        usage(f"请在环境变量 {PASSWORD_ENV} 中提供邮件服务器密码")
                     password = typer.prompt(f"{smtp_user} 的邮件服务器密码", hide_input=True, err=True)
             context = None
             if smtp_cafile is not None:
@@ -75,13 +86,14 @@ def send_command(
                 try:
                     context = ssl.create_default_context(cafile=str(smtp_cafile))
                 except (OSError, ssl.SSLError) as exc:
-                    _usage(f"无法读取证书文件 {smtp_cafile}：{exc}")
+                    usage(f"无法读取证书文件 {smtp_cafile}：{exc}")
             settings = SmtpSettings.parse(smtp, smtp_security, user=smtp_user, password=password,
                                           ssl_context=context)
     except MailError as exc:
-        _usage(str(exc))
-    contact = {"office": contact_office, "name": contact_name, "phone": contact_phone, "email": contact_email}
-    contact = {k: v for k, v in contact.items() if v} or None
+        usage(str(exc))
+    contact = contact_dict(contact_office, contact_name, contact_phone, contact_email)
+    for note in notes:
+        typer.echo(f"提示：{note}", file=out)
 
     def progress(outcome) -> None:
         if as_json:
@@ -93,18 +105,10 @@ def send_command(
 
     common = dict(outbox=outbox, sender=sender, smtp=settings, resend=resend, templates=templates,
                   contact=contact, progress=progress)
-    try:
-        if findings is not None:
-            report = send_findings(findings, roster=roster, year=year, annotated=annotated,
-                                   deadline=deadline, **common)
-        else:
-            report = send_requests(roster, year=year, deadline=deadline, format_id=format_id, **common)
-    except (RoundError, MailError, ArchiveError) as exc:
-        typer.echo(f"错误：{exc}", err=True)
-        raise typer.Exit(2)
-    except (OSError, ValueError) as exc:  # an unreadable roster or outbox: one clear line
-        typer.echo(f"错误：{exc}", err=True)
-        raise typer.Exit(2)
+    if findings is not None:
+        report = send_findings(findings, roster=roster, year=year, annotated=annotated, deadline=deadline, **common)
+    else:
+        report = send_requests(roster, year=year, deadline=deadline, format_id=format_id, **common)
 
     for problem in report.problems:
         typer.echo(f"名单问题：{problem.message}", file=out)
@@ -126,8 +130,3 @@ def send_command(
     typer.echo(summary, file=out)
     if report.failed or report.unreachable or any(p.severity == "error" for p in report.problems):
         raise typer.Exit(1)
-
-
-def _usage(message: str) -> None:
-    typer.echo(f"用法错误：{message}", err=True)
-    raise typer.Exit(2)

@@ -9,36 +9,32 @@ from typing import Optional
 import typer
 
 from toolkit.cli import app
+from toolkit.cli.common import archive_option, console, json_option, roster_option, year_option
 
 _COLOURS = {"missing": "bright_black", "errors": "red", "clean": "green"}
 
 
 @app.command("status")
 def status_command(
-    roster: Path = typer.Option(..., "--roster", help="单位名单（CSV 或 XLSX）。"),
-    year: int = typer.Option(..., "--year", help="报告年度，如 2025。"),
-    archive: Path = typer.Option(..., "--archive", help="年报档案文件（nianbao check --archive 写入的）。"),
-    as_json: bool = typer.Option(False, "--json", help="以 JSON 输出。"),
+    roster: Path = roster_option("单位名单（CSV 或 XLSX）。", required=True),
+    year: int = year_option(required=True),
+    archive: Path = archive_option(required=True),
+    as_json: bool = json_option(),
     xlsx: Optional[Path] = typer.Option(None, "--xlsx", help="另存为 Excel 表格，供县里留档。"),
 ) -> None:
     """列出名单中每个单位的报送情况：未报送、有错误、已通过，以及收到的时间。
 
+    收到时间按北京时间（Asia/Shanghai）显示；环境变量 NIANBAO_TZ 可改为其他时区，如 NIANBAO_TZ=UTC。
+
     所有单位都已通过时退出码为 0，有未报送或有错误的单位时为 1。
     """
-    from toolkit.archive import Archive, ArchiveError
-    from toolkit.round import RoundError, round_status, write_status_xlsx
+    from toolkit.archive import Archive
+    from toolkit.round import round_status, write_status_xlsx
 
-    try:
-        with Archive(archive, create=False) as arch:
-            status = round_status(roster, year=year, archive=arch)
-            if xlsx is not None:
-                write_status_xlsx(status, xlsx, arch)
-    except (ArchiveError, RoundError) as exc:
-        typer.echo(f"错误：{exc}", err=True)
-        raise typer.Exit(2)
-    except OSError as exc:
-        typer.echo(f"错误：{exc}", err=True)
-        raise typer.Exit(2)
+    with Archive(archive, create=False) as arch:
+        status = round_status(roster, year=year, archive=arch)
+        if xlsx is not None:
+            write_status_xlsx(status, xlsx, arch)
 
     if as_json:
         import json
@@ -60,25 +56,21 @@ def status_command(
 def _table(status) -> None:
     from rich.table import Table
 
-    table = Table(title=f"{status.year}年度报送情况", title_justify="left")
-    for name, justify in (("单位名称", "left"), ("状态", "left"), ("错误", "right"),
-                          ("需核实", "right"), ("收到时间", "left"), ("文件名", "left")):
-        table.add_column(name, justify=justify)
+    table = Table(title=f"{status.year}年度报送情况（收到时间为{status.zone}）", title_justify="left")
+    table.add_column("单位名称", overflow="fold")
+    table.add_column("状态", no_wrap=True)
+    table.add_column("错误", justify="right", no_wrap=True)
+    table.add_column("需核实", justify="right", no_wrap=True)
+    table.add_column("收到时间", no_wrap=True)
+    table.add_column("文件名", overflow="fold")
     for u in status.units:
         table.add_row(
             u.unit, f"[{_COLOURS[u.status]}]{u.label}[/]",
             "" if u.errors is None else str(u.errors), "" if u.warnings is None else str(u.warnings),
-            (u.received or "").replace("T", " "), u.file_name or "",
+            u.received_text, u.file_name or "",
         )
-    console = _console()
-    console.print(table)
-    console.print(f"共 {len(status.units)} 个单位：已通过 {status.count('clean')} 个，"
+    out = console()
+    out.print(table)
+    out.print(f"共 {len(status.units)} 个单位：已通过 {status.count('clean')} 个，"
                   f"有错误 {status.count('errors')} 个，未报送 {status.count('missing')} 个。")
 
-
-def _console():
-    """A terminal console, or a wide one when the output goes to a file or pipe."""
-    from rich.console import Console
-
-    console = Console()
-    return console if console.is_terminal else Console(width=200)
