@@ -101,7 +101,15 @@ class _Helper:
     _hooks = False
 
     @classmethod
-    def _start(cls, budget: Budget):
+    def start(cls, budget: Budget, prepare: Callable[[], Any] | None) -> None:
+        if cls._lock is None:
+            cls._lock = threading.Lock()
+        with cls._lock:
+            if cls._proc is None or cls._proc.poll() is not None:
+                cls._start(budget, prepare)
+
+    @classmethod
+    def _start(cls, budget: Budget, prepare: Callable[[], Any] | None = None):
         import subprocess
 
         if not cls._hooks:
@@ -112,7 +120,7 @@ class _Helper:
                 os.register_at_fork(after_in_child=cls._forget)
             cls._hooks = True
         root = str(Path(__file__).resolve().parents[1])
-        cls._proc = _forked(root) if _may_fork(budget) else None
+        cls._proc = _forked(root, prepare) if _may_fork(budget) else None
         if cls._proc is None:
             cls._proc = subprocess.Popen(
                 [sys.executable, "-I", "-c", _BOOTSTRAP, root], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
@@ -200,10 +208,19 @@ def _may_fork(budget: Budget) -> bool:
     return size < budget.memory_bytes // 4
 
 
-def _forked(root: str) -> "_ForkedHelper | None":
-    """The helper as a fork of this process, running :data:`_BOOTSTRAP` with the request and
-    reply pipes as its standard input and output and /dev/null for everything else it inherited
-    (as a fresh interpreter would have them); None when the fork fails."""
+def start_helper(prepare: Callable[[], Any] | None = None, *, budget: Budget = Budget(60.0, 2 << 30)) -> None:
+    """Start this process's helper now unless it runs, so that the first call finds it ready
+    while this process goes on with its own work; where the helper is a fork, ``prepare()`` runs
+    there first (e.g. loading what reading needs). ``budget``: the calls' budget to come."""
+    if not getattr(sys, "frozen", False) and not _IN_HELPER:
+        _Helper.start(budget, prepare)
+
+
+def _forked(root: str, prepare: Callable[[], Any] | None = None) -> "_ForkedHelper | None":
+    """The helper as a fork of this process, running ``prepare()`` (its errors ignored: the
+    calls will meet them) then :data:`_BOOTSTRAP`, with the request and reply pipes as its
+    standard input and output and /dev/null for everything else it inherited (as a fresh
+    interpreter would have them); None when the fork fails."""
     try:
         request_r, request_w = os.pipe()
         reply_r, reply_w = os.pipe()
@@ -223,7 +240,13 @@ def _forked(root: str) -> "_ForkedHelper | None":
     if pid == 0:
         code = 1
         try:
+            signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is for the caller, which stops the helper
             _become_helper(request_r, reply_w, root)
+            if prepare is not None:
+                try:
+                    prepare()
+                except Exception:
+                    pass
             exec(compile(_BOOTSTRAP, "<helper>", "exec"), {"__name__": "__main__"})
             code = 0
         except SystemExit as exc:
