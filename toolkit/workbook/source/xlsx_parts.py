@@ -168,13 +168,13 @@ class _XlsxParts:
         items: dict[str, list[tuple[Pos | None, str | None, str | None, str]]] = {}
         for sheet, within in wanted.items():
             data = self.sheet_xml(sheet)
-            fragments = _formula_cells(data, within) if data else []
-            if fragments:
-                plain = _plain_formulas(data, fragments, self.path)
+            cells = _formula_cells(data, within) if data else []
+            if cells:
+                plain = _plain_formulas(data, cells, self.path)
                 if plain is not None:
                     items[sheet] = plain
                 else:
-                    docs.append(_wrap(data, b"worksheet", fragments))
+                    docs.append(_wrap(data, b"worksheet", _fragments_of(data, cells)))
                     names.append(sheet)
         out: dict[str, dict[Pos, str]] = {sheet: {} for sheet in wanted}
         if docs:
@@ -305,10 +305,11 @@ _CELL_R = re.compile(rb'\sr="([A-Z]{1,3})([0-9]{1,7})"')
 _ERROR_CELL = re.compile(rb'<(?:\w+:)?c(\s[^<>]*?\st="e"[^<>]*)>\s*<(?:\w+:)?v>([^<]{1,20})</(?:\w+:)?v>')
 
 
-def _formula_cells(data: bytes, within: set[Pos] | None = None) -> list[bytes]:
-    """``<c r=..><f ..>..</f></c>`` for each cell of a sheet holding a formula (optionally only
-    at positions ``within``, plus the masters of shared formulas), cut out of the XML text to be
-    parsed (with defusedxml) as one small document instead of the whole sheet."""
+def _formula_cells(data: bytes, within: set[Pos] | None = None) -> list[tuple[Pos, bytes, bytes]]:
+    """(position, ``r`` as written, the ``<f ..>..</f>`` element) of each cell of a sheet holding
+    a formula (optionally only at positions ``within``, plus the masters of shared formulas), cut
+    out of the XML text: read as they are (:func:`_plain_formulas`) or parsed (with defusedxml)
+    as one small document (:func:`_fragments_of`) instead of the whole sheet."""
     try:
         _, prefix = _root_tag(data, b"worksheet")
     except ValueError:
@@ -316,33 +317,46 @@ def _formula_cells(data: bytes, within: set[Pos] | None = None) -> list[bytes]:
     if b"<" + prefix + b"f" not in data:
         return []
     pattern = _formula_pattern(prefix)
-    out: list[bytes] = []
-    close = b"</" + prefix + b"c>"
+    out: list[tuple[Pos, bytes, bytes]] = []
     for m in pattern.finditer(data):
         ref = _CELL_R.search(m.group(1))
         if ref is None:
             continue
         f = m.group(2)
-        if within is not None and (int(ref.group(2)), col_number(ref.group(1).decode())) not in within \
-                and b'si="' not in f:
+        pos = (int(ref.group(2)), _col_number(ref.group(1)))
+        if within is not None and pos not in within and b'si="' not in f:
             continue
-        out.append(b"<" + prefix + b'c r="' + ref.group(1) + ref.group(2) + b'">' + f + close)
+        out.append((pos, ref.group(1) + ref.group(2), f))
     return out
 
 
-_PLAIN_F = re.compile(rb'<c r="([A-Z0-9]+)"><f((?:[ \t\r\n]+[A-Za-z0-9]+="[^"<>&\t\r\n]*")*)[ \t\r\n]*'
-                      rb'(?:/>|>((?:[^<&\r]|&(?:lt|gt|amp|quot|apos);)*)</f>)</c>')
+@lru_cache(maxsize=4096)
+def _col_number(letters: bytes) -> int:
+    return col_number(letters.decode())
+
+
+def _fragments_of(data: bytes, cells: list[tuple[Pos, bytes, bytes]]) -> list[bytes]:
+    """``<c r=..><f ..>..</f></c>`` for each of :func:`_formula_cells`, with the sheet's prefix."""
+    _, prefix = _root_tag(data, b"worksheet")
+    close = b"</" + prefix + b"c>"
+    return [b"<" + prefix + b'c r="' + ref + b'">' + f + close for _, ref, f in cells]
+
+
+_PLAIN_F = re.compile(rb'<f((?:[ \t\r\n]+[A-Za-z0-9]+="[^"<>&\t\r\n]*")*)[ \t\r\n]*'
+                      rb'(?:/>|>((?:[^<&\r]|&(?:lt|gt|amp|quot|apos);)*)</f>)')
 _F_ATTR = re.compile(rb'[ \t\r\n]+([A-Za-z0-9]+)="([^"]*)"')
 _F_ATTRS = frozenset((b"t", b"ref", b"si", b"ca", b"aca", b"bx", b"dt2D", b"dtr", b"del1", b"del2", b"r1", b"r2"))
 _NOT_XML_TEXT = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]|]]>")
 _MAIN_XMLNS = b'xmlns="' + NS_MAIN.encode() + b'"'
 
 
-def _plain_formulas(data: bytes, fragments: list[bytes], path: Path) -> list[tuple[Pos | None, str | None, str | None, str]] | None:
-    """(position, ``t``, ``si``, text) of each cut-out formula cell, read without an XML parser
-    when every one is plain (an unprefixed sheet in the main namespace, known attributes, no
-    entity or character reference, nothing the parser would refuse): what the defused parse would
-    give. None when one is not: then they are parsed."""
+def _plain_formulas(data: bytes, cells: list[tuple[Pos, bytes, bytes]], path: Path
+                    ) -> list[tuple[Pos | None, str | None, str | None, str]] | None:
+    """(position, ``t``, ``si``, text) of each formula cell found by :func:`_formula_cells`, read
+    without an XML parser when every one is plain (an unprefixed sheet in the main namespace,
+    known attributes, no reference but the five predefined entities, nothing the parser would
+    refuse): what the defused parse of their fragments would give. None when one is not: then
+    they are parsed."""
     try:
         start, prefix = _root_tag(data, b"worksheet")
     except ValueError:
@@ -352,24 +366,26 @@ def _plain_formulas(data: bytes, fragments: list[bytes], path: Path) -> list[tup
     if not _plain_root(start):
         _parse_xml(_wrap(data, b"worksheet", []), path, "worksheet")  # fails where the parse would
     out = []
-    for fragment in fragments:
-        m = _PLAIN_F.fullmatch(fragment)
+    for pos, _, f in cells:
+        m = _PLAIN_F.fullmatch(f)
         if m is None:
             return None
         try:
-            text = fragment.decode("utf-8")
+            text = f.decode("utf-8")
         except UnicodeDecodeError:
             return None
         if _NOT_XML_TEXT.search(text):
             return None
-        attrs: dict[bytes, bytes] = {}
-        for name, value in _F_ATTR.findall(m.group(2)):
-            if name not in _F_ATTRS or name in attrs:
-                return None
-            attrs[name] = value
-        t, si = attrs.get(b"t"), attrs.get(b"si")
-        out.append((parse_ref(m.group(1).decode()), None if t is None else t.decode(),
-                    None if si is None else si.decode(), _unescape((m.group(3) or b"").decode("utf-8"))))
+        t = si = None
+        if m.group(1):
+            attrs: dict[bytes, bytes] = {}
+            for name, value in _F_ATTR.findall(m.group(1)):
+                if name not in _F_ATTRS or name in attrs:
+                    return None
+                attrs[name] = value
+            t, si = attrs.get(b"t"), attrs.get(b"si")
+            t, si = None if t is None else t.decode(), None if si is None else si.decode()
+        out.append((pos, t, si, _unescape((m.group(2) or b"").decode("utf-8"))))
     return out
 
 
