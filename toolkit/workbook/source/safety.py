@@ -288,9 +288,12 @@ def _plain_prolog(zf: zipfile.ZipFile, info: zipfile.ZipInfo) -> bool:
 
 def _prolog_encoding(head: bytes) -> str:
     """How to read an XML part's prolog: UTF-16 with a byte order mark, UTF-16 without one (told
-    by its zero bytes, as the XML specification says), else byte by byte."""
+    by its zero bytes, as the XML specification says), UTF-8 after its byte order mark (dropped,
+    so that it hides nothing that follows), else byte by byte."""
     if head.startswith((b"\xff\xfe", b"\xfe\xff")):
         return "utf-16"
+    if head.startswith(b"\xef\xbb\xbf"):
+        return "utf-8-sig"
     if head[:1] == b"\0":
         return "utf-16-be"
     if head[1:2] == b"\0":
