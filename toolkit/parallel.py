@@ -72,6 +72,9 @@ _ROLE = "main"  # "worker" in a pool's worker process, "retry" where one item ru
 def _init_worker(context: Any, role: str = "worker") -> None:
     global _CONTEXT, _ROLE
     _CONTEXT, _ROLE = context, role
+    import gc
+
+    gc.freeze()  # what the worker started with lives as long as it does: the collector need not scan it
     signal.signal(signal.SIGTERM, _terminated)
 
 
