@@ -23,6 +23,8 @@ from typer import _click as click
 from typer._click import exceptions as click_errors
 from typer.core import TyperCommand, TyperGroup
 
+from toolkit.cli.params import use_plain_conversion
+
 TEXTS_FILE = "cli.json"
 
 
@@ -312,7 +314,17 @@ class ChineseUsageError(click_errors.UsageError):
 
 
 class NianbaoCommand(TyperCommand):
-    """A command whose ``--help`` is :func:`help_text`."""
+    """A command whose ``--help`` is :func:`help_text` and whose plain option values are
+    converted without pydantic (:mod:`toolkit.cli.params`)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        use_plain_conversion(self.params)
+
+    def get_help_option(self, ctx: click.Context) -> Any:
+        option = super().get_help_option(ctx)
+        use_plain_conversion([option] if option is not None else [])
+        return option
 
     def format_help(self, ctx: click.Context, formatter: Any) -> None:
         formatter.write(help_text(self, ctx))
@@ -321,6 +333,15 @@ class NianbaoCommand(TyperCommand):
 class NianbaoGroup(TyperGroup):
     """``nianbao`` itself: Chinese help, and the one place where usage errors, the exit-code
     table and unexpected errors are handled for every command (:func:`toolkit.cli.common.run`)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        use_plain_conversion(self.params)
+
+    def get_help_option(self, ctx: click.Context) -> Any:
+        option = super().get_help_option(ctx)
+        use_plain_conversion([option] if option is not None else [])
+        return option
 
     def format_help(self, ctx: click.Context, formatter: Any) -> None:
         formatter.write(help_text(self, ctx))
