@@ -233,10 +233,11 @@ def test_streamed_json_is_the_report_json(batch):
     root, _ = batch
     full = check_paths([root], workers=1)
     for workers in (1, 2):
-        out = io.StringIO()
-        tally = write_json(iter_check([root], workers=workers, keep_data=False), out)
-        assert out.getvalue() == json.dumps(full.to_dict(), ensure_ascii=False, indent=2) + "\n"
-        assert tally == Tally.of(full.files) and tally.valid == full.valid
+        for as_json in (False, True):  # True: the workers send each file's JSON text
+            out = io.StringIO()
+            tally = write_json(iter_check([root], workers=workers, keep_data=False, as_json=as_json), out)
+            assert out.getvalue() == json.dumps(full.to_dict(), ensure_ascii=False, indent=2) + "\n"
+            assert tally == Tally.of(full.files) and tally.valid == full.valid
     light = list(iter_check([root], keep_data=False))
     assert all(f.data is None or (not f.data.values and f.data.unit is not None) for f in light)
     out = io.StringIO()
@@ -371,6 +372,10 @@ def test_a_file_that_kills_its_worker_is_read_again_alone_as_in_one_process(batc
     monkeypatch.setattr(reader, "open_source", crashing)
     assert check_paths(folders, workers=2).to_dict() == expected
     assert crashed.exists()
+    crashed.unlink()
+    out = io.StringIO()
+    write_json(iter_check(folders, workers=2, as_json=True), out)
+    assert json.loads(out.getvalue()) == expected and crashed.exists()
 
 
 def iter_folder(folders):

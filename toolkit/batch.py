@@ -154,6 +154,7 @@ class _Settings:
     options: dict[str, Any] = field(default_factory=dict)
     archive: Path | None = None  # issue 8: last year's data from the archive when no prior is given
     keep_data: bool = True
+    as_json: bool = False  # each file's report as its JSON text (CheckedJson), made where it was checked
 
 
 def _check_one(settings: _Settings, item: tuple[Path, Path | None]) -> FileReport:
@@ -184,6 +185,8 @@ def _check_one(settings: _Settings, item: tuple[Path, Path | None]) -> FileRepor
         from toolkit.workbook.annotate import annotate_file_report
 
         annotate_file_report(report, annotate_to)
+    if settings.as_json:
+        return CheckedJson.of(report)
     if not settings.keep_data and report.data is not None:
         report.data = _identity_only(report.data)
     return report
@@ -255,13 +258,15 @@ def iter_check(paths: Iterable[str | Path], *, prior: str | Path | ReportData | 
                roster: str | Path | Iterable[Any] | None = None, year: int | None = None,
                format_id: str | None = None, workers: int | str | None = AUTO, progress: Progress | None = None,
                annotate: str | Path | None = None, archive: str | Path | None = None,
-               keep_data: bool = True) -> Iterator[FileReport]:
+               keep_data: bool = True, as_json: bool = False) -> Iterator[Any]:
     """Check every file under ``paths`` and yield each :class:`FileReport` as soon as it is
     ready, in input order (see :func:`check_paths` for the arguments). Setup problems
     (``prior``, ``roster``, ``archive``) raise :class:`CheckSetupError` here, before any file
     is read. ``keep_data=False`` keeps of each file's data only format, unit, year and source
     (all the JSON output needs), so that a batch of any size runs in constant memory.
-    Nothing is recorded in ``archive`` (that is :func:`check_paths`' job)."""
+    Nothing is recorded in ``archive`` (that is :func:`check_paths`' job). ``as_json``: yield
+    instead each file's :class:`CheckedJson` (its text in :func:`write_json`'s output, made in
+    the worker process that checked it: the workers send text, not objects)."""
     from toolkit.parallel import ordered_map, resolve_workers
 
     priors = _priors(prior)
@@ -283,7 +288,7 @@ def iter_check(paths: Iterable[str | Path], *, prior: str | Path | ReportData | 
         for i, file in enumerate(files):
             targets[i] = unique_path(annotate_dir, annotated_name(file), taken)
     settings = _Settings(priors, len(files) == 1, units, year, format_id,
-                         archive=Path(archive) if archive else None, keep_data=keep_data)
+                         archive=Path(archive) if archive else None, keep_data=keep_data, as_json=as_json)
     n_workers = resolve_workers(workers, len(files))
     pool = len(files) >= POOL_FILES
     if pool:
@@ -299,8 +304,10 @@ def iter_check(paths: Iterable[str | Path], *, prior: str | Path | ReportData | 
     results = ordered_map(_check_one, list(zip(files, targets)), context=settings, workers=n_workers,
                           on_crash=_crashed, pool=pool)
 
-    def run() -> Iterator[FileReport]:
+    def run() -> Iterator[Any]:
         for done, report in enumerate(results, 1):
+            if as_json and isinstance(report, FileReport):  # a file whose reading killed its worker
+                report = CheckedJson.of(report)
             if progress:
                 progress(done, len(files), report.path)
             yield report
@@ -380,10 +387,10 @@ class Tally:
     errors: int = 0
     warnings: int = 0
 
-    def add(self, file: FileReport) -> None:
+    def add(self, file: FileReport | CheckedJson) -> None:
         errors, warnings = file.errors, file.warnings
         self.files += 1
-        self.unreadable += file.data is None
+        self.unreadable += file.unreadable if isinstance(file, CheckedJson) else file.data is None
         self.with_errors += bool(errors)
         self.warned += bool(warnings and not errors)
         self.errors += errors
@@ -405,14 +412,40 @@ class Tally:
         return tally
 
 
-def write_json(files: Iterable[FileReport], out: TextIO) -> Tally:
+@dataclass(frozen=True)
+class CheckedJson:
+    """One file's report as :func:`write_json` writes it (``text``), with what :class:`Tally`
+    counts of it."""
+
+    path: str
+    text: str
+    errors: int
+    warnings: int
+    unreadable: bool
+
+    @classmethod
+    def of(cls, file: FileReport) -> "CheckedJson":
+        return cls(file.path, _file_json(file), file.errors, file.warnings, file.data is None)
+
+    @property
+    def valid(self) -> bool:
+        return self.errors == 0
+
+
+def _file_json(file: FileReport) -> str:
+    """``file``'s entry in ``{"files": [...]}``, indented as it stands there."""
+    return json.dumps(file.to_dict(), ensure_ascii=False, indent=2).replace("\n", "\n    ")
+
+
+def write_json(files: Iterable[FileReport | CheckedJson], out: TextIO) -> Tally:
     """Write ``{"files": [...]}`` to ``out`` file by file as they come (the same text as
     ``json.dumps(Report(files).to_dict(), ensure_ascii=False, indent=2)`` plus a newline) and
-    return the counts; no file's report is kept."""
+    return the counts; no file's report is kept. ``files`` may be :class:`CheckedJson` (from
+    ``iter_check(..., as_json=True)``), whose text is written as it is."""
     tally = Tally()
     out.write('{\n  "files": [')
     for file in files:
-        text = json.dumps(file.to_dict(), ensure_ascii=False, indent=2).replace("\n", "\n    ")
+        text = file.text if isinstance(file, CheckedJson) else _file_json(file)
         out.write(("\n    " if not tally.files else ",\n    ") + text)
         tally.add(file)
     out.write("\n  ]\n}\n" if tally.files else "]\n}\n")

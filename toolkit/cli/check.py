@@ -89,7 +89,7 @@ def check_command(
             if summary is not None or archive is not None:
                 report = check_paths(paths, summary=summary, archive=archive, **options)
             elif as_json and annotate is None:  # streamed: memory flat in the number of files
-                report = write_json(iter_check(paths, keep_data=False, **options), stdout)
+                report = write_json(iter_check(paths, keep_data=False, as_json=True, **options), stdout)
                 stdout.flush()
             else:  # only unit and year of each file are shown
                 report = Report(list(iter_check(paths, keep_data=False, **options)))
