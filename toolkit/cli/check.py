@@ -35,7 +35,7 @@ def check_command(
     import sys
 
     from toolkit.batch import Tally, check_paths, expand_paths, iter_check, write_json
-    from toolkit.cli.common import check_format_id, console, require_some
+    from toolkit.cli.common import check_format_id, console, interruptible, print_json, require_some
     from toolkit.formats import FormatError, format_for_year
     from toolkit.model import Report
     from toolkit.parallel import resolve_workers
@@ -73,7 +73,7 @@ def check_command(
 
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
-    try:
+    with interruptible():
         stdout = sys.stdout  # the JSON goes here, not through the progress bar's redirection
         with Progress(TextColumn("校验"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.description}"),
                       console=err, transient=True, disable=not err.is_terminal) as bar:
@@ -91,14 +91,10 @@ def check_command(
                 stdout.flush()
             else:  # only unit and year of each file are shown
                 report = Report(list(iter_check(paths, keep_data=False, **options)))
-    except KeyboardInterrupt:
-        err.print("已中断；没有写出不完整的文件。")
-        raise typer.Exit(130)
 
     if as_json:
         if not isinstance(report, Tally):
-            sys.stdout.write(json.dumps(report.to_dict(), ensure_ascii=False, indent=2) + "\n")
-            sys.stdout.flush()
+            print_json(report.to_dict())
         out = err
     else:
         out = console()

@@ -9,7 +9,7 @@ from typing import Optional
 import typer
 
 from toolkit.cli import app
-from toolkit.cli.common import archive_option, console, json_option, roster_option, year_option
+from toolkit.cli.common import archive_option, console, json_option, print_json, roster_option, year_option
 
 _COLOURS = {"missing": "bright_black", "errors": "red", "clean": "green"}
 
@@ -37,9 +37,7 @@ def status_command(
             write_status_xlsx(status, xlsx, arch)
 
     if as_json:
-        import json
-
-        typer.echo(json.dumps(status.to_dict(), ensure_ascii=False, indent=2))
+        print_json(status.to_dict())
     else:
         _table(status)
     err = sys.stderr if as_json else sys.stdout

@@ -22,7 +22,7 @@ DEMO_CONTACT = {"office": "县政务公开办", "name": "李明", "phone": "0370
 
 def samples_dir() -> Path:
     """The built-in samples: ``samples/`` in a checkout, ``toolkit/_samples`` when installed."""
-    here = Path(__file__).resolve().parent
+    here = Path(__file__).resolve().parents[1]
     for candidate in (here / "_samples", here.parent / "samples"):
         if (candidate / "roster.csv").is_file():
             return candidate
@@ -122,7 +122,7 @@ def _render_step(ctx: DemoContext) -> StepResult:
 
 
 def _round_step(ctx: DemoContext) -> StepResult:
-    from toolkit.round import demo_round
+    from toolkit.demo.round import demo_round
 
     result = demo_round(ctx.out_dir / "round", ctx.samples / "roster.csv", ctx.year,
                         deadline=ctx.deadline, contact=ctx.contact)

@@ -1,0 +1,209 @@
+"""The status of a round: per roster unit, not returned, returned with errors or clean, and when;
+as a table and as a workbook for the county's records."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone, tzinfo
+from pathlib import Path
+from typing import Any, Sequence
+
+from toolkit.archive import Archive, StoredReport
+from toolkit.files import atomic_path
+from toolkit.identity import match_unit, unit_key
+from toolkit.model import Finding
+from toolkit.round.common import RoundError, load_roster
+
+STATUS_LABELS = {"missing": "未报送", "errors": "有错误", "clean": "已通过"}
+
+
+TIMEZONE_ENV = "NIANBAO_TZ"
+DEFAULT_TIMEZONE = "Asia/Shanghai"
+_ZONE_LABELS = {"Asia/Shanghai": "北京时间", "UTC": "协调世界时"}
+
+
+def report_zone() -> tuple[tzinfo, str]:
+    """The time zone status times are shown in, and its Chinese label: ``NIANBAO_TZ`` (an IANA
+    name such as ``Asia/Shanghai``), else Asia/Shanghai (UTC+8 all year)."""
+    name = (os.environ.get(TIMEZONE_ENV) or DEFAULT_TIMEZONE).strip()
+    try:
+        from zoneinfo import ZoneInfo
+
+        zone: tzinfo = ZoneInfo(name)
+    except (ImportError, ValueError, KeyError, OSError):  # ZoneInfoNotFoundError is a KeyError
+        if name != DEFAULT_TIMEZONE:
+            raise RoundError(f"环境变量 {TIMEZONE_ENV} 的时区“{name}”不存在，应写成 Asia/Shanghai 这样的名称") from None
+        zone = timezone(timedelta(hours=8), DEFAULT_TIMEZONE)  # no tz database (Windows without tzdata)
+    return zone, _ZONE_LABELS.get(name, name)
+
+
+def in_zone(stamp: str | None, zone: tzinfo) -> datetime | None:
+    """An archive time (ISO 8601; without an offset: this machine's local time) in ``zone``."""
+    if not stamp:
+        return None
+    try:
+        moment = datetime.fromisoformat(stamp)
+    except ValueError:
+        return None
+    if moment.tzinfo is None:
+        moment = moment.astimezone()
+    return moment.astimezone(zone)
+
+
+def readable_time(moment: datetime | None) -> str:
+    """``2026-01-10 14:32`` (what a clerk reads in the status table and workbook)."""
+    return moment.strftime("%Y-%m-%d %H:%M") if moment else ""
+
+
+@dataclass
+class UnitStatus:
+    unit: str
+    status: str  # missing | errors | clean
+    errors: int | None
+    warnings: int | None
+    received: str | None  # ISO 8601 in the status's time zone (+08:00 for Asia/Shanghai)
+    file_name: str | None = None
+    contact: str | None = None
+    phone: str | None = None
+    email: str | None = None
+
+    @property
+    def label(self) -> str:
+        return STATUS_LABELS[self.status]
+
+    @property
+    def received_text(self) -> str:
+        """When the file was received, as ``2026-01-10 14:32`` in the status's time zone."""
+        return readable_time(datetime.fromisoformat(self.received)) if self.received else ""
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"unit": self.unit, "status": self.status, "errors": self.errors,
+                "warnings": self.warnings, "received": self.received}
+
+
+@dataclass
+class RoundStatus:
+    """Per roster unit: not returned, returned with errors, returned clean, and when (the time
+    the archive records the file as received: when it was saved from the mail, unless the caller
+    gave another), in ``zone`` (:func:`report_zone`)."""
+
+    year: int
+    units: list[UnitStatus]
+    unlisted: list[str] = field(default_factory=list)  # in the archive for the year, not in the roster
+    problems: list[Finding] = field(default_factory=list)
+    zone: str = "北京时间"  # the label of the time zone the times are in
+
+    def count(self, status: str) -> int:
+        return sum(1 for u in self.units if u.status == status)
+
+    @property
+    def complete(self) -> bool:
+        """Every unit returned a file without errors."""
+        return all(u.status == "clean" for u in self.units)
+
+    @property
+    def received_heading(self) -> str:
+        return f"收到时间（{self.zone}）"
+
+    def to_dict(self) -> dict[str, Any]:
+        """``{"year", "units": [{"unit", "status", "errors", "warnings", "received"}]}``."""
+        return {"year": self.year, "units": [u.to_dict() for u in self.units]}
+
+
+def round_status(roster: str | Path | Sequence[Any], *, year: int, archive: Archive | str | Path) -> RoundStatus:
+    """``nianbao status``: each roster unit's state for ``year`` from the archive; times in the
+    zone of :func:`report_zone` (Asia/Shanghai unless ``NIANBAO_TZ`` names another)."""
+    zone, zone_label = report_zone()
+    entries, problems = load_roster(roster)
+    own = not isinstance(archive, Archive)
+    arch = Archive(archive, create=False) if own else archive
+    try:
+        current = {unit_key(s.unit): s for s in arch.reports(year=year)}
+    finally:
+        if own:
+            arch.close()
+    units, seen = [], set()
+    for entry in entries:
+        stored: StoredReport | None = match_unit(entry.unit, current)
+        if stored is not None:
+            seen.add(unit_key(stored.unit))
+        extra = dict(contact=getattr(entry, "contact", None), phone=getattr(entry, "phone", None),
+                     email=getattr(entry, "email", None))
+        if stored is None:
+            units.append(UnitStatus(entry.unit, "missing", None, None, None, **extra))
+        else:
+            received = in_zone(stored.received, zone)
+            units.append(UnitStatus(entry.unit, "errors" if stored.errors else "clean", stored.errors,
+                                    stored.warnings, received.isoformat(timespec="seconds") if received else None,
+                                    stored.submission.file_name, **extra))
+    unlisted = [s.unit for key, s in current.items() if key not in seen]
+    return RoundStatus(year, units, unlisted, list(problems), zone_label)
+
+
+def write_status_xlsx(status: RoundStatus, path: str | Path, archive: Archive | None = None) -> Path:
+    """The status table as a workbook for the county's records (atomically written); with the
+    archive, a second sheet lists every file received for the year."""
+    import xlsxwriter
+
+    path = Path(path)
+    with atomic_path(path) as tmp:
+        book = xlsxwriter.Workbook(str(tmp), {"strings_to_formulas": False, "strings_to_urls": False})
+        head = book.add_format({"bold": True, "bg_color": "#DDEBF7", "border": 1, "text_wrap": True})
+        cell = book.add_format({"border": 1})
+        fills = {"missing": book.add_format({"border": 1, "bg_color": "#D9D9D9"}),
+                 "errors": book.add_format({"border": 1, "bg_color": "#FFC7CE"}),
+                 "clean": book.add_format({"border": 1, "bg_color": "#C6EFCE"})}
+        sheet = book.add_worksheet("报送情况")
+        sheet.write(0, 0, f"{status.year}年度政府信息公开工作年度报告报送情况", book.add_format({"bold": True, "font_size": 14}))
+        headers = ["单位名称", "状态", "错误", "需核实", status.received_heading, "文件名", "联系人", "联系电话", "邮箱"]
+        widths = [28, 10, 8, 8, 22, 36, 12, 16, 28]
+        for col, (text, width) in enumerate(zip(headers, widths)):
+            sheet.write(2, col, text, head)
+            sheet.set_column(col, col, width)
+        for r, u in enumerate(status.units, start=3):
+            row = [u.unit, u.label, u.errors, u.warnings, u.received_text, u.file_name, u.contact, u.phone, u.email]
+            for col, value in enumerate(row):
+                fmt = fills[u.status] if col == 1 else cell
+                if value is None:
+                    sheet.write_blank(r, col, None, fmt)
+                elif isinstance(value, int):
+                    sheet.write_number(r, col, value, fmt)
+                else:
+                    sheet.write_string(r, col, str(value), fmt)
+        end = 3 + len(status.units) + 1
+        sheet.write_string(end, 0, f"共{len(status.units)}个单位：已通过{status.count('clean')}个，"
+                                   f"有错误{status.count('errors')}个，未报送{status.count('missing')}个")
+        sheet.freeze_panes(3, 1)
+        sheet.set_landscape()
+        sheet.fit_to_pages(1, 0)  # printed: all columns on one page wide
+        sheet.repeat_rows(2)
+        if archive is not None:
+            subs = book.add_worksheet("收到的文件")
+            zone, _ = report_zone()
+            sub_headers = ["单位名称", status.received_heading, "文件名", "大小（字节）", "错误", "需核实", "当前有效", "来源",
+                           "SHA-256", f"最近记入档案（{status.zone}）"]
+            for col, text in enumerate(sub_headers):
+                subs.write(0, col, text, head)
+            subs.set_column(0, 0, 28)
+            subs.set_column(1, 2, 24)
+            subs.set_column(3, 3, 13)
+            subs.set_column(8, 8, 66)
+            subs.set_column(9, 9, 22)
+            for r, s in enumerate(archive.submissions(year=status.year), start=1):
+                row = [s.unit, readable_time(in_zone(s.received, zone)), s.file_name, s.file_size, s.errors, s.warnings,
+                       "是" if s.current else "否", {"check": "校验", "import": "导入"}.get(s.source, s.source),
+                       s.file_hash, readable_time(in_zone(s.recorded, zone))]
+                for col, value in enumerate(row):
+                    if value is None:
+                        subs.write_blank(r, col, None, cell)
+                    elif isinstance(value, int):
+                        subs.write_number(r, col, value, cell)
+                    else:
+                        subs.write_string(r, col, str(value), cell)
+            subs.freeze_panes(1, 1)
+            subs.set_landscape()
+            subs.fit_to_pages(1, 0)
+            subs.repeat_rows(0)
+        book.close()
+    return path
