@@ -109,7 +109,8 @@ def check_command(
     raise typer.Exit(0 if report.valid else 1)
 
 
-SEVERITY_STYLE = {"error": ("错误", "bold red"), "warning": ("警告", "yellow")}
+SEVERITY_STYLE = {"error": "bold red", "warning": "yellow"}
+FILE_STYLE = {"clean": "green", "warnings": "yellow"}  # else bold red
 CODE_COLUMN_FROM = 100  # narrower consoles leave out the finding code and give its room to the message
 
 
@@ -122,16 +123,16 @@ def print_report(report: Any, console: Any) -> None:
     from rich.text import Text
 
     from toolkit.cli.usage import display_width, wrap
-    from toolkit.workbook.summary import file_status
+    from toolkit.output_labels import counts_text, file_state, file_status_label, severity_label
 
     with_code = console.width >= CODE_COLUMN_FROM
     for file in report.files:
         data = file.data
         who = " ".join(str(x) for x in (data.unit if data else None, f"{data.year}年" if data and data.year else None)
                        if x)
-        status = file_status(file)
-        style = {"通过": "green", "有警告": "yellow"}.get(status, "bold red")
-        counts = f"错误{file.errors}个，警告{file.warnings}个" if file.findings else ""
+        status = file_status_label(file)
+        style = FILE_STYLE.get(file_state(file), "bold red")
+        counts = counts_text(file.errors, file.warnings) if file.findings else ""
         console.print(f"[{style}]{status}[/{style}]  {escape(file.path)}" + (f"  {escape(who)}" if who else "")
                       + (f"  （{counts}）" if counts else ""), markup=True, highlight=False)
         if not file.findings:
@@ -148,8 +149,8 @@ def print_report(report: Any, console: Any) -> None:
         if with_code:
             table.add_column("代码", style="dim", no_wrap=True)
         for f, place in zip(findings, places):
-            label, colour = SEVERITY_STYLE.get(f.severity, (f.severity, ""))
-            row = [Text(label, style=colour), Text(place), Text("\n".join(wrap(f.message, room)))]
+            row = [Text(severity_label(f.severity), style=SEVERITY_STYLE.get(f.severity, "")), Text(place),
+                   Text("\n".join(wrap(f.message, room)))]
             table.add_row(*row, *([Text(f.code)] if with_code else []))
         console.print(table)
         console.print()
@@ -159,9 +160,12 @@ def summary_line(report: Any) -> str:
     """One line: how many files passed, had warnings only, had errors, could not be read
     (``report``: a Report, or the :class:`toolkit.batch.Tally` of a streamed batch)."""
     from toolkit.batch import Tally
+    from toolkit.output_labels import labels
 
     t = report if isinstance(report, Tally) else Tally.of(report.files)
-    text = (f"共校验 {t.files} 个文件：{t.clean} 个通过，{t.warned} 个仅有警告，{t.with_errors} 个有错误"
+    words = labels()
+    error, warning = words["severity"]["error"], words["severity"]["warning"]
+    text = (f"共校验 {t.files} 个文件：{t.clean} 个通过，{t.warned} 个仅{warning}，{t.with_errors} 个有错误"
             + (f"（其中 {t.unreadable} 个无法读取）" if t.unreadable else "")
-            + f"；共 {t.errors} 个错误、{t.warnings} 个警告。")
+            + f"；共 {t.errors} 个{error}、{t.warnings} 个{warning}。")
     return text

@@ -54,11 +54,14 @@ def status_command(
 def _table(status) -> None:
     from rich.table import Table
 
+    from toolkit.model import WARNING
+    from toolkit.output_labels import severity_label
+
     table = Table(title=f"{status.year}年度报送情况（收到时间为{status.zone}）", title_justify="left")
     table.add_column("单位名称", overflow="fold")
     table.add_column("状态", no_wrap=True)
     table.add_column("错误", justify="right", no_wrap=True)
-    table.add_column("需核实", justify="right", no_wrap=True)
+    table.add_column(severity_label(WARNING), justify="right", no_wrap=True)
     table.add_column("收到时间", no_wrap=True)
     table.add_column("文件名", overflow="fold")
     for u in status.units:

@@ -92,6 +92,7 @@ def _blank_step(ctx: DemoContext) -> StepResult:
 
 def _check_step(ctx: DemoContext) -> StepResult:
     from toolkit.batch import check_paths
+    from toolkit.output_labels import counts_text, file_status_label
 
     returned = ctx.samples / "returned"
     annotated = ctx.out_dir / "annotated"
@@ -100,8 +101,7 @@ def _check_step(ctx: DemoContext) -> StepResult:
                          annotate=annotated, summary=summary)
     ctx.shared["check"] = report
     for file in report.files:
-        state = "通过" if file.valid and not file.warnings else (
-            f"仅有警告{file.warnings}个" if file.valid else f"错误{file.errors}个、警告{file.warnings}个")
+        state = file_status_label(file) + (f"（{counts_text(file.errors, file.warnings)}）" if file.findings else "")
         ctx.say(f"    {Path(file.path).name}：{state}")
     errors = sum(1 for f in report.files if not f.valid)
     summary_text = (f"校验了乡镇和部门退回的 {len(report.files)} 个样例填报表：{len(report.files) - errors} 个无错误，"

@@ -25,10 +25,8 @@ from toolkit.mail import (
     parse_addresses,
 )
 from toolkit.model import ERROR, Finding
+from toolkit.output_labels import severity_label
 from toolkit.round.common import RoundError, chinese_date, load_roster, parse_deadline
-
-SEVERITY_LABELS = {"error": "错误", "warning": "请核实"}
-
 
 @dataclass
 class Unreachable:
@@ -311,7 +309,7 @@ def findings_mails(
             "findings", unit=entry.unit, contact=getattr(entry, "contact", None) or "",
             year=item.year, file_name=Path(item.path).name if item.path else "",
             errors=item.errors, warnings=item.warnings,
-            findings=[{"severity_label": SEVERITY_LABELS.get(f.severity, f.severity), "place": _place(f),
+            findings=[{"severity_label": severity_label(f.severity), "place": _place(f),
                        "message": f.message, "code": f.code} for f in ordered],
             attachment=copy.name if copy else "", deadline=due, county=_county(contact),
         )

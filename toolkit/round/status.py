@@ -13,10 +13,8 @@ from toolkit.archive import Archive, StoredReport
 from toolkit.files import atomic_path
 from toolkit.identity import match_unit, unit_key
 from toolkit.model import Finding
+from toolkit.output_labels import unit_status_label
 from toolkit.round.common import RoundError, load_roster
-
-STATUS_LABELS = {"missing": "未报送", "errors": "有错误", "clean": "已通过"}
-
 
 TIMEZONE_ENV = "NIANBAO_TZ"
 DEFAULT_TIMEZONE = "Asia/Shanghai"
@@ -70,7 +68,7 @@ class UnitStatus:
 
     @property
     def label(self) -> str:
-        return STATUS_LABELS[self.status]
+        return unit_status_label(self.status)
 
     @property
     def received_text(self) -> str:
