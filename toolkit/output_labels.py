@@ -43,6 +43,12 @@ def file_status_label(report: Any) -> str:
     return labels()["file_status"][file_state(report)]
 
 
+def unit_counts_text(status: Any) -> str:
+    """A round's units counted: ``共4个单位：已通过2个，有错误1个，未报送1个`` (a RoundStatus)."""
+    return labels()["unit_counts"].format(units=len(status.units),
+                                          **{s: status.count(s) for s in labels()["unit_status"]})
+
+
 def unit_status_label(status: str) -> str:
     """未报送 / 有错误 / 已通过 for a roster unit's ``missing`` / ``errors`` / ``clean``."""
     return labels()["unit_status"][status]

@@ -55,7 +55,7 @@ def _table(status) -> None:
     from rich.table import Table
 
     from toolkit.model import WARNING
-    from toolkit.output_labels import severity_label
+    from toolkit.output_labels import severity_label, unit_counts_text
 
     table = Table(title=f"{status.year}年度报送情况（收到时间为{status.zone}）", title_justify="left")
     table.add_column("单位名称", overflow="fold")
@@ -72,6 +72,5 @@ def _table(status) -> None:
         )
     out = console()
     out.print(table)
-    out.print(f"共 {len(status.units)} 个单位：已通过 {status.count('clean')} 个，"
-                  f"有错误 {status.count('errors')} 个，未报送 {status.count('missing')} 个。")
+    out.print(unit_counts_text(status) + "。")
 

@@ -12,6 +12,7 @@ from toolkit.archive import Archive
 from toolkit.demo.synthetic import synthetic_report
 from toolkit.files import safe_filename
 from toolkit.formats import format_for_year
+from toolkit.output_labels import unit_counts_text
 from toolkit.round import (
     RoundError,
     RoundStatus,
@@ -108,8 +109,7 @@ def demo_round(
     with Archive(archive) as arch:
         status = round_status(entries, year=year, archive=arch)
         status_xlsx = write_status_xlsx(status, out / f"{year}年度报送情况.xlsx", arch)
-    lines.append(f"报送情况：已通过 {status.count('clean')} 个，有错误 {status.count('errors')} 个，"
-                 f"未报送 {status.count('missing')} 个，见 {status_xlsx}")
+    lines.append(f"报送情况：{unit_counts_text(status)}，见 {status_xlsx}")
     paths.append(status_xlsx)
 
     follow = entries[0]

@@ -13,7 +13,7 @@ from toolkit.archive import Archive, StoredReport
 from toolkit.files import atomic_path
 from toolkit.identity import match_unit, unit_key
 from toolkit.model import Finding
-from toolkit.output_labels import unit_status_label
+from toolkit.output_labels import labels, unit_counts_text, unit_status_label
 from toolkit.round.common import RoundError, load_roster
 
 TIMEZONE_ENV = "NIANBAO_TZ"
@@ -170,8 +170,7 @@ def write_status_xlsx(status: RoundStatus, path: str | Path, archive: Archive | 
                 else:
                     sheet.write_string(r, col, str(value), fmt)
         end = 3 + len(status.units) + 1
-        sheet.write_string(end, 0, f"共{len(status.units)}个单位：已通过{status.count('clean')}个，"
-                                   f"有错误{status.count('errors')}个，未报送{status.count('missing')}个")
+        sheet.write_string(end, 0, unit_counts_text(status))
         sheet.freeze_panes(3, 1)
         sheet.set_landscape()
         sheet.fit_to_pages(1, 0)  # printed: all columns on one page wide
@@ -179,6 +178,7 @@ def write_status_xlsx(status: RoundStatus, path: str | Path, archive: Archive | 
         if archive is not None:
             subs = book.add_worksheet("收到的文件")
             zone, _ = report_zone()
+            words = labels()
             sub_headers = ["单位名称", status.received_heading, "文件名", "大小（字节）", "错误", "需核实", "当前有效", "来源",
                            "SHA-256", f"最近记入档案（{status.zone}）"]
             for col, text in enumerate(sub_headers):
@@ -190,7 +190,7 @@ def write_status_xlsx(status: RoundStatus, path: str | Path, archive: Archive | 
             subs.set_column(9, 9, 22)
             for r, s in enumerate(archive.submissions(year=status.year), start=1):
                 row = [s.unit, readable_time(in_zone(s.received, zone)), s.file_name, s.file_size, s.errors, s.warnings,
-                       "是" if s.current else "否", {"check": "校验", "import": "导入"}.get(s.source, s.source),
+                       words["yes_no"][bool(s.current)], words["archive_source"].get(s.source, s.source),
                        s.file_hash, readable_time(in_zone(s.recorded, zone))]
                 for col, value in enumerate(row):
                     if value is None:
