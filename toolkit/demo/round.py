@@ -109,7 +109,7 @@ def demo_round(
     with Archive(archive) as arch:
         status = round_status(entries, year=year, archive=arch)
         status_xlsx = write_status_xlsx(status, out / f"{year}年度报送情况.xlsx", arch)
-    lines.append(f"报送情况：{unit_counts_text(status)}，见 {status_xlsx}")
+    lines.append(f"{unit_counts_text(status)}，报送情况见 {status_xlsx}")
     paths.append(status_xlsx)
 
     follow = entries[0]
