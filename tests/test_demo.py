@@ -68,3 +68,35 @@ def test_demo_command_says_where_it_wrote(tmp_path):
 def test_python_dash_m_toolkit_works():
     out = subprocess.run([sys.executable, "-m", "toolkit", "--help"], capture_output=True, text=True, timeout=60)
     assert out.returncode == 0 and "demo" in out.stdout
+
+
+def test_demo_folder_holds_the_roster_and_returned_samples_to_retry_with(tmp_path):
+    out = tmp_path / "demo"
+    result = run_demo(out)
+    roster = out / "roster.csv"
+    assert roster.read_bytes() == (samples_dir() / "roster.csv").read_bytes()
+    returned = sorted(p.name for p in (out / "returned").iterdir())
+    assert returned == sorted(p.name for p in (samples_dir() / "returned").iterdir() if p.is_file())
+    blank = next(s for s in result.steps if s.name == "blank")
+    assert str(roster) in blank.summary and f"nianbao blank --roster {roster}" in blank.summary
+    check = next(s for s in result.steps if s.name == "check")
+    assert f"nianbao check {out / 'returned'}" in check.summary
+    # the copy works for a retry: the same units get their blanks again
+    retry = CliRunner().invoke(app, ["blank", "--roster", str(roster), "--year", "2025", "--out-dir", str(tmp_path / "again")])
+    assert retry.exit_code == 0, retry.output
+    assert len(list((tmp_path / "again").glob("*.xlsx"))) == 12
+
+
+def test_sample_texts_do_not_double_a_word():
+    """The made-up narrative names each part's topic once: 信息处理费收取情况, not …情况情况."""
+    from toolkit.batch import check_file
+    from toolkit.formats import load_format
+    from toolkit.demo.synthetic import synthetic_report
+
+    for format_id in ("2019", "2021"):
+        data = synthetic_report(load_format(format_id), "城关镇人民政府", 2025, seed=1)
+        assert not [t for t in data.narrative.values() if "情况情况" in t], format_id
+        assert all(t.endswith("（示例文字）。") or "申请" in t for t in data.narrative.values())
+    for sample in (samples_dir() / "returned").iterdir():
+        data = check_file(sample).data
+        assert data is not None and not [t for t in data.narrative.values() if "情况情况" in (t or "")], sample.name

@@ -35,7 +35,8 @@ def test_title_headings_and_period(fmt):
     data = filled_data(fmt, 1)
     doc = open_docx(data)
     styles = [(p.style.name, p.text) for p in doc.paragraphs]
-    assert ("Title", fmt.title.format(unit=data.unit, year=data.year)) in styles
+    title = fmt.title.format(unit=data.unit, year=data.year)
+    assert ("Title", f"{data.unit}\n{title[len(data.unit):]}") in styles  # unit, then the year's title
     assert [t for s, t in styles if s == "Heading 1"] == [s.label for s in fmt.sections]
     assert [t for s, t in styles if s == "Heading 2"] == [p.label for p in fmt.sections[0].parts]
     body = "\n".join(p.text for p in doc.paragraphs)
@@ -116,8 +117,10 @@ def test_table_three_merges():
 def test_fonts_page_and_draft_mark():
     data = filled_data(load_format("2021"), 4)
     doc = open_docx(data, draft=True)
-    assert doc.paragraphs[0].text == "草稿（未通过校验）"
-    assert doc.paragraphs[1].style.name == "Title"
+    header = doc.sections[0].header
+    assert not header.is_linked_to_previous and [p.text for p in header.paragraphs] == ["草稿（未通过校验）"]
+    assert header.paragraphs[0].style.name == "NB Draft"
+    assert doc.paragraphs[0].style.name == "Title"
     section = doc.sections[0]
     assert abs(section.page_width - Cm(21)) < Cm(0.01) and abs(section.page_height - Cm(29.7)) < Cm(0.01)
     assert abs(section.left_margin - Cm(2.8)) < Cm(0.01) and abs(section.top_margin - Cm(3.7)) < Cm(0.01)

@@ -269,7 +269,7 @@ def test_command_exit_codes_and_messages(tmp_path):
     assert not (tmp_path / "o").exists() or not any((tmp_path / "o").iterdir())
     forced = runner.invoke(app, ["render", str(bad), "--to", "txt", "--out-dir", str(tmp_path / "o"), "--force"])
     assert forced.exit_code == 0 and "草稿（未通过校验）" in forced.output
-    assert runner.invoke(app, ["render", str(good), "--to", "pdf"]).exit_code == 2
+    assert runner.invoke(app, ["render", str(good), "--to", "rtf"]).exit_code == 2
     assert runner.invoke(app, ["render", str(good), str(bad), "--to", "md", "-o", str(tmp_path / "x.md")]).exit_code == 2
     assert runner.invoke(app, ["render", str(good), "--to", "md", "--template-dir", str(tmp_path / "nope")]).exit_code == 2
     hostile = tmp_path / "tpl"

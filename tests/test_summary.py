@@ -15,6 +15,7 @@ from toolkit.cli import app
 from toolkit.formats import load_format
 from toolkit.grid import COLUMN, ROW, table_grid
 from toolkit.model import FileReport, Finding, Report
+from toolkit.workbook.writer import table_title
 from toolkit.workbook.summary import (
     FILES_HEADERS, FILES_SHEET, FINDINGS_HEADERS, FINDINGS_SHEET, TOTALS_SHEET, totals_positions, write_summary,
 )
@@ -73,7 +74,8 @@ def test_totals_sheet_is_laid_out_like_the_official_tables(tmp_path):
     ws = wb[TOTALS_SHEET]
     _, titles = totals_positions(fmt)
     for table, (table_id, title_row) in zip(fmt.tables, titles):
-        assert ws.cell(row=title_row, column=1).value == f"{table.number} {table.caption}"
+        assert ws.cell(row=title_row, column=1).value == table_title(table)  # 表二　主动公开…: numbered once
+        assert not table_title(table).startswith(f"{table.number} {table.caption[:2]}")
         grid = table_grid(fmt, table_id)
         for gc in grid.cells:
             if gc.role in (COLUMN, ROW):
@@ -92,14 +94,14 @@ def test_files_and_findings_sheets(tmp_path):
     rows = list(wb[FILES_SHEET].iter_rows(values_only=True))
     assert rows[0] == FILES_HEADERS
     assert [(r[1], r[2], r[5], r[6], r[7]) for r in rows[1:]] == [
-        (f.path, f.data.unit if f.data else None, s, f.errors, f.warnings)
+        (Path(f.path).name, f.data.unit if f.data else None, s, f.errors, f.warnings)
         for f, s in zip(report.files, ["通过", "通过", "通过", "有错误", "无法读取", "有警告"])]
     assert rows[4][8] == "不相等" and rows[4][3] == RETURN_YEAR and rows[4][4] == "2021"
     findings = list(wb[FINDINGS_SHEET].iter_rows(values_only=True))
     assert findings[0] == FINDINGS_HEADERS
-    assert [(r[0], r[2], r[3], r[4]) for r in findings[1:]] == [
-        ("/in/broken.xlsx", "错误", "rule-not-equal", "不相等"), ("/in/bad.xlsx", "错误", "not-a-workbook", "不是工作簿"),
-        ("/in/warned.xlsx", "警告", "value-blank", "空白")]
+    assert [(r[0], r[2], r[10], r[3]) for r in findings[1:]] == [
+        ("broken.xlsx", "错误", "rule-not-equal", "不相等"), ("bad.xlsx", "错误", "not-a-workbook", "不是工作簿"),
+        ("warned.xlsx", "警告", "value-blank", "空白")]
 
 
 def test_text_that_looks_like_a_formula_stays_text(tmp_path):
@@ -109,7 +111,7 @@ def test_text_that_looks_like_a_formula_stays_text(tmp_path):
     wb = openpyxl.load_workbook(write_summary(report, tmp_path / "s.xlsx"))
     cell = wb[FILES_SHEET]["C2"]
     assert cell.value == '=HYPERLINK("http://x","y")' and cell.data_type == "s"
-    assert wb[FINDINGS_SHEET]["E2"].data_type == "s"
+    assert wb[FINDINGS_SHEET]["D2"].data_type == "s"
 
 
 def test_mixed_formats_get_a_totals_sheet_each(tmp_path):

@@ -163,7 +163,8 @@ def _mtime(path: Path) -> str:
 
 def _finding_from_dict(data: dict[str, Any]) -> Finding:
     known = {k: data.get(k) for k in ("rule", "sheet", "cell", "row", "column", "expected", "actual")}
-    return Finding(code=data["code"], severity=data["severity"], message=data["message"], **known)
+    related = tuple(tuple(pair) for pair in data.get("related") or ())
+    return Finding(code=data["code"], severity=data["severity"], message=data["message"], related=related, **known)
 
 
 def is_archive_file(path: str | Path) -> bool:

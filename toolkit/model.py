@@ -86,9 +86,16 @@ class Finding:
     column: str | None = None
     expected: Any = None
     actual: Any = None
+    related: tuple[tuple[str, str], ...] = ()
+    """Other cells (sheet, A1) the finding is about, e.g. the 文字部分 cell whose text disagrees
+    with the table cell at ``sheet``/``cell``; an annotated copy marks them too."""
 
     def to_dict(self) -> dict[str, Any]:
         out = asdict(self)
+        if not self.related:
+            del out["related"]
+        else:
+            out["related"] = [list(pair) for pair in self.related]
         for key in ("expected", "actual"):
             if isinstance(out[key], Decimal):
                 out[key] = format_decimal(out[key])

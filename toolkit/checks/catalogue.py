@@ -40,7 +40,7 @@ class FindingType:
         return Finding(code=cls.code, severity=severity or cls.severity, message=text, **finding_fields)
 
 
-_FINDING_FIELDS = {"rule", "sheet", "cell", "row", "column", "expected", "actual"}
+_FINDING_FIELDS = {"rule", "sheet", "cell", "row", "column", "expected", "actual", "related"}
 
 
 def finding_type(code: str) -> type[FindingType]:

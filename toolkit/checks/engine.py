@@ -65,6 +65,7 @@ class Hit:
     severity: str | None = None
     note: str = ""
     rule_message: bool = True
+    related: tuple[str, ...] = ()  # other cell ids the finding is about (e.g. "narrative.<part id>")
 
 
 RuleKind = Callable[[Rule, "Evaluation"], Iterator[Hit]]
@@ -367,6 +368,11 @@ def render(template: str, fields: dict[str, Any]) -> str:
     return template.format_map(_Lenient({k: show(v) for k, v in fields.items()}))
 
 
+def _related(ev: Evaluation, hit: Hit) -> tuple[tuple[str, str], ...]:
+    places = (ev.locate(cell_id)[:2] for cell_id in hit.related)
+    return tuple((sheet, a1) for sheet, a1 in places if sheet and a1)
+
+
 def _finding(ev: Evaluation, rule: Rule | None, hit: Hit) -> Finding:
     sheet, a1, where = ev.locate(hit.cell)
     row = column = None
@@ -384,7 +390,7 @@ def _finding(ev: Evaluation, rule: Rule | None, hit: Hit) -> Finding:
         message = render(hit.type.template, fields)
     return hit.type.make(
         message=message, severity=hit.severity, rule=rule.id if rule else None, sheet=sheet, cell=a1,
-        row=row, column=column, expected=hit.expected, actual=hit.actual,
+        row=row, column=column, expected=hit.expected, actual=hit.actual, related=_related(ev, hit),
     )
 
 
@@ -477,7 +483,8 @@ def _narrative_zero_rule(rule: Rule, ev: Evaluation) -> Iterator[Hit]:
                 continue
             quote = match.group(0)
             yield Hit(rf.NarrativeContradictsZero, cells[0], None, quote,
-                      {"part": labels.get(part_id, part_id), "quote": quote}, severity=rule.severity)
+                      {"part": labels.get(part_id, part_id), "quote": quote}, severity=rule.severity,
+                      related=(f"narrative.{part_id}",))
             return
 
 
@@ -499,7 +506,8 @@ def _narrative_number_rule(rule: Rule, ev: Evaluation) -> Iterator[Hit]:
                 continue
             quote = match.group(0)
             yield Hit(rf.NarrativeNumberDiffers, cells[0], expected, Decimal(numbers[-1]),
-                      {"part": labels.get(part_id, part_id), "quote": quote}, severity=rule.severity)
+                      {"part": labels.get(part_id, part_id), "quote": quote}, severity=rule.severity,
+                      related=(f"narrative.{part_id}",))
             return
 
 

@@ -33,6 +33,7 @@ EXIT_CODES: tuple[tuple[str, int, str], ...] = (
     ("toolkit.archive:ArchiveError", USAGE, "错误："),
     ("toolkit.round:RoundError", USAGE, "错误："),
     ("toolkit.mail:MailError", USAGE, "错误："),
+    ("toolkit.render.pdf:RenderSetupError", USAGE, "错误："),
     ("builtins:OSError", PROBLEMS, "错误："),
 )
 

@@ -14,13 +14,13 @@ from toolkit.cli.common import usage
 @app.command("render")
 def render_command(
     sources: List[Path] = typer.Argument(..., help="填好的工作簿或读取得到的数据 JSON；也可以是文件夹（处理其中所有工作簿和 JSON）。"),
-    to: str = typer.Option(..., "--to", "-t", help="输出格式：html、docx、md、txt。"),
+    to: str = typer.Option(..., "--to", "-t", help="输出格式：html、docx、pdf（需要安装 LibreOffice）、md、txt。"),
     out: Optional[Path] = typer.Option(None, "--out", "-o", help="输出文件（只有一个源文件时使用）。"),
     out_dir: Optional[Path] = typer.Option(None, "--out-dir", help="输出文件夹（默认与源文件同一文件夹）。"),
     force: bool = typer.Option(False, "--force", help="有错误也生成，报告顶端标注“草稿（未通过校验）”。"),
     template_dir: Optional[Path] = typer.Option(None, "--template-dir", help="自定义模板文件夹（缺少的模板沿用内置模板）。"),
 ) -> None:
-    """生成年度报告草稿（网页、Word、Markdown 或纯文本）。有错误的报告默认不生成，并列出问题。"""
+    """生成年度报告草稿（网页、Word、PDF、Markdown 或纯文本）。有错误的报告默认不生成，并列出问题。"""
     from toolkit.render import FORMATS
 
     key = to.lower().lstrip(".")

@@ -79,33 +79,58 @@ class Step:
     run: Callable[[DemoContext], StepResult]
 
 
+ROSTER_COPY = "roster.csv"
+RETURNED_COPY = "returned"
+
+
+def _copy_samples(ctx: DemoContext) -> tuple[Path, Path]:
+    """The sample roster and returned workbooks, copied into the demo folder (written
+    atomically), so that every command can be tried again on them there."""
+    from toolkit.files import write_bytes_atomic
+
+    roster = ctx.out_dir / ROSTER_COPY
+    write_bytes_atomic(roster, (ctx.samples / "roster.csv").read_bytes())
+    returned = ctx.out_dir / RETURNED_COPY
+    returned.mkdir(exist_ok=True)
+    for sample in sorted((ctx.samples / "returned").iterdir()):
+        if sample.is_file() and not sample.name.startswith("."):
+            write_bytes_atomic(returned / sample.name, sample.read_bytes())
+    ctx.shared["roster"], ctx.shared["returned"] = roster, returned
+    return roster, returned
+
+
 def _blank_step(ctx: DemoContext) -> StepResult:
     from toolkit.blank import make_blanks
 
+    roster, _ = _copy_samples(ctx)
     outbox = ctx.out_dir / "blank"
-    batch = make_blanks(ctx.samples / "roster.csv", ctx.year, outbox, deadline=ctx.deadline, contact=ctx.contact)
+    batch = make_blanks(roster, ctx.year, outbox, deadline=ctx.deadline, contact=ctx.contact)
     ctx.shared["blank"] = batch
     paths = [path for _, path in batch.written]
-    summary = f"为样例名册中的 {len(paths)} 个单位生成了{ctx.year}年度空白填报表（{batch.format.name}），保存在 {outbox}"
-    return StepResult("blank", "生成空白填报表", summary, paths, list(batch.findings), ok=batch.ok and bool(paths))
+    summary = (f"为样例名册中的 {len(paths)} 个单位生成了{ctx.year}年度空白填报表（{batch.format.name}），保存在 {outbox}；"
+               f"样例名册复制为 {roster}，可用它重试：nianbao blank --roster {roster} --year {ctx.year} --out-dir 新文件夹")
+    return StepResult("blank", "生成空白填报表", summary, [roster, *paths], list(batch.findings),
+                      ok=batch.ok and bool(paths))
 
 
 def _check_step(ctx: DemoContext) -> StepResult:
     from toolkit.batch import check_paths
     from toolkit.output_labels import counts_text, file_status_label
 
-    returned = ctx.samples / "returned"
+    if "returned" not in ctx.shared:
+        _copy_samples(ctx)
+    returned, roster = ctx.shared["returned"], ctx.shared["roster"]
     annotated = ctx.out_dir / "annotated"
     summary = ctx.out_dir / f"{ctx.year}年度填报表校验汇总.xlsx"
-    report = check_paths([returned], roster=ctx.samples / "roster.csv", year=ctx.year,
-                         annotate=annotated, summary=summary)
+    report = check_paths([returned], roster=roster, year=ctx.year, annotate=annotated, summary=summary)
     ctx.shared["check"] = report
     for file in report.files:
         state = file_status_label(file) + (f"（{counts_text(file.errors, file.warnings)}）" if file.findings else "")
         ctx.say(f"    {Path(file.path).name}：{state}")
     errors = sum(1 for f in report.files if not f.valid)
-    summary_text = (f"校验了乡镇和部门退回的 {len(report.files)} 个样例填报表：{len(report.files) - errors} 个无错误，"
-                    f"{errors} 个有错误（样例中的错误是有意的）；批注副本在 {annotated}，汇总表 {summary}")
+    summary_text = (f"校验了乡镇和部门退回的 {len(report.files)} 个样例填报表（复制在 {returned}）："
+                    f"{len(report.files) - errors} 个无错误，{errors} 个有错误（样例中的错误是有意的）；"
+                    f"批注副本在 {annotated}，汇总表 {summary}；可重试：nianbao check {returned} --roster {roster}")
     return StepResult("check", "校验退回的填报表", summary_text, [annotated, summary], ok=bool(report.files))
 
 
@@ -124,7 +149,7 @@ def _render_step(ctx: DemoContext) -> StepResult:
 def _round_step(ctx: DemoContext) -> StepResult:
     from toolkit.demo.round import demo_round
 
-    result = demo_round(ctx.out_dir / "round", ctx.samples / "roster.csv", ctx.year,
+    result = demo_round(ctx.out_dir / "round", ctx.shared.get("roster", ctx.samples / "roster.csv"), ctx.year,
                         deadline=ctx.deadline, contact=ctx.contact)
     for line in result.lines:
         ctx.say(f"    {line}")

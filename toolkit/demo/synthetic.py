@@ -48,14 +48,20 @@ def synthetic_report(
     for cell in fmt.total_cells:
         values[cell.id] = cell_value(fmt, values, cell.id)
     new_total = values.get("t3.new.total") or Decimal(0)
-    narrative = {part.id: f"{unit}{year}年度{part.label.lstrip('（一二三四五六）')}情况（示例文字）。"
-                 for part in fmt.parts}
+    narrative = {part.id: f"{unit}{year}年度{_topic(part.label)}（示例文字）。" for part in fmt.parts}
     if "overview.on_request" in narrative:
         narrative["overview.on_request"] = (f"{year}年共收到政府信息公开申请{new_total}件，均已按期答复。"
                                             if new_total else f"{year}年未收到政府信息公开申请。")
     info = {"unit": unit, "year": year, "filler": "示例填报人", "phone": "0370-0000000",
             "date": f"{year + 1}-01-10"}
     return ReportData(format=fmt.id, unit=unit, year=year, values=values, narrative=narrative, info=info)
+
+
+def _topic(label: str) -> str:
+    """A narrative part's label as the topic of a sentence: ``（三）政府信息管理`` -> 政府信息管理情况,
+    ``信息处理费收取情况`` stays as it is."""
+    topic = label.lstrip("（一二三四五六七八九十）")
+    return topic if topic.endswith("情况") else f"{topic}情况"
 
 
 def _follow_on(fmt: Format, values: dict, prior: dict, rng: random.Random) -> None:

@@ -1,4 +1,4 @@
-"""Render the publishable report draft (HTML, Word, Markdown, plain text) from ReportData.
+"""Render the publishable report draft (HTML, Word, PDF, Markdown, plain text) from ReportData.
 
     from toolkit.render import render_report, render_file, render_many
     html = render_report(data, "html")
@@ -19,8 +19,9 @@ from toolkit.render.api import (
     render_report,
 )
 from toolkit.render.context import RenderError, TemplateSet, build_context
+from toolkit.render.pdf import RenderSetupError
 
 __all__ = [
-    "FORMATS", "RenderError", "RenderResult", "TemplateSet", "build_context", "default_out_name",
+    "FORMATS", "RenderError", "RenderResult", "RenderSetupError", "TemplateSet", "build_context", "default_out_name",
     "expand_sources", "load_source", "render_file", "render_many", "render_report",
 ]

@@ -1,4 +1,7 @@
-"""Render reports: ReportData -> html/docx/md/txt, and files (workbooks, data JSON) -> output files."""
+"""Render reports: ReportData -> html/docx/pdf/md/txt, and files (workbooks, data JSON) -> output files.
+
+PDF is the Word draft converted by LibreOffice (toolkit.render.pdf); without LibreOffice a PDF
+request raises :class:`toolkit.render.pdf.RenderSetupError` before any file is read."""
 
 from __future__ import annotations
 
@@ -12,9 +15,10 @@ from toolkit.model import ERROR, Finding, ReportData
 from toolkit.parallel import AUTO
 from toolkit.render.context import DOCX_FILE, RenderError, TemplateSet, build_context
 
-FORMATS = {"html": ".html", "docx": ".docx", "md": ".md", "txt": ".txt"}
+FORMATS = {"html": ".html", "docx": ".docx", "pdf": ".pdf", "md": ".md", "txt": ".txt"}
 TEMPLATE_NAMES = {"html": "report.html.j2", "md": "report.md.j2", "txt": "report.txt.j2"}
 DATA_SUFFIXES = {".json"}
+PDF_BATCH = 100  # Word drafts converted per LibreOffice start
 
 
 @dataclass
@@ -50,19 +54,28 @@ def _check_to(to: str) -> str:
 
 def render_report(data: ReportData, to: str, *, template_dir: Path | None = None,
                   draft: bool = False) -> bytes | str:
-    """The report of ``data`` as ``to``: "html", "md", "txt" (str) or "docx" (bytes).
+    """The report of ``data`` as ``to``: "html", "md", "txt" (str) or "docx", "pdf" (bytes).
 
     ``template_dir`` holds a county's own templates (any of report.html.j2, report.md.j2,
     report.txt.j2, report.css, defaults.yaml, docx.yaml); missing ones fall back to the built-in
-    templates. ``draft`` marks the report 草稿（未通过校验） at the top. Raises
-    :class:`RenderError` (Chinese message) for a broken template or an unknown format.
+    templates. ``draft`` marks the report 草稿（未通过校验） on every page. Raises
+    :class:`RenderError` (Chinese message) for a broken template or an unknown format, and its
+    :class:`~toolkit.render.pdf.RenderSetupError` for "pdf" without LibreOffice.
     """
-    return _render(data, _check_to(to), TemplateSet(template_dir), draft)[0]
+    to = _check_to(to)
+    if to == "pdf":
+        from toolkit.render.pdf import docx_to_pdf, require_soffice
+
+        require_soffice()
+        return docx_to_pdf(_render(data, to, TemplateSet(template_dir), draft)[0])
+    return _render(data, to, TemplateSet(template_dir), draft)[0]
 
 
 def _render(data: ReportData, to: str, templates: TemplateSet, draft: bool) -> tuple[bytes | str, list[str]]:
+    """``to``'s text or bytes, and the parts that got default text; "pdf" gives the Word draft
+    (converted by the caller, many at once)."""
     ctx = build_context(data, templates=templates, draft=draft)
-    if to == "docx":
+    if to in ("docx", "pdf"):
         from toolkit.render.docx import render_docx
 
         try:
@@ -122,9 +135,10 @@ def render_file(source: Path, to: str, out: Path | None = None, *, force: bool =
 
     The source is checked first; with error findings nothing is written unless ``force``, and
     then the output is marked 草稿（未通过校验）. Problems are reported in the result, never
-    raised (except a bad ``to``).
+    raised (except a bad ``to``, and ``RenderSetupError`` for "pdf" without LibreOffice).
     """
     to = _check_to(to)
+    _require_tools(to)
     source = Path(source)
     try:
         templates = TemplateSet(template_dir)
@@ -140,7 +154,30 @@ def render_file(source: Path, to: str, out: Path | None = None, *, force: bool =
 def _render_source(source: Path, to: str, target_for: Callable[[ReportData | None], Path], force: bool,
                    templates: TemplateSet) -> RenderResult:
     result, content = _prepare(source, to, force, templates)
+    [(result, content)] = _to_pdf([(result, content)]) if to == "pdf" else [(result, content)]
     return _write(result, content, target_for)
+
+
+def _require_tools(to: str) -> None:
+    if to == "pdf":
+        from toolkit.render.pdf import require_soffice
+
+        require_soffice()
+
+
+def _to_pdf(prepared: list[tuple[RenderResult, bytes | None]]) -> list[tuple[RenderResult, bytes | None]]:
+    """The Word drafts of ``prepared`` converted to PDF by one LibreOffice start; a draft that
+    does not convert becomes its result's error."""
+    from toolkit.render.pdf import docx_to_pdf_many
+
+    contents = [content for _, content in prepared]
+    converted = [pdf for i in range(0, len(contents), PDF_BATCH) for pdf in docx_to_pdf_many(contents[i:i + PDF_BATCH])]
+    out = []
+    for (result, _), pdf in zip(prepared, converted):
+        if isinstance(pdf, str):
+            result.error, pdf = pdf, None
+        out.append((result, pdf))
+    return out
 
 
 def _prepare(source: Path, to: str, force: bool, templates: TemplateSet) -> tuple[RenderResult, bytes | None]:
@@ -226,6 +263,7 @@ def render_many(sources: Iterable[Path], to: str, out_dir: Path | None = None, *
     from toolkit.parallel import ordered_map, resolve_workers
 
     to = _check_to(to)
+    _require_tools(to)
     files = expand_sources(sources)
     try:
         templates = TemplateSet(template_dir)
@@ -238,6 +276,8 @@ def render_many(sources: Iterable[Path], to: str, out_dir: Path | None = None, *
 
     prepared = ordered_map(_prepare_one, files, context=(to, force, templates),
                            workers=resolve_workers(workers, len(files)), on_crash=crashed)
+    if to == "pdf":
+        prepared = _to_pdf(list(prepared))
     for source, (result, content) in zip(files, prepared):
         folder = Path(out_dir) if out_dir is not None else source.parent
         names = taken.setdefault(folder.resolve(), set())

@@ -39,8 +39,13 @@ def render_docx(ctx: dict[str, Any], settings: dict[str, Any]) -> bytes:
 
     add = _paragraphs(doc)
     if ctx["draft"]:
-        add(ctx["draft_mark"], STYLE_DRAFT)
-    add(ctx["title"], STYLE_TITLE)
+        _draft_header(doc, ctx["draft_mark"])
+    title = add("", STYLE_TITLE)
+    lines = _title_lines(ctx, settings)
+    for i, line in enumerate(lines):
+        run = title.add_run(line)
+        if i < len(lines) - 1:
+            run.add_break()
     for text in ctx["intro"]:
         add(text, STYLE_BODY)
     usable_cm = (settings["page"]["width_cm"] - settings["page"]["left_cm"] - settings["page"]["right_cm"])
@@ -59,6 +64,22 @@ def render_docx(ctx: dict[str, Any], settings: dict[str, Any]) -> bytes:
     out = io.BytesIO()
     doc.save(out)
     return out.getvalue()
+
+
+def _title_lines(ctx: dict[str, Any], settings: dict[str, Any]) -> list[str]:
+    """The title as printed: with ``title_break_after_unit`` the unit on a line of its own and
+    ``2025年政府信息公开工作年度报告`` on the next, so that a line never breaks inside a word."""
+    title, unit = ctx["title"], ctx.get("unit") or ""
+    if settings.get("title_break_after_unit", True) and unit and title.startswith(unit) and title != unit:
+        return [unit, title[len(unit):]]
+    return [title]
+
+
+def _draft_header(doc: Any, mark: str) -> None:
+    """The draft mark in the page header, so that it shows on every page (a loose page too)."""
+    paragraph = doc.sections[0].header.paragraphs[0]
+    paragraph.style = doc.styles[STYLE_DRAFT]
+    paragraph.add_run(mark)
 
 
 def _paragraphs(doc: Any) -> Any:
@@ -267,6 +288,9 @@ def _table(doc: Any, t: dict[str, Any], settings: dict[str, Any], usable_cm: flo
     for i, col in enumerate(table.columns):
         col.width = Cm(widths[i])
     style_id = doc.styles[STYLE_TABLE].style_id
+    conf = (settings.get("tables") or {}).get(t["id"], {}) or {}
+    keep_together = bool(conf.get("keep_together"))
+    vertical_cols = set(conf.get("vertical_cols") or ())
     heading_rows = {c["row"] for row in t["rows"] for c in row if c["role"] in ("caption", "corner", "column")}
     slots: dict[tuple[int, int], Any] = {}  # (row, col) -> w:tc, for the cells not covered by a merge
     for grid_row in t["rows"]:
@@ -281,14 +305,17 @@ def _table(doc: Any, t: dict[str, Any], settings: dict[str, Any], usable_cm: flo
                     etree.SubElement(tc_pr, qn("w:gridSpan"), {qn("w:val"): str(cs)})
                 if rs > 1:  # "continue" is the default value: left out, as python-docx does
                     etree.SubElement(tc_pr, qn("w:vMerge"), {qn("w:val"): "restart"} if i == 0 else {})
+                vertical = c["col"] in vertical_cols and c["role"] == "row" and rs > 1
+                if vertical:  # a label down a narrow column: upright characters, top to bottom
+                    etree.SubElement(tc_pr, qn("w:textDirection"), {qn("w:val"): "tbRl"})
                 etree.SubElement(tc_pr, qn("w:vAlign"), {qn("w:val"): "center"})
                 p = etree.SubElement(tc, qn("w:p"))
                 p_pr = etree.SubElement(p, qn("w:pPr"))
                 etree.SubElement(p_pr, qn("w:pStyle"), {qn("w:val"): style_id})
-                if r0 + i in heading_rows:
+                if r0 + i in heading_rows or (keep_together and r0 + i < t["n_rows"] - 1):
                     etree.SubElement(p_pr, qn("w:keepNext"))
                 if i == 0:
-                    if c["role"] in ("row", "caption"):
+                    if c["role"] in ("row", "caption") and not vertical:
                         etree.SubElement(p_pr, qn("w:jc"), {qn("w:val"): "left"})
                     run = OxmlElement("w:r")
                     if c["role"] == "caption":

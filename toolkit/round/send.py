@@ -212,6 +212,7 @@ def load_findings(source: str | Path, *, year: int | None = None) -> list[Findin
     items = []
     for entry in files:
         findings = [Finding(code=f.get("code", ""), severity=f.get("severity", ""), message=f.get("message", ""),
+                            related=tuple(tuple(pair) for pair in f.get("related") or ()),
                             **{k: f.get(k) for k in ("rule", "sheet", "cell", "row", "column", "expected", "actual")})
                     for f in entry.get("findings", [])]
         if not any(f.severity == ERROR for f in findings):

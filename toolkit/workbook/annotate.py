@@ -16,13 +16,14 @@ from typing import Any, Iterable
 from toolkit.checks.catalogue import FindingType
 from toolkit.files import atomic_path, printable
 from toolkit.model import ERROR, WARNING, FileReport, Finding, ReportData
+from toolkit.workbook.looks import colour, colour_name, list_columns, text_lines as _lines
 
 RESULT_SHEET = "校验结果"
-ERROR_FILL = "FFFFC7CE"
-WARNING_FILL = "FFFFEB9C"
+ERROR_FILL = "FF" + colour("error")[1:]  # ARGB, as openpyxl reads fills back
+WARNING_FILL = "FF" + colour("warning")[1:]
 SEVERITY_TEXT = {ERROR: "错误", WARNING: "警告"}
-MESSAGE_CHARS_PER_LINE = 34  # Chinese characters in the 70-wide message column
 RESULT_HEADERS = ("序号", "级别", "工作表", "单元格", "问题说明", "行", "列", "应为", "实为", "代码", "规则")
+LINE_PT = 15  # one wrapped line of the list
 
 
 class AnnotateFailed(FindingType):
@@ -110,8 +111,9 @@ def _mark_cells(wb: Any, findings: list[Finding]) -> None:
 
     by_cell: dict[tuple[str, str], list[Finding]] = {}
     for f in findings:
-        if f.sheet in wb.sheetnames and _valid_ref(f.cell):
-            by_cell.setdefault((f.sheet, f.cell.upper()), []).append(f)
+        for sheet, ref in dict.fromkeys(((f.sheet, f.cell), *f.related)):
+            if sheet in wb.sheetnames and _valid_ref(ref):
+                by_cell.setdefault((sheet, ref.upper()), []).append(f)
     for (sheet, ref), items in by_cell.items():
         cell = _anchor(wb[sheet], ref)
         colour = ERROR_FILL if any(f.severity == ERROR for f in items) else WARNING_FILL
@@ -128,46 +130,67 @@ def _mark_cells(wb: Any, findings: list[Finding]) -> None:
 
 def _result_sheet(wb: Any, findings: list[Finding], data: ReportData | None, source_name: str) -> None:
     from openpyxl.styles import Alignment, Font, PatternFill
+    from openpyxl.utils import get_column_letter
     from openpyxl.worksheet.hyperlink import Hyperlink
 
+    from toolkit.workbook.writer import workbook_text
+
+    texts = workbook_text()["result_sheet"]
+    widths, printed = list_columns("result_sheet", RESULT_HEADERS)
+    last = get_column_letter(printed)
     if RESULT_SHEET in wb.sheetnames:
         del wb[RESULT_SHEET]
     ws = wb.create_sheet(RESULT_SHEET, 0)
     errors = sum(1 for f in findings if f.severity == ERROR)
     warnings = sum(1 for f in findings if f.severity == WARNING)
     who = " ".join(str(x) for x in ((data.unit if data else None), (f"{data.year}年" if data and data.year else None)) if x)
-    _put(ws, 1, 1, f"{who or source_name} 校验结果：错误{errors}个，警告{warnings}个").font = Font(bold=True, size=14)
-    ws["A2"] = ("未发现问题。" if not findings else
-                "红色底色的单元格有错误，黄色底色的有警告，鼠标移到单元格上可看批注；点击下表的单元格地址可跳到该单元格。"
-                "请在原填报表中改正后重新报送。")
+    title = texts["title"].format(who=who or source_name, errors=errors, warnings=warnings)
+    _put(ws, 1, 1, title).font = Font(bold=True, size=14)
+    legend = texts["clean"] if not findings else texts["legend"].format(
+        error_colour=colour_name("error"), warning_colour=colour_name("warning"))
+    ws["A2"] = legend
+    ws["A2"].alignment = Alignment(wrap_text=True, vertical="top")
+    for row in (1, 2):
+        ws.merge_cells(f"A{row}:{last}{row}")
+    ws.row_dimensions[2].height = LINE_PT * _lines(legend, sum(widths[:printed]))
     ws.append([])
     ws.append(list(RESULT_HEADERS))
     header_row = ws.max_row
+    head_fill = PatternFill(fill_type="solid", start_color=colour("list_header")[1:], end_color=colour("list_header")[1:])
     for cell in ws[header_row]:
         cell.font = Font(bold=True)
+        cell.fill = head_fill
+        cell.alignment = Alignment(vertical="center", wrap_text=True)
     order = sorted(range(len(findings)), key=lambda i: (findings[i].severity != ERROR, i))
+    wrap = Alignment(wrap_text=True, vertical="top")
     for n, i in enumerate(order, 1):
         f = findings[i]
-        ws.append([n, SEVERITY_TEXT.get(f.severity, f.severity), f.sheet, f.cell, f.message, f.row, f.column,
-                   _show(f.expected), _show(f.actual), f.code, f.rule])
+        values = [n, SEVERITY_TEXT.get(f.severity, f.severity), f.sheet, f.cell, f.message, f.row, f.column,
+                  _show(f.expected), _show(f.actual), f.code, f.rule]
+        ws.append(values)
         row = ws.max_row
         for cell in ws[row]:
             _as_text(cell)
-        colour = ERROR_FILL if f.severity == ERROR else WARNING_FILL
-        ws.cell(row=row, column=2).fill = PatternFill(fill_type="solid", start_color=colour, end_color=colour)
-        ws.cell(row=row, column=5).alignment = Alignment(wrap_text=True, vertical="top")
-        ws.row_dimensions[row].height = 15 * max(1, -(-len(f.message or "") // MESSAGE_CHARS_PER_LINE))
+            cell.alignment = wrap
+        fill = ERROR_FILL if f.severity == ERROR else WARNING_FILL
+        ws.cell(row=row, column=2).fill = PatternFill(fill_type="solid", start_color=fill, end_color=fill)
+        lines = max(_lines(str(v), widths[j]) for j, v in enumerate(values[:printed]) if v is not None)
+        ws.row_dimensions[row].height = LINE_PT * lines + 3
         if f.sheet in wb.sheetnames and _valid_ref(f.cell):
             link = ws.cell(row=row, column=4)
             link.hyperlink = Hyperlink(ref=link.coordinate, location=f"{_quote_sheet(f.sheet)}!{f.cell}")
             link.style = "Hyperlink"
-    for letter, width in zip("ABCDEFGHIJK", (6, 6, 10, 8, 70, 24, 16, 10, 10, 24, 22)):
-        ws.column_dimensions[letter].width = width
+            link.alignment = wrap
+    for j, width in enumerate(widths, 1):
+        ws.column_dimensions[get_column_letter(j)].width = width
     ws.freeze_panes = ws.cell(row=header_row + 1, column=1)
+    ws.print_area = f"A1:{last}{max(ws.max_row, header_row)}"
     ws.page_setup.orientation = "landscape"
     ws.page_setup.paperSize = ws.PAPERSIZE_A4
     ws.page_setup.fitToWidth, ws.page_setup.fitToHeight = 1, 0
     ws.sheet_properties.pageSetUpPr.fitToPage = True
+    ws.print_options.horizontalCentered = True
+    ws.page_margins.left = ws.page_margins.right = 0.5
     ws.print_title_rows = f"{header_row}:{header_row}"
     for other in wb.worksheets:
         other.sheet_view.tabSelected = False

@@ -8,6 +8,7 @@ file's input cells. Files of another format than the majority get their own 汇�
 
 from __future__ import annotations
 
+import os
 from collections import Counter
 from decimal import Decimal
 from pathlib import Path
@@ -17,10 +18,14 @@ from toolkit.files import atomic_path, printable
 from toolkit.formats import Format, load_format
 from toolkit.grid import CAPTION, COLUMN, CORNER, ROW, VALUE, table_grid
 from toolkit.model import ERROR, WARNING, FileReport, Report, format_decimal
+from toolkit.workbook.looks import (
+    colour, grid_column_widths, grid_row_heights, label_columns, list_columns, looks, text_lines,
+)
 
 FILES_SHEET, FINDINGS_SHEET, TOTALS_SHEET = "文件汇总", "问题清单", "汇总"
 FILES_HEADERS = ("序号", "文件", "单位", "年度", "格式", "状态", "错误", "警告", "主要问题")
-FINDINGS_HEADERS = ("文件", "单位", "级别", "代码", "问题说明", "工作表", "单元格", "行", "列", "应为", "实为", "规则")
+FINDINGS_HEADERS = ("文件", "单位", "级别", "问题说明", "工作表", "单元格", "行", "列", "应为", "实为", "代码", "规则")
+LIST_LINE_PT = 15  # one line of a wrapped list cell
 FIRST_MESSAGES = 3
 TOTALS_TOP = 4  # 1-based row where the first table caption of a 汇总 sheet goes
 SEVERITY_TEXT = {ERROR: "错误", WARNING: "警告"}
@@ -87,12 +92,22 @@ def _totals_sheet(wb: Any, name: str, fmt: Format, reports: list[FileReport], st
     ws.write(1, 0, note)
     if units:
         ws.write(2, 0, "单位：" + "、".join(str(u) for u in units))
+    from toolkit.workbook.writer import table_title
+
     _, titles = totals_positions(fmt)
-    widths: dict[int, float] = {}
-    for table, (table_id, title_row) in zip(fmt.tables, titles):
-        grid = table_grid(fmt, table.id)
-        ws.write(title_row - 1, 0, f"{table.number} {table.caption}", styles["caption"])
+    grids = [table_grid(fmt, table.id) for table in fmt.tables]
+    widths: list[float] = []
+    for grid in grids:
+        for j, width in enumerate(grid_column_widths(grid, label_columns(grid))):
+            if j < len(widths):
+                widths[j] = max(widths[j], width)
+            else:
+                widths.append(width)
+    for table, grid, (table_id, title_row) in zip(fmt.tables, grids, titles):
+        ws.write(title_row - 1, 0, table_title(table), styles["caption"])
         top = title_row  # 0-based row of the grid's first line
+        for i, height in enumerate(grid_row_heights(grid, widths[:grid.n_cols])):
+            ws.set_row(top + i, height)
         for gc in grid.cells:
             r1, c1 = top + gc.row, gc.col
             r2, c2 = r1 + gc.rowspan - 1, c1 + gc.colspan - 1
@@ -107,40 +122,100 @@ def _totals_sheet(wb: Any, name: str, fmt: Format, reports: list[FileReport], st
                 ws.merge_range(r1, c1, r2, c2, value, style)
             else:
                 ws.write(r1, c1, value, style)
-            if gc.role in (ROW, CORNER) and gc.colspan == 1:
-                widths[c1] = max(widths.get(c1, 8), min(40, len(gc.text) * 1.8))
-    for col in range(max((table_grid(fmt, t.id).n_cols for t in fmt.tables), default=0)):
-        ws.set_column(col, col, widths.get(col, 11))
+    for col, width in enumerate(widths):
+        ws.set_column(col, col, width)
+    _print_setup(ws)
+
+
+def _print_setup(ws: Any, repeat_header: bool = False) -> None:
+    """A4 landscape, one page wide, page numbers at the foot; the header row on every page."""
+    ws.set_paper(9)
     ws.set_landscape()
     ws.fit_to_pages(1, 0)
+    ws.set_margins(left=0.4, right=0.4, top=0.6, bottom=0.6)
+    ws.center_horizontally()
+    ws.set_footer("&C第 &P 页，共 &N 页")
+    if repeat_header:
+        ws.repeat_rows(0)
+
+
+def file_label(path: str, folder: str | None) -> str:
+    """How a file is named in the lists: relative to ``folder`` (the folder the checked files
+    share) when it lies in it, else its name alone; never the full absolute path."""
+    if folder:
+        try:
+            rel = os.path.relpath(path, folder)
+        except ValueError:  # another drive on Windows
+            rel = ""
+        if rel and not rel.startswith(".."):
+            return rel
+    return Path(path).name or path
+
+
+def common_folder(paths: list[str]) -> str | None:
+    """The deepest folder holding all of ``paths`` (None when there are none or no common one)."""
+    parents = [os.path.dirname(os.path.abspath(p)) for p in paths]
+    if not parents:
+        return None
+    try:
+        return os.path.commonpath(parents)
+    except ValueError:
+        return None
+
+
+def _list_rows(ws: Any, sheet: str, headers: tuple[str, ...], rows: list[list[Any]], styles: dict[str, Any],
+               cell_styles: dict[tuple[int, int], Any]) -> None:
+    """A list sheet: bold header, wrapped cells as wide as templates/looks.yaml says, each row as
+    tall as its longest cell, printed one page wide with the screen-only columns left out."""
+    widths, printed = list_columns(sheet, headers)
+    ws.write_row(0, 0, headers, styles["head"])
+    for i, values in enumerate(rows, 1):
+        for j, value in enumerate(values):
+            ws.write(i, j, value, cell_styles.get((i, j), styles["cell"]))
+        lines = max([text_lines(str(v), widths[j]) for j, v in enumerate(values[:printed]) if v is not None] or [1])
+        ws.set_row(i, LIST_LINE_PT * lines + 3)
+    for j, width in enumerate(widths):
+        ws.set_column(j, j, width)
+    ws.freeze_panes(1, 0)
+    ws.autofilter(0, 0, max(1, len(rows)), len(headers) - 1)
+    ws.print_area(0, 0, max(1, len(rows)), printed - 1)
+    _print_setup(ws, repeat_header=True)
 
 
 def write_summary(report: Report, path: str | Path) -> Path:
-    """Write the summary workbook of a check run to ``path`` (atomically)."""
+    """Write the summary workbook of a check run to ``path`` (atomically). Files are named
+    relative to the folder they share; a format gets a 汇总 sheet of its own only when some file
+    in it could be summed (the first 汇总 sheet is always there, saying when nothing could)."""
     import xlsxwriter
 
     path = Path(path)
+    font = {"font_name": looks()["fonts"]["table"]}
+    folder = common_folder([printable(f.path) for f in report.files])
     with atomic_path(path) as tmp:
         wb = xlsxwriter.Workbook(str(tmp), {"strings_to_formulas": False, "strings_to_urls": False})
+
+        def add(**props: Any) -> Any:
+            return wb.add_format({**font, **props})
+
         styles = {
-            "title": wb.add_format({"bold": True, "font_size": 14}),
-            "caption": wb.add_format({"bold": True, "font_size": 12}),
-            "head": wb.add_format({"bold": True, "bg_color": "#D9E1F2", "border": 1, "text_wrap": True,
-                                   "valign": "vcenter"}),
-            "header": wb.add_format({"bold": True, "border": 1, "text_wrap": True, "align": "center",
-                                     "valign": "vcenter"}),
-            "label": wb.add_format({"border": 1, "text_wrap": True, "valign": "vcenter"}),
-            "count": wb.add_format({"border": 1, "num_format": "0"}),
-            "money": wb.add_format({"border": 1, "num_format": "0.0000"}),
-            "wrap": wb.add_format({"text_wrap": True, "valign": "top"}),
-            ERROR: wb.add_format({"bg_color": "#FFC7CE", "valign": "top"}),
-            WARNING: wb.add_format({"bg_color": "#FFEB9C", "valign": "top"}),
-            "ok": wb.add_format({"bg_color": "#C6EFCE", "valign": "top"}),
+            "title": add(bold=True, font_size=14),
+            "caption": add(bold=True, font_size=12),
+            "head": add(bold=True, bg_color=colour("list_header"), border=1, text_wrap=True, valign="vcenter"),
+            "header": add(bold=True, border=1, text_wrap=True, align="center", valign="vcenter"),
+            "label": add(border=1, text_wrap=True, valign="vcenter"),
+            "count": add(border=1, num_format="0", valign="vcenter"),
+            "money": add(border=1, num_format="0.0000", valign="vcenter"),
+            "cell": add(text_wrap=True, valign="top"),
+            ERROR: add(bg_color=colour("error"), font_color=colour("error", "font"), valign="top"),
+            WARNING: add(bg_color=colour("warning"), font_color=colour("warning", "font"), valign="top"),
+            "ok": add(bg_color=colour("ok"), font_color=colour("ok", "font"), valign="top"),
         }
-        _files_sheet(wb, report, styles)
-        _findings_sheet(wb, report, styles)
+        _files_sheet(wb, report, styles, folder)
+        _findings_sheet(wb, report, styles, folder)
         counts = Counter(str(r.data.format) for r in report.files if r.data is not None)
-        format_ids = sorted(counts, key=lambda fid: (-counts[fid], -int(fid) if fid.isdigit() else 0)) or ["2021"]
+        summable = Counter(str(r.data.format) for r in report.files if r.data is not None and r.valid)
+        format_ids = sorted(counts, key=lambda fid: (-summable[fid], -counts[fid], -int(fid) if fid.isdigit() else 0))
+        format_ids = [fid for i, fid in enumerate(format_ids) if i == 0 or summable[fid]] or ["2021"]
         for i, fid in enumerate(format_ids):
             try:
                 fmt = load_format(fid)
@@ -151,9 +226,9 @@ def write_summary(report: Report, path: str | Path) -> Path:
     return path
 
 
-def _files_sheet(wb: Any, report: Report, styles: dict[str, Any]) -> None:
+def _files_sheet(wb: Any, report: Report, styles: dict[str, Any], folder: str | None) -> None:
     ws = wb.add_worksheet(FILES_SHEET)
-    ws.write_row(0, 0, FILES_HEADERS, styles["head"])
+    rows, cell_styles = [], {}
     for i, f in enumerate(report.files, 1):
         status = file_status(f)
         ordered = sorted(f.findings, key=lambda x: x.severity != ERROR)
@@ -161,35 +236,22 @@ def _files_sheet(wb: Any, report: Report, styles: dict[str, Any]) -> None:
         if len(ordered) > FIRST_MESSAGES:
             first += f"\n……另有{len(ordered) - FIRST_MESSAGES}个问题"
         data = f.data
-        ws.write_row(i, 0, [i, printable(f.path), data.unit if data else None, data.year if data else None,
-                            data.format if data else None])
-        ws.write(i, 5, status, styles[{"通过": "ok", "有警告": WARNING}.get(status, ERROR)])
-        ws.write_row(i, 6, [f.errors, f.warnings])
-        ws.write(i, 8, first, styles["wrap"])
-    ws.set_column(0, 0, 6)
-    ws.set_column(1, 1, 40)
-    ws.set_column(2, 2, 24)
-    ws.set_column(3, 7, 8)
-    ws.set_column(8, 8, 90)
-    ws.freeze_panes(1, 0)
-    ws.autofilter(0, 0, max(1, len(report.files)), len(FILES_HEADERS) - 1)
+        rows.append([i, file_label(printable(f.path), folder), data.unit if data else None,
+                     data.year if data else None, data.format if data else None, status, f.errors, f.warnings,
+                     first])
+        cell_styles[(i, 5)] = styles[{"通过": "ok", "有警告": WARNING}.get(status, ERROR)]
+    _list_rows(ws, "files_sheet", FILES_HEADERS, rows, styles, cell_styles)
 
 
-def _findings_sheet(wb: Any, report: Report, styles: dict[str, Any]) -> None:
+def _findings_sheet(wb: Any, report: Report, styles: dict[str, Any], folder: str | None) -> None:
     ws = wb.add_worksheet(FINDINGS_SHEET)
-    ws.write_row(0, 0, FINDINGS_HEADERS, styles["head"])
-    row = 1
+    rows, cell_styles = [], {}
     for f in report.files:
         unit = f.data.unit if f.data else None
+        name = file_label(printable(f.path), folder)
         for x in f.findings:
-            ws.write_row(row, 0, [printable(f.path), unit])
-            ws.write(row, 2, SEVERITY_TEXT.get(x.severity, x.severity), styles.get(x.severity, styles["wrap"]))
-            ws.write_row(row, 3, [x.code, x.message, x.sheet, x.cell, x.row, x.column,
-                                  _show(x.expected), _show(x.actual), x.rule])
-            row += 1
-    ws.set_column(0, 0, 30)
-    ws.set_column(1, 1, 20)
-    ws.set_column(3, 3, 22)
-    ws.set_column(4, 4, 80)
-    ws.freeze_panes(1, 0)
-    ws.autofilter(0, 0, max(1, row - 1), len(FINDINGS_HEADERS) - 1)
+            rows.append([name, unit, SEVERITY_TEXT.get(x.severity, x.severity), x.message, x.sheet, x.cell,
+                         x.row, x.column, _show(x.expected), _show(x.actual), x.code, x.rule])
+            if x.severity in styles:
+                cell_styles[(len(rows), 2)] = styles[x.severity]
+    _list_rows(ws, "findings_sheet", FINDINGS_HEADERS, rows, styles, cell_styles)

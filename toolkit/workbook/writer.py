@@ -22,7 +22,6 @@ import datetime as dt
 import io
 import math
 import re
-import unicodedata
 from dataclasses import dataclass, field
 from decimal import Decimal
 from functools import lru_cache
@@ -49,16 +48,29 @@ from toolkit.layout import (
     sheet_origin,
     workbook_plan,
 )
+from toolkit.workbook.looks import (
+    LINE_PT,
+    break_before_note,
+    colour,
+    display_width,
+    grid_column_widths,
+    grid_row_heights,
+    label_columns,
+    looks,
+    pack_fields,
+    text_lines,
+)
 
 CHECK_RULE_KINDS = ("equal", "at_least")
 _ENUMERATOR = re.compile(r"^[一二三四五六七八九十]+、")
 
 # Look of the sheets (not format knowledge).
-_FONT, _TEXT_FONT = "宋体", "仿宋"
-_INPUT_BG, _TOTAL_BG, _HEADER_BG, _PUBLISHED_BG = "#FFF9DB", "#E7E6E6", "#F2F2F2", "#DDEBF7"
-_BAD = {"bg_color": "#FFC7CE", "font_color": "#9C0006"}
-_WARN = {"bg_color": "#FFEB9C", "font_color": "#9C5700"}
-_LINE_PT = 13.5  # height of one line of 10.5 pt 宋体
+_FONT, _TEXT_FONT = looks()["fonts"]["table"], looks()["fonts"]["text"]
+_INPUT_BG, _TOTAL_BG, _HEADER_BG = colour("input"), colour("total"), colour("header")
+_PUBLISHED_BG = colour("published")
+_BAD = {"bg_color": colour("error"), "font_color": colour("error", "font")}
+_WARN = {"bg_color": colour("warning"), "font_color": colour("warning", "font")}
+_LINE_PT = LINE_PT
 
 
 @lru_cache(maxsize=None)
@@ -94,11 +106,6 @@ def kind_phrase(kind: Kind) -> str:
 def table_title(table) -> str:
     """``表三　收到和处理政府信息公开申请情况`` from the table's number and caption."""
     return workbook_text()["table"]["title"].format(number=table.number, caption=_ENUMERATOR.sub("", table.caption))
-
-
-def display_width(text: str) -> int:
-    """Width of ``text`` in half-width character cells (CJK and full-width count 2)."""
-    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
 
 
 # ------------------------------------------------------------------------------------ public API
@@ -392,7 +399,8 @@ def _table_sheet(w: _Writer, ws: Any, table) -> list[_Check]:
     checks_here = [inst for inst in live_checks(w.fmt, published=w.published)
                    if w.addresses[inst.target.cell].sheet == table.sheet]
     banner_cols = max(1, math.ceil(n_cols / 3)) if checks_here and n_cols > 1 else 0
-    unit_line = texts["unit_line"].format(unit=w.unit, year=w.year, units=units)
+    unit_line = pack_fields([f.format(unit=w.unit, year=w.year, units=units) for f in texts["unit_line"]],
+                            texts["unit_line_gap"], sum(widths[:n_cols - banner_cols]))
     _merge_text(ws, top0 - 1, left0, top0 - 1, left0 + n_cols - 1 - banner_cols, unit_line,
                 w.style("unitline", align="left", text_wrap=True))
     ws.set_row(top0 - 1, max(20, _lines(unit_line, sum(widths[:n_cols - banner_cols])) * _LINE_PT + 6))
@@ -427,46 +435,8 @@ def _table_sheet(w: _Writer, ws: Any, table) -> list[_Check]:
     return checks
 
 
-def _label_columns(grid: Grid) -> int:
-    return max([c.col + c.colspan for c in grid.cells if c.role in (ROW, CORNER)], default=0)
-
-
-def _column_widths(grid: Grid, label_cols: int) -> list[float]:
-    widths: list[float] = []
-    for j in range(grid.n_cols):
-        if j < label_cols:
-            need = [display_width(c.text) + 2 if c.rowspan == 1 else min(display_width(c.text) + 2, 12)
-                    for c in grid.cells if c.role == ROW and c.col == j and c.colspan == 1]
-            widths.append(float(min(max(need, default=6), 44)))
-        else:
-            heads = [c.text for c in grid.cells if c.role == COLUMN and c.col == j and c.colspan == 1]
-            lines = 1 if grid.n_cols - label_cols <= 8 else 2  # few columns: room for one-line headers
-            need = max((math.ceil(display_width(t) / lines) + 2 for t in heads), default=10)
-            widths.append(float(min(max(need, 10), 16)))
-    return widths
-
-
-def _lines(text: str, width: float) -> int:
-    usable = max(width - 1.5, 2)
-    return sum(max(1, math.ceil(display_width(part) / usable)) for part in (text or "").split("\n"))
-
-
-def _row_heights(grid: Grid, widths: list[float]) -> list[float]:
-    heights = [20.0] * grid.n_rows
-    spanning = []
-    for c in grid.cells:
-        if not c.text:
-            continue
-        need = _lines(c.text, sum(widths[c.col:c.col + c.colspan])) * _LINE_PT + 6
-        if c.rowspan == 1:
-            heights[c.row] = max(heights[c.row], need)
-        else:
-            spanning.append((c, need))
-    for c, need in spanning:
-        have = sum(heights[c.row:c.row + c.rowspan])
-        if have < need:
-            heights[c.row + c.rowspan - 1] += need - have
-    return heights
+_label_columns, _column_widths, _row_heights = label_columns, grid_column_widths, grid_row_heights
+_lines = text_lines
 
 
 def _merge_text(ws: Any, r1: int, c1: int, r2: int, c2: int, text: str, style: Any) -> None:
@@ -609,6 +579,7 @@ def _table_checks(w: _Writer, ws: Any, grid: Grid, instances: list[RuleInstance]
             for inst in insts:
                 text = rule.wording + (f"（{label}）" if (label := _instance_label(w.fmt, inst)) else "")
                 last = left0 + n_cols - 1
+                text = break_before_note(text, sum(_column_widths(grid, label_cols)[:n_cols - 1]))
                 if n_cols > 1:
                     _merge_text(ws, row, left0, row, last - 1, text, wording)
                     ws.set_row(row, max(20, _lines(text, 10 * (n_cols - 1)) * _LINE_PT + 6))
@@ -840,9 +811,8 @@ def _guide_sheet(w: _Writer, ws: Any) -> None:
     title = w.style("guide_title", bold=True, font_size=16, align="center")
     heading = w.style("guide_heading", bold=True, font_size=12, align="left")
     body = w.style("guide_body", text_wrap=True, align="left", valign="top")
-    num = w.style("guide_num", align="right", valign="top")
-    err = w.style("guide_err", text_wrap=True, align="left", valign="top", font_color="#9C0006")
-    warn = w.style("guide_warn", text_wrap=True, align="left", valign="top", font_color="#9C5700")
+    err = w.style("guide_err", text_wrap=True, align="left", valign="top", font_color=colour("error", "font"))
+    warn = w.style("guide_warn", text_wrap=True, align="left", valign="top", font_color=colour("warning", "font"))
     row = 0
     ws.merge_range(row, 0, row, 1, "", title)
     ws.write_string(row, 0, t["title"].format(year=w.year), title)
@@ -851,8 +821,7 @@ def _guide_sheet(w: _Writer, ws: Any) -> None:
 
     def line(text: str, style: Any = body, number: str = "") -> None:
         nonlocal row
-        if number:
-            ws.write_string(row, 0, number, num)
+        text = f"{number} {text}" if number else text  # one cell: the number sits on the text's first line
         ws.write_string(row, 1, text, style)
         ws.set_row(row, max(18, _lines(text, 125) * 15 + 4))
         row += 1
@@ -882,7 +851,7 @@ def _guide_sheet(w: _Writer, ws: Any) -> None:
     line(t["contact"].format(contact=contact) if contact else t["contact_missing"])
     row += 1
     line(t["footer"].format(version=__version__, format_id=fmt.id),
-         w.style("guide_footer", font_size=9, font_color="#808080", align="left"))
+         w.style("guide_footer", font_size=9, font_color=colour("footnote", "font"), align="left"))
     ws.print_area(0, 0, row, 1)
     _page_setup(ws, landscape=False)
     ws.hide_gridlines(2)
