@@ -87,3 +87,30 @@ def _entry(unit: str):
     from toolkit.roster import RosterEntry
 
     return RosterEntry(unit)
+
+
+def test_annotated_copy_and_summary_use_the_table(tmp_path):
+    from toolkit.workbook.annotate import RESULT_SHEET, annotate_workbook
+    from toolkit.workbook.summary import FILES_SHEET, FINDINGS_SHEET, write_summary
+    from toolkit.workbook.writer import write_workbook
+
+    original = tmp_path / "城关镇.xlsx"
+    write_workbook(original, "2021", unit=UNIT, year=2025, data=synthetic_report("2021", UNIT, 2025))
+    copy = annotate_workbook(original, tmp_path / "out" / "城关镇.xlsx", [_error(), _warning()])
+    ws = openpyxl.load_workbook(copy)[RESULT_SHEET]
+    text = "\n".join(str(v) for row in ws.iter_rows(values_only=True) for v in row if v is not None)
+    assert counts_text(1, 1) in ws["A1"].value and f"单元格{WARNING_WORD}" in ws["A2"].value
+    assert _words(text) == {WARNING_WORD}
+    book = openpyxl.load_workbook(write_summary(Report([_report(str(original))]), tmp_path / "s.xlsx"))
+    files = [[v for v in row] for row in book[FILES_SHEET].iter_rows(values_only=True)]
+    findings = [[v for v in row] for row in book[FINDINGS_SHEET].iter_rows(values_only=True)]
+    assert WARNING_WORD in files[0] and [r[2] for r in findings[1:]] == [ERROR_WORD, WARNING_WORD]
+    assert not _words(" ".join(str(v) for row in files + findings for v in row if v)) - {WARNING_WORD}
+
+
+def test_blank_workbook_words_come_from_the_table():
+    from toolkit.workbook.writer import workbook_text
+
+    texts = workbook_text()
+    assert texts["guide"]["rules_warning"] == WARNING_WORD
+    assert texts["table"]["check_warn"].endswith(WARNING_WORD)

@@ -141,67 +141,38 @@ def round_status(roster: str | Path | Sequence[Any], *, year: int, archive: Arch
 
 def write_status_xlsx(status: RoundStatus, path: str | Path, archive: Archive | None = None) -> Path:
     """The status table as a workbook for the county's records (atomically written); with the
-    archive, a second sheet lists every file received for the year."""
+    archive, a second sheet lists every file received for the year. Its look (sheets, headers,
+    widths, colours) is ``status_sheet`` and ``received_sheet`` of templates/looks.yaml."""
     import xlsxwriter
 
+    from toolkit.workbook.lists import list_columns, list_styles, write_list
+    from toolkit.workbook.looks import looks
+
     path = Path(path)
+    words = labels()
     with atomic_path(path) as tmp:
         book = xlsxwriter.Workbook(str(tmp), {"strings_to_formulas": False, "strings_to_urls": False})
-        head = book.add_format({"bold": True, "bg_color": "#DDEBF7", "border": 1, "text_wrap": True})
-        cell = book.add_format({"border": 1})
-        fills = {"missing": book.add_format({"border": 1, "bg_color": "#D9D9D9"}),
-                 "errors": book.add_format({"border": 1, "bg_color": "#FFC7CE"}),
-                 "clean": book.add_format({"border": 1, "bg_color": "#C6EFCE"})}
-        sheet = book.add_worksheet("报送情况")
-        sheet.write(0, 0, f"{status.year}年度政府信息公开工作年度报告报送情况", book.add_format({"bold": True, "font_size": 14}))
-        headers = ["单位名称", "状态", "错误", "需核实", status.received_heading, "文件名", "联系人", "联系电话", "邮箱"]
-        widths = [28, 10, 8, 8, 22, 36, 12, 16, 28]
-        for col, (text, width) in enumerate(zip(headers, widths)):
-            sheet.write(2, col, text, head)
-            sheet.set_column(col, col, width)
-        for r, u in enumerate(status.units, start=3):
-            row = [u.unit, u.label, u.errors, u.warnings, u.received_text, u.file_name, u.contact, u.phone, u.email]
-            for col, value in enumerate(row):
-                fmt = fills[u.status] if col == 1 else cell
-                if value is None:
-                    sheet.write_blank(r, col, None, fmt)
-                elif isinstance(value, int):
-                    sheet.write_number(r, col, value, fmt)
-                else:
-                    sheet.write_string(r, col, str(value), fmt)
-        end = 3 + len(status.units) + 1
-        sheet.write_string(end, 0, unit_counts_text(status))
-        sheet.freeze_panes(3, 1)
-        sheet.set_landscape()
-        sheet.fit_to_pages(1, 0)  # printed: all columns on one page wide
-        sheet.repeat_rows(2)
+        styles = list_styles(book, border=True)
+        conf = looks()["status_sheet"]
+        sheet = book.add_worksheet(conf["name"])
+        sheet.write(0, 0, conf["title"].format(year=status.year), styles["title"])
+        rows = [{"unit": u.unit, "status": u.label, "errors": u.errors, "warnings": u.warnings,
+                 "received": u.received_text, "file_name": u.file_name, "contact": u.contact, "phone": u.phone,
+                 "email": u.email} for u in status.units]
+        fills = {"missing": styles["missing"], "errors": styles["error"], "clean": styles["ok"]}
+        end = write_list(sheet, list_columns("status_sheet", zone=status.zone), rows, styles,
+                         {(i, "status"): fills[u.status] for i, u in enumerate(status.units)},
+                         top=2, frozen_cols=1, printed_below=2)
+        sheet.write_string(end + 1, 0, unit_counts_text(status))
         if archive is not None:
-            subs = book.add_worksheet("收到的文件")
             zone, _ = report_zone()
-            words = labels()
-            sub_headers = ["单位名称", status.received_heading, "文件名", "大小（字节）", "错误", "需核实", "当前有效", "来源",
-                           "SHA-256", f"最近记入档案（{status.zone}）"]
-            for col, text in enumerate(sub_headers):
-                subs.write(0, col, text, head)
-            subs.set_column(0, 0, 28)
-            subs.set_column(1, 2, 24)
-            subs.set_column(3, 3, 13)
-            subs.set_column(8, 8, 66)
-            subs.set_column(9, 9, 22)
-            for r, s in enumerate(archive.submissions(year=status.year), start=1):
-                row = [s.unit, readable_time(in_zone(s.received, zone)), s.file_name, s.file_size, s.errors, s.warnings,
-                       words["yes_no"][bool(s.current)], words["archive_source"].get(s.source, s.source),
-                       s.file_hash, readable_time(in_zone(s.recorded, zone))]
-                for col, value in enumerate(row):
-                    if value is None:
-                        subs.write_blank(r, col, None, cell)
-                    elif isinstance(value, int):
-                        subs.write_number(r, col, value, cell)
-                    else:
-                        subs.write_string(r, col, str(value), cell)
-            subs.freeze_panes(1, 1)
-            subs.set_landscape()
-            subs.fit_to_pages(1, 0)
-            subs.repeat_rows(0)
+            files = book.add_worksheet(looks()["received_sheet"]["name"])
+            rows = [{"unit": s.unit, "received": readable_time(in_zone(s.received, zone)), "file_name": s.file_name,
+                     "size": s.file_size, "errors": s.errors, "warnings": s.warnings,
+                     "current": words["yes_no"][bool(s.current)],
+                     "source": words["archive_source"].get(s.source, s.source), "sha256": s.file_hash,
+                     "recorded": readable_time(in_zone(s.recorded, zone))}
+                    for s in archive.submissions(year=status.year)]
+            write_list(files, list_columns("received_sheet", zone=status.zone), rows, styles, frozen_cols=1)
         book.close()
     return path

@@ -75,8 +75,14 @@ _LINE_PT = LINE_PT
 
 @lru_cache(maxsize=None)
 def workbook_text() -> dict[str, Any]:
-    """The words of the workbook (templates/workbook_text.yaml)."""
-    return yaml.safe_load((TEMPLATES_DIR / "workbook_text.yaml").read_text(encoding="utf-8"))
+    """The words of the workbook (templates/workbook_text.yaml), their ``{error}`` and
+    ``{warning}`` the severity words of templates/labels.yaml."""
+    from toolkit.output_labels import labels
+
+    text = (TEMPLATES_DIR / "workbook_text.yaml").read_text(encoding="utf-8")
+    for severity, word in labels()["severity"].items():
+        text = text.replace("{%s}" % severity, word)
+    return yaml.safe_load(text)
 
 
 def defined_name_for_meta(key: str) -> str:
