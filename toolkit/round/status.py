@@ -102,7 +102,10 @@ class RoundStatus:
 
     @property
     def received_heading(self) -> str:
-        return f"收到时间（{self.zone}）"
+        """The heading of the times, ``收到时间（北京时间）`` (templates/looks.yaml)."""
+        from toolkit.workbook.lists import list_columns
+
+        return next(c.header for c in list_columns("status_sheet", zone=self.zone) if c.id == "received")
 
     def to_dict(self) -> dict[str, Any]:
         """``{"year", "units": [{"unit", "status", "errors", "warnings", "received"}]}``."""
