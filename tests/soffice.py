@@ -93,3 +93,68 @@ def soffice_convert(paths, out_dir, to: str = "xlsx", recalc: bool = True, timeo
             f"LibreOffice did not write {[m.name for m in missing]} (exit {result.returncode}):\n"
             f"{result.stdout}\n{result.stderr}")
     return expected
+
+
+_SAVE_MACRO = """<?xml version="1.0" encoding="UTF-8"?>
+<!DOCTYPE script:module PUBLIC "-//OpenOffice.org//DTD OfficeDocument 1.0//EN" "module.dtd">
+<script:module xmlns:script="http://openoffice.org/2000/script" script:name="Module1" script:language="StarBasic">
+Sub SaveAs(src As String, dst As String, filter As String, pw As String)
+  Dim load(0) As New com.sun.star.beans.PropertyValue
+  load(0).Name = &quot;Hidden&quot;
+  load(0).Value = True
+  doc = StarDesktop.loadComponentFromURL(ConvertToURL(src), &quot;_blank&quot;, 0, load())
+  Dim store(1) As New com.sun.star.beans.PropertyValue
+  store(0).Name = &quot;FilterName&quot;
+  store(0).Value = filter
+  If pw = &quot;&quot; Then
+    ReDim Preserve store(0)
+  Else
+    store(1).Name = &quot;Password&quot;
+    store(1).Value = pw
+  End If
+  doc.storeToURL(ConvertToURL(dst), store())
+  doc.close(True)
+End Sub
+</script:module>
+"""
+
+_macro_profile: list[Path] = []
+
+
+def _profile_with_macro() -> Path:
+    """A LibreOffice profile whose Standard Basic library holds ``SaveAs`` (LibreOffice writes
+    its default library on the first start, so the module goes in after one start)."""
+    if not _macro_profile:
+        root = Path(tempfile.mkdtemp(prefix="nianbao-soffice-macro-"))
+        atexit.register(shutil.rmtree, root, True)
+        env = {**os.environ, "HOME": str(root)}
+        subprocess.run([SOFFICE, f"-env:UserInstallation={root.as_uri()}", "--headless", "--invisible",
+                        "--terminate_after_init"], capture_output=True, timeout=120, env=env)
+        module = root / "user" / "basic" / "Standard" / "Module1.xba"
+        if not module.parent.is_dir():
+            raise RuntimeError("LibreOffice did not create its Basic library")
+        module.write_text(_SAVE_MACRO, encoding="utf-8")
+        _macro_profile.append(root)
+    return _macro_profile[0]
+
+
+def soffice_save_as(src, dst, filter_name: str, password: str = "", timeout: float = 300) -> Path:
+    """Open ``src`` in LibreOffice and store it as ``dst`` with the filter ``filter_name``
+    ("MS Excel 97", "MS Excel 95", "calc8" …), protected by ``password`` when given (what
+    File > Save As > Save with password does)."""
+    if SOFFICE is None:
+        pytest.skip("LibreOffice (soffice) is not installed")
+    src, dst = Path(src).resolve(), Path(dst).resolve()
+    dst.unlink(missing_ok=True)
+    profile = _profile_with_macro()
+
+    def quoted(text: str) -> str:
+        return '"' + text.replace('"', '""') + '"'
+
+    macro = f"macro:///Standard.Module1.SaveAs({quoted(str(src))},{quoted(str(dst))},{quoted(filter_name)},{quoted(password)})"
+    env = {**os.environ, "HOME": str(profile)}
+    result = subprocess.run([SOFFICE, f"-env:UserInstallation={profile.as_uri()}", "--headless", "--invisible",
+                             "--norestore", "--nolockcheck", macro], capture_output=True, text=True, timeout=timeout, env=env)
+    if not dst.is_file():
+        raise RuntimeError(f"LibreOffice did not write {dst.name} (exit {result.returncode}):\n{result.stderr}")
+    return dst

@@ -287,7 +287,15 @@ def iter_check(paths: Iterable[str | Path], *, prior: str | Path | ReportData | 
     n_workers = resolve_workers(workers, len(files))
     pool = len(files) >= POOL_FILES
     if pool:
-        _warm_up()  # loaded once here, inherited by the worker processes where they are forked
+        _warm_up(reading=True)  # loaded once here, inherited by the worker processes where they are forked
+    else:
+        if files:
+            from functools import partial
+
+            from toolkit.isolation import start_helper
+
+            start_helper(partial(_warm_up, formats=False, reading=True))  # it gets ready to read meanwhile
+        _warm_up(formats=False)  # the formats the files need are loaded when they are read and checked
     results = ordered_map(_check_one, list(zip(files, targets)), context=settings, workers=n_workers,
                           on_crash=_crashed, pool=pool)
 
@@ -305,12 +313,25 @@ POOL_FILES = 16
 read in its worker; a smaller one here, each file read in the reading helper process."""
 
 
-def _warm_up() -> None:
+def _warm_up(formats: bool = True, reading: bool = False) -> None:
+    """Load once what checking needs (with ``formats`` every format), and with ``reading`` what
+    reading a workbook needs too: before worker processes fork, and in the reading helper as it
+    starts."""
     from toolkit import readers  # noqa: F401
     from toolkit.checks import engine  # noqa: F401
     from toolkit.formats import all_formats
 
-    all_formats()
+    if formats:
+        all_formats()
+    if reading:
+        import defusedxml.ElementTree  # noqa: F401
+        import python_calamine  # noqa: F401
+
+        from toolkit.layout import workbook_plan
+        from toolkit.workbook.values import vocabulary
+
+        workbook_plan()
+        vocabulary()
 
 
 def check_paths(paths: Iterable[str | Path], *, prior: str | Path | ReportData | Sequence[ReportData] | None = None,

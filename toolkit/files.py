@@ -16,6 +16,7 @@ _UNSAFE = re.compile(r'[\x00-\x1f\x7f<>:"/\\|?*]')
 _RESERVED = {"CON", "PRN", "AUX", "NUL", *(f"COM{i}" for i in range(1, 10)), *(f"LPT{i}" for i in range(1, 10))}
 _INVISIBLE = {"Cf", "Cs", "Co", "Zl", "Zp"}  # format (e.g. right-to-left override), surrogates, private use
 MAX_NAME_BYTES = 180
+_PENDING: set[Path] = set()  # temporary files of the writes under way
 _UMASK = os.umask(0)
 os.umask(_UMASK)
 
@@ -46,6 +47,7 @@ def atomic_path(target: str | Path) -> Iterator[Path]:
     with _signals_held():  # a Ctrl-C between creating the file and guarding it would leave it behind
         fd, tmp = tempfile.mkstemp(prefix=f".{target.name[:40]}.", suffix=".part", dir=target.parent)
         tmp_path = Path(tmp)
+        _PENDING.add(tmp_path)
     try:
         os.close(fd)
         yield tmp_path
@@ -56,6 +58,16 @@ def atomic_path(target: str | Path) -> Iterator[Path]:
         with contextlib.suppress(OSError):
             tmp_path.unlink()
         raise
+    finally:
+        _PENDING.discard(tmp_path)
+
+
+def remove_pending() -> None:
+    """Remove the temporary files of the writes under way in this process (for a process that
+    is being ended and cannot unwind, e.g. a worker terminated by its pool)."""
+    for path in list(_PENDING):
+        with contextlib.suppress(OSError):
+            os.unlink(path)
 
 
 def write_bytes_atomic(target: str | Path, data: bytes) -> Path:

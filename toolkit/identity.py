@@ -12,15 +12,13 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any, Iterable
 
-import yaml
-
-from toolkit.formats import TEMPLATES_DIR
+from toolkit.formats import TEMPLATES_DIR, load_yaml
 from toolkit.labels import normalize_label
 
 
 @lru_cache(maxsize=None)
 def _config() -> dict[str, Any]:
-    data = yaml.safe_load((TEMPLATES_DIR / "identity.yaml").read_text(encoding="utf-8"))
+    data = load_yaml(TEMPLATES_DIR / "identity.yaml")
     data["file_name_noise"] = sorted((normalize_label(w) for w in data["file_name_noise"]), key=len, reverse=True)
     data["unit_suffixes"] = sorted((normalize_label(w) for w in data["unit_suffixes"]), key=len, reverse=True)
     return data

@@ -5,7 +5,11 @@ annotator): one pathological file can neither hang nor exhaust the batch, whatev
 reading it finds slow, and a parser that aborts its process (calamine parses BIFF records trusting
 their length fields: a damaged .xls can make it allocate hundreds of GB) only kills the helper.
 
-The helper is started once per process that uses it and kept for the next calls; past the time
+The helper is started once per process that uses it and kept for the next calls: where it is safe
+(Linux, no other thread, a process much smaller than the memory budget) as a fork of this process,
+which has already imported what it reads with (no new interpreter to start: a single file is
+checked in a fraction of the time), else as a fresh interpreter in isolated mode; both run
+:data:`_BOOTSTRAP`. Past the time
 budget it is killed and restarted, past the memory budget (its address space, where the system
 can limit it) the call fails with MemoryError there and the helper is restarted; a forked child
 starts its own. Requests (a module-level function, pickled by reference, and its arguments) and
@@ -97,13 +101,17 @@ class _Helper:
     _hooks = False
 
     @classmethod
-    def _start(cls):
+    def start(cls, budget: Budget, prepare: Callable[[], Any] | None) -> None:
+        if cls._lock is None:
+            cls._lock = threading.Lock()
+        with cls._lock:
+            if cls._proc is None or cls._proc.poll() is not None:
+                cls._start(budget, prepare)
+
+    @classmethod
+    def _start(cls, budget: Budget, prepare: Callable[[], Any] | None = None):
         import subprocess
 
-        root = str(Path(__file__).resolve().parents[1])
-        cls._proc = subprocess.Popen(
-            [sys.executable, "-I", "-c", _BOOTSTRAP, root], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-            stderr=subprocess.DEVNULL)
         if not cls._hooks:
             import atexit
 
@@ -111,6 +119,12 @@ class _Helper:
             if hasattr(os, "register_at_fork"):
                 os.register_at_fork(after_in_child=cls._forget)
             cls._hooks = True
+        root = str(Path(__file__).resolve().parents[1])
+        cls._proc = _forked(root, prepare) if _may_fork(budget) else None
+        if cls._proc is None:
+            cls._proc = subprocess.Popen(
+                [sys.executable, "-I", "-c", _BOOTSTRAP, root], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                stderr=subprocess.DEVNULL)
         return cls._proc
 
     @classmethod
@@ -129,7 +143,7 @@ class _Helper:
         with cls._lock:
             proc = cls._proc
             if proc is None or proc.poll() is not None:
-                proc = cls._start()
+                proc = cls._start(budget)
             blob = pickle.dumps((request, budget.memory_bytes), protocol=pickle.HIGHEST_PROTOCOL)
             message = struct.pack("<Q", len(blob)) + blob
             try:
@@ -176,6 +190,145 @@ class _Helper:
             proc.wait(timeout=5)
         except Exception:
             pass
+
+
+def _may_fork(budget: Budget) -> bool:
+    """Whether the helper can be a fork of this process: on Linux (where a fork of a process
+    without other threads is sound), with no other thread (also none outside Python), and this
+    process using well under the helper's memory budget (a fork starts with its address space)."""
+    if not sys.platform.startswith("linux") or not hasattr(os, "fork") or threading.active_count() != 1:
+        return False
+    try:
+        if len(os.listdir("/proc/self/task")) != 1:
+            return False
+        with open("/proc/self/statm", "rb") as fh:
+            size = int(fh.read().split()[0]) * os.sysconf("SC_PAGE_SIZE")
+    except (OSError, ValueError, IndexError):
+        return False
+    return size < budget.memory_bytes // 4
+
+
+def start_helper(prepare: Callable[[], Any] | None = None, *, budget: Budget = Budget(60.0, 2 << 30)) -> None:
+    """Start this process's helper now unless it runs, so that the first call finds it ready
+    while this process goes on with its own work; where the helper is a fork, ``prepare()`` runs
+    there first (e.g. loading what reading needs). ``budget``: the calls' budget to come."""
+    if not getattr(sys, "frozen", False) and not _IN_HELPER:
+        _Helper.start(budget, prepare)
+
+
+def _forked(root: str, prepare: Callable[[], Any] | None = None) -> "_ForkedHelper | None":
+    """The helper as a fork of this process, running ``prepare()`` (its errors ignored: the
+    calls will meet them) then :data:`_BOOTSTRAP`, with the request and reply pipes as its
+    standard input and output and /dev/null for everything else it inherited (as a fresh
+    interpreter would have them); None when the fork fails."""
+    try:
+        request_r, request_w = os.pipe()
+        reply_r, reply_w = os.pipe()
+    except OSError:
+        return None
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()  # else what is buffered would be written twice
+        except (AttributeError, OSError, ValueError):
+            pass
+    try:
+        pid = os.fork()
+    except OSError:
+        for fd in (request_r, request_w, reply_r, reply_w):
+            os.close(fd)
+        return None
+    if pid == 0:
+        code = 1
+        try:
+            signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is for the caller, which stops the helper
+            _become_helper(request_r, reply_w, root)
+            if prepare is not None:
+                try:
+                    prepare()
+                except Exception:
+                    pass
+            exec(compile(_BOOTSTRAP, "<helper>", "exec"), {"__name__": "__main__"})
+            code = 0
+        except SystemExit as exc:
+            code = exc.code if isinstance(exc.code, int) else 1
+        except BaseException:
+            pass
+        finally:
+            os._exit(code)
+    os.close(request_r)
+    os.close(reply_w)
+    return _ForkedHelper(pid, os.fdopen(request_w, "wb"), os.fdopen(reply_r, "rb"))
+
+
+def _become_helper(request_r: int, reply_w: int, root: str) -> None:
+    """In the forked helper: the pipes on file descriptors 0 and 1, /dev/null on 2 and on every
+    other descriptor inherited (so that no pipe of the parent's is held open here, and an object
+    that closes its descriptor later closes only that), fresh standard streams."""
+    import fcntl
+    import io
+
+    request_r = fcntl.fcntl(request_r, fcntl.F_DUPFD, 3)
+    reply_w = fcntl.fcntl(reply_w, fcntl.F_DUPFD, 3)
+    null = fcntl.fcntl(os.open(os.devnull, os.O_RDWR), fcntl.F_DUPFD, 3)
+    for name in os.listdir("/proc/self/fd"):
+        fd = int(name)
+        if fd not in (request_r, reply_w, null):
+            try:
+                os.dup2(null, fd)
+            except OSError:
+                pass
+    os.dup2(request_r, 0)
+    os.dup2(reply_w, 1)
+    os.dup2(null, 2)
+    for fd in (request_r, reply_w):
+        os.dup2(null, fd)
+    sys.stdin = sys.__stdin__ = io.TextIOWrapper(io.BufferedReader(io.FileIO(0, "r", closefd=False)))
+    sys.stdout = sys.__stdout__ = io.TextIOWrapper(io.BufferedWriter(io.FileIO(1, "w", closefd=False)))
+    sys.stderr = sys.__stderr__ = io.TextIOWrapper(io.BufferedWriter(io.FileIO(2, "w", closefd=False)))
+    sys.argv = ["-c", root]
+
+
+class _ForkedHelper:
+    """A forked helper seen as :class:`subprocess.Popen` sees a started one (what ``_Helper`` uses)."""
+
+    def __init__(self, pid: int, stdin: Any, stdout: Any):
+        self.pid, self.stdin, self.stdout = pid, stdin, stdout
+        self.returncode: int | None = None
+
+    def poll(self) -> int | None:
+        if self.returncode is None:
+            try:
+                pid, status = os.waitpid(self.pid, os.WNOHANG)
+            except ChildProcessError:
+                self.returncode = -1
+            else:
+                if pid:
+                    self.returncode = os.waitstatus_to_exitcode(status)
+        return self.returncode
+
+    def wait(self, timeout: float | None = None) -> int:
+        import subprocess
+        import time
+
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while self.poll() is None:
+            if deadline is not None and time.monotonic() > deadline:
+                raise subprocess.TimeoutExpired("helper", timeout)
+            time.sleep(0.002)
+        return self.returncode
+
+    def terminate(self) -> None:
+        self._signal(signal.SIGTERM)
+
+    def kill(self) -> None:
+        self._signal(signal.SIGKILL)
+
+    def _signal(self, sig: int) -> None:
+        if self.poll() is None:
+            try:
+                os.kill(self.pid, sig)
+            except ProcessLookupError:
+                pass
 
 
 def stop_helper() -> None:

@@ -10,10 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import lru_cache
 
-import yaml
-
 from toolkit.a1 import a1
-from toolkit.formats import TEMPLATES_DIR, Format
+from toolkit.formats import TEMPLATES_DIR, Format, load_yaml
 from toolkit.grid import table_grid
 
 ORIGIN_PUBLISHED = "published"
@@ -37,7 +35,7 @@ class WorkbookPlan:
 
 @lru_cache(maxsize=None)
 def workbook_plan() -> WorkbookPlan:
-    data = yaml.safe_load((TEMPLATES_DIR / "workbook.yaml").read_text(encoding="utf-8"))
+    data = load_yaml(TEMPLATES_DIR / "workbook.yaml")
     return WorkbookPlan(
         meta_sheet=data["meta_sheet"],
         meta_keys=tuple(data["meta_keys"]),

@@ -13,6 +13,7 @@ crash, and :func:`in_worker` tells the item run again alone that it is not in a 
 from __future__ import annotations
 
 import contextlib
+import signal
 import math
 import os
 import threading
@@ -71,6 +72,18 @@ _ROLE = "main"  # "worker" in a pool's worker process, "retry" where one item ru
 def _init_worker(context: Any, role: str = "worker") -> None:
     global _CONTEXT, _ROLE
     _CONTEXT, _ROLE = context, role
+    import gc
+
+    gc.freeze()  # what the worker started with lives as long as it does: the collector need not scan it
+    signal.signal(signal.SIGTERM, _terminated)
+
+
+def _terminated(signum: int, frame: Any) -> None:
+    """A pool that breaks or shuts down terminates its workers: the files one was writing go too."""
+    from toolkit.files import remove_pending
+
+    remove_pending()
+    os._exit(128 + signum)
 
 
 def in_worker() -> bool:

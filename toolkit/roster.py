@@ -158,7 +158,7 @@ def read_roster(path: str | Path) -> tuple[list[RosterEntry], list[Finding]]:
     path = Path(path)
     name = path.name
     try:
-        rows = _read_rows(path)
+        rows, notes = _read_rows(path)
     except _Unreadable as exc:
         return [], [RosterUnreadable.make(name=name, reason=str(exc))]
     header_at, columns = _find_header(rows)
@@ -166,7 +166,7 @@ def read_roster(path: str | Path) -> tuple[list[RosterEntry], list[Finding]]:
         return [], [RosterNoUnitColumn.make(name=name, found=_headers_found(rows), accepted=_accepted_unit_headers())]
     header = [_text(h) for h in rows[header_at]]
     entries: list[RosterEntry] = []
-    findings: list[Finding] = []
+    findings: list[Finding] = list(notes)  # a sheet over the row or column cap: as in check
     seen: dict[str, RosterEntry] = {}
     similar: dict[str, RosterEntry] = {}
     for index in range(header_at + 1, len(rows)):
@@ -248,7 +248,7 @@ def _accepted_unit_headers() -> str:
     return "、".join(_config()["columns"]["unit"][1:9]) + "等"
 
 
-def _read_rows(path: Path) -> list[list[Any]]:
+def _read_rows(path: Path) -> tuple[list[list[Any]], list[Finding]]:
     try:
         if not path.is_file():
             raise _Unreadable("文件不存在" if not path.exists() else "不是一个文件")
@@ -259,10 +259,12 @@ def _read_rows(path: Path) -> list[list[Any]]:
             raise _Unreadable(f"文件太大（{size // 1024 // 1024} MB），名册不应超过 {MAX_ROSTER_BYTES // 1024 // 1024} MB")
         data = path.read_bytes()
     except OSError as exc:
-        raise _Unreadable(f"无法打开文件（{exc.strerror or exc}）") from None
+        from toolkit.workbook.source.safety import _os_reason
+
+        raise _Unreadable(f"无法打开文件（{_os_reason(exc)}）") from None
     if path.suffix.lower() in SPREADSHEET_SUFFIXES or data[:4] in (b"PK\x03\x04", b"\xd0\xcf\x11\xe0"):
         return _spreadsheet_rows(path)
-    return _csv_rows(data)
+    return _csv_rows(data), []
 
 
 def _decode(data: bytes) -> str:
@@ -293,28 +295,29 @@ def _csv_rows(data: bytes) -> list[list[str]]:
                 raise _Unreadable(f"行数超过 {MAX_ROWS} 行")
         return rows
     except csv.Error as exc:
-        raise _Unreadable(f"CSV 格式有误（{exc}）") from None
+        raise _Unreadable("CSV 格式有误（有引号不配对或无法识别的字符），请用Excel或WPS打开后另存为CSV或xlsx") from None
 
 
-def _spreadsheet_rows(path: Path) -> list[list[Any]]:
+def _spreadsheet_rows(path: Path) -> tuple[list[list[Any]], list[Finding]]:
     """The rows of the first sheet with a 单位名称 header (else the first sheet), read through
-    the workbook reader's hardened source (zip, XML and size checks; see docs/security.md)."""
+    the workbook reader's hardened source (zip, XML and size checks; see docs/security.md), and
+    the reading notes of that sheet (``sheet-truncated``: rows past the cap are not read, the
+    same rule as ``check``)."""
     from toolkit.workbook.source import SourceError, open_source
 
     try:
         with open_source(path) as source:
-            first: list[list[Any]] | None = None
+            first: tuple[list[list[Any]], list[Finding]] | None = None
             for name in source.sheet_names:
                 cells = source.cells(name)
-                if source.notes:  # cut at the row or column cap: rather no roster than half of one
-                    raise _Unreadable(f"工作表“{name}”超过{source.limits.max_rows}行或{source.limits.max_cols}列")
+                notes = [n for n in source.notes if n.sheet == name]
                 height = min(MAX_ROWS, max((r for r, _ in cells), default=0))
                 width = max((c for _, c in cells), default=0)
                 rows = [[cells.get((r, c)) for c in range(1, width + 1)] for r in range(1, height + 1)]
                 if first is None:
-                    first = rows
+                    first = rows, notes
                 if _find_header(rows)[0] is not None:
-                    return rows
-            return first or []
+                    return rows, notes
+            return first or ([], [])
     except SourceError as exc:
         raise _Unreadable(getattr(exc, "reason", "") or exc.message) from None

@@ -29,6 +29,15 @@ class NotAWorkbook(FindingType):
     description = "The bytes are not xlsx/xlsm/xls/ods/et: empty, text, PDF, Word, HTML saved as .xls, random."
 
 
+class WorkbookTooOld(FindingType):
+    code = "workbook-too-old"
+    severity = ERROR
+    title = "Excel文件版本过旧"
+    template = ("“{file}”是{reason}保存的Excel文件，版本过旧，无法读取；请填报单位用Excel或WPS打开后"
+                "另存为“Excel工作簿（.xlsx）”再发送。")
+    description = "A BIFF2, BIFF3 or BIFF4 file (Excel 2.x, 3.0, 4.0 worksheets and workbooks), before the OLE .xls."
+
+
 class WorkbookEncrypted(FindingType):
     code = "workbook-encrypted"
     severity = ERROR

@@ -75,12 +75,14 @@ def check_command(
 
     with interruptible():
         stdout = sys.stdout  # the JSON goes here, not through the progress bar's redirection
+        # redrawn as each file is done, by no thread of its own: the reading helper and the
+        # workers can then be forked from this process (toolkit.isolation, toolkit.parallel)
         with Progress(TextColumn("校验"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.description}"),
-                      console=err, transient=True, disable=not err.is_terminal) as bar:
+                      console=err, transient=True, disable=not err.is_terminal, auto_refresh=False) as bar:
             task = bar.add_task("", total=None)
 
             def progress(done: int, total: int, name: str) -> None:
-                bar.update(task, completed=done, total=total, description=Path(name).name[:30])
+                bar.update(task, completed=done, total=total, description=Path(name).name[:30], refresh=True)
 
             options = dict(prior=prior, roster=roster, year=year, format_id=format_id, workers=workers,
                            progress=progress, annotate=annotate)

@@ -43,8 +43,10 @@ def _load(source: Path) -> Any:
 
     data = source.read_bytes()
     try:
-        return openpyxl.load_workbook(io.BytesIO(data), keep_vba=source.suffix.lower() == ".xlsm",
-                                      keep_links=False, rich_text=True)
+        wb = openpyxl.load_workbook(io.BytesIO(data), keep_vba=source.suffix.lower() == ".xlsm",
+                                    keep_links=False, rich_text=True)
+        if wb.worksheets:  # (a Strict Open XML file opens without any: its names are not openpyxl's)
+            return wb
     except Exception:  # not an OOXML zip openpyxl understands: copy the values instead
         pass
     from toolkit.workbook.source import open_source

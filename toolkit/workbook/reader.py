@@ -30,12 +30,12 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterable, Iterator
 
 from toolkit.a1 import Pos, a1, col_letters
 from toolkit.checks import reading_findings  # noqa: F401  (registers the finding codes)
 from toolkit.checks.catalogue import finding_type
-from toolkit.formats import Block, Format, FormatError, Node, Table, all_formats, format_for_year, load_format
+from toolkit.formats import Block, Format, FormatError, Node, Table, format_for_year, load_format, newest_first
 from toolkit.labels import normalize_label
 from toolkit.layout import ORIGIN_PUBLISHED, cell_addresses, info_rows, narrative_rows, workbook_plan
 from toolkit.model import WARNING, CellSource, Finding, ReadResult, ReportData, format_decimal
@@ -143,16 +143,48 @@ def _score(fmt: Format, located: dict[str, Located | None]) -> float:
     return sum(loc.matched for loc in located.values() if loc) / total if total else 0.0
 
 
-def _candidates(meta_format: str | None, year: int | None) -> list[Format]:
-    order: list[Format] = []
-    for fid in (meta_format, _year_format(year)):
-        if fid:
-            try:
-                order.append(load_format(str(fid)))
-            except FormatError:
-                pass
-    order += sorted(all_formats(), key=lambda f: f.year_from, reverse=True)
-    return list(dict.fromkeys(order))
+def _candidates(meta_format: str | None, year: int | None) -> "_Candidates":
+    """The formats to try, in order: the one the file names, the one for its year, then every
+    format, the newest first; each loaded only when it is tried (a file at the standard positions
+    of the format it names needs no other)."""
+
+    def order() -> Iterator[Format]:
+        seen: set[Format] = set()
+        for fid in (meta_format, None):
+            fid = fid if fid is not None else _year_format(year)
+            if fid:
+                try:
+                    fmt = load_format(str(fid))
+                except FormatError:
+                    continue
+                if fmt not in seen:
+                    seen.add(fmt)
+                    yield fmt
+        for fmt in newest_first():
+            if fmt not in seen:
+                seen.add(fmt)
+                yield fmt
+
+    return _Candidates(order())
+
+
+class _Candidates:
+    """An ordered sequence of formats produced as far as it is read, again from the start as
+    often as it is iterated."""
+
+    def __init__(self, source: Iterator[Format]):
+        self._source, self._seen = source, []
+
+    def __iter__(self) -> Iterator[Format]:
+        i = 0
+        while True:
+            if i == len(self._seen):
+                item = next(self._source, None)
+                if item is None:
+                    return
+                self._seen.append(item)
+            yield self._seen[i]
+            i += 1
 
 
 def _year_format(year: int | None) -> str | None:
@@ -315,7 +347,7 @@ def read_source(source: WorkbookSource, *, format_id: str | None = None, year: i
     return result
 
 
-def _locate(ctx: _Context, candidates: list[Format]) -> tuple[Format, dict[str, Located | None], str] | None:
+def _locate(ctx: _Context, candidates: Iterable[Format]) -> tuple[Format, dict[str, Located | None], str] | None:
     """(format, where each table is, "positions" or "labels"): the first candidate whose labels sit
     at the standard positions, else the candidate whose labels are found best (None if none is)."""
     for cand in candidates:

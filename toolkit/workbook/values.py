@@ -34,9 +34,7 @@ from decimal import Decimal, InvalidOperation
 from functools import lru_cache
 from typing import Any
 
-import yaml
-
-from toolkit.formats import TEMPLATES_DIR, Kind
+from toolkit.formats import TEMPLATES_DIR, Kind, load_yaml
 
 MAX_TEXT = 40  # longer text is never read as a number
 
@@ -87,7 +85,7 @@ def _fold(text: str) -> str:
 @lru_cache(maxsize=None)
 def vocabulary() -> Vocabulary:
     """The reading vocabulary from ``templates/reading.yaml``."""
-    data = yaml.safe_load((TEMPLATES_DIR / "reading.yaml").read_text(encoding="utf-8"))
+    data = load_yaml(TEMPLATES_DIR / "reading.yaml")
 
     def longest_first(words):
         return tuple(sorted((_fold(w) for w in words), key=len, reverse=True))

@@ -17,8 +17,11 @@ Chinese and names the file.
 Modules, one concern each: ``safety`` (Limits, SourceError, reading the bytes, zip and DTD
 checks, reading within the helper's budgets), ``sniffing`` (what the bytes are; the OLE
 directory), ``xlsx_parts`` (the xlsx parts read without an engine; cell references),
-``ods`` (the OpenDocument scan), ``interface`` (:class:`WorkbookSource`), ``engines``
-(calamine, openpyxl, calamine in the helper process), ``opening`` (:func:`open_source`).
+``ods`` (the OpenDocument scan), ``parts`` (a package laid out as readers expect; a part named
+in words), ``biff`` and ``xlsb`` (records beyond the caps hidden before the engine builds a
+grid), ``biff_crypto`` (an .xls under Excel's default password), ``interface``
+(:class:`WorkbookSource`), ``engines`` (calamine, openpyxl, calamine in the helper process),
+``opening`` (:func:`open_source`).
 """
 
 from toolkit.a1 import Pos, col_letters, col_number, parse_ref

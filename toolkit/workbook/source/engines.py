@@ -38,6 +38,8 @@ class CalamineSource(WorkbookSource):
                 raise _fail("workbook-encrypted", path) from None
             raise _fail("workbook-damaged", path, _calamine_reason(exc)) from None
         self._names = list(self._wb.sheet_names)
+        self._cell_less = {m.name for m in self._wb.sheets_metadata
+                           if str(m.typ).rsplit(".", 1)[-1] in ("ChartSheet", "DialogSheet")}
 
     @property
     def sheet_names(self) -> list[str]:
@@ -59,6 +61,8 @@ class CalamineSource(WorkbookSource):
             raise _fail("workbook-damaged", self.path, f"工作表“{sheet}”的{_calamine_reason(exc)}") from None
 
     def _load_cells(self, sheet: str, max_rows: int, max_cols: int) -> dict[Pos, Any]:
+        if sheet in self._cell_less:  # a chart or dialog sheet holds no cells
+            return {}
         ws = self._sheet(sheet)
         out: dict[Pos, Any] = {}
         if ws.height == 0 or ws.width == 0:
@@ -88,6 +92,8 @@ class CalamineSource(WorkbookSource):
         return out
 
     def _engine_merged(self, sheet: str) -> list[tuple[int, int, int, int]]:
+        if sheet in self._cell_less:
+            return []
         ws = self._sheet(sheet)
         try:
             ranges = ws.merged_cell_ranges or []
@@ -249,10 +255,16 @@ def _calamine_cells(data: bytes, max_rows: int, max_cols: int) -> dict:
     try:
         wb = pc.CalamineWorkbook.from_filelike(io.BytesIO(data))
         out = {"names": list(wb.sheet_names), "hidden": [], "sheets": {}, "merged": {}, "truncated": []}
+        cell_less = set()
         for m in wb.sheets_metadata:
             if str(m.visible).rsplit(".", 1)[-1] != "Visible":
                 out["hidden"].append(m.name)
+            if str(m.typ).rsplit(".", 1)[-1] in ("ChartSheet", "DialogSheet"):
+                cell_less.add(m.name)
         for name in wb.sheet_names:
+            if name in cell_less:  # a chart or dialog sheet holds no cells (reading one may fail)
+                out["sheets"][name], out["merged"][name] = [], []
+                continue
             ws = wb.get_sheet_by_name(name)
             found = []
             if ws.height and ws.width:

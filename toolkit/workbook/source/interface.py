@@ -65,6 +65,7 @@ class WorkbookSource:
         self._cells: dict[str, dict[Pos, Any]] = {}
         self._meta: dict[str, str] | None = None
         self._properties: dict[str, str] | None = None
+        self.cut_sheets: set[str] = set()  # sheets whose cells beyond the caps were dropped before the engine
         if container in ("xlsx", "xlsm", "xlsb", "ods"):
             self._zip = zf if zf is not None else zipfile.ZipFile(io.BytesIO(data))
         if container in ("xlsx", "xlsm"):
@@ -98,6 +99,9 @@ class WorkbookSource:
             if sheet not in self.sheet_names:
                 raise KeyError(sheet)
             max_rows, max_cols = self.limits.max_rows, self.limits.max_cols
+            if self._parts is not None and sheet in self._parts.cell_less:
+                self._cells[sheet] = {}
+                return self._cells[sheet]
             if self._parts is not None:
                 rows, cols = self._parts.extent(sheet)
                 if rows > max_rows or cols > max_cols:
@@ -106,6 +110,8 @@ class WorkbookSource:
                     self._cells[sheet] = self._capped_cells(sheet, max_rows, max_cols)
                     return self._cells[sheet]
             cells = self._load_cells(sheet, max_rows, max_cols)
+            if sheet in self.cut_sheets and not any(n.code == "sheet-truncated" and n.sheet == sheet for n in self.notes):
+                self.notes.append(_note("sheet-truncated", sheet=sheet, reason=f"{max_rows}行或{max_cols}列"))
             if self._parts is not None:
                 for pos, text in self._parts.errors(sheet, max_rows, max_cols).items():
                     cells.setdefault(pos, text)

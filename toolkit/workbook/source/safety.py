@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import io
 import os
+import re
 import stat
 import struct
 import zipfile
@@ -143,6 +144,13 @@ def _os_reason(exc: OSError) -> str:
 # ---------------------------------------------------------------- zip containers (xlsx, xlsm, xlsb, ods)
 
 
+def part_label(name: str, zf: zipfile.ZipFile | None = None) -> str:
+    """See :func:`toolkit.workbook.source.parts.part_label`."""
+    from toolkit.workbook.source.parts import part_label as label
+
+    return label(name, zf)
+
+
 def _check_zip(zf: zipfile.ZipFile, path: Path, limits: Limits) -> None:
     infos = zf.infolist()
     if len(infos) > limits.max_entries:
@@ -157,7 +165,7 @@ def _check_zip(zf: zipfile.ZipFile, path: Path, limits: Limits) -> None:
         if info.compress_type not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED):
             raise _fail("workbook-damaged", path, "使用了不支持的压缩方式")
         if info.file_size > limits.max_entry_bytes:
-            raise _fail("file-too-large", path, f"解压后的“{info.filename[:60]}”有{info.file_size // 1048576}MB")
+            raise _fail("file-too-large", path, f"解压后的{part_label(info.filename)}有{info.file_size // 1048576}MB")
         if info.file_size > 1048576 and info.file_size > limits.max_ratio * max(info.compress_size, 1):
             raise _fail("file-too-large", path, "压缩比异常（疑似压缩炸弹）")
         total += info.file_size
@@ -184,7 +192,7 @@ def _check_zip(zf: zipfile.ZipFile, path: Path, limits: Limits) -> None:
         raise _fail("file-too-large", path, "解压后的数据超出上限（疑似压缩炸弹）")
     for info in infos:
         if info.filename.lower().endswith(_XML_PARTS) and _declares_dtd(zf, info, path, limits):
-            raise _fail("workbook-damaged", path, f"“{info.filename[:60]}”含有不安全的XML内容（DTD或实体）")
+            raise _fail("workbook-damaged", path, f"{part_label(info.filename, zf)}含有不安全的XML内容（DTD或实体）")
 
 
 _XML_PARTS = (".xml", ".rels", ".vml")
@@ -196,12 +204,14 @@ def _declares_dtd(zf: zipfile.ZipFile, info: zipfile.ZipInfo, path: Path, limits
     it is how entity expansion and external entities get in). Only the prolog is read: the XML
     declaration, comments and processing instructions before the first element; a prolog longer
     than 1 MB counts as hostile."""
+    if _plain_prolog(zf, info):
+        return False
     import codecs
 
     try:
         fh = zf.open(info)
     except (zipfile.BadZipFile, OSError, RuntimeError, ValueError, NotImplementedError):
-        raise _fail("workbook-damaged", path, f"“{info.filename[:60]}”数据损坏") from None
+        raise _fail("workbook-damaged", path, f"{part_label(info.filename, zf)}的数据损坏") from None
     with fh:
         decoder = None
         text = ""
@@ -212,7 +222,7 @@ def _declares_dtd(zf: zipfile.ZipFile, info: zipfile.ZipInfo, path: Path, limits
                 chunk = fh.read(size)
                 size = 65536
             except (zipfile.BadZipFile, zlib.error, EOFError, OSError, RuntimeError, ValueError):
-                raise _fail("workbook-damaged", path, f"“{info.filename[:60]}”数据损坏") from None
+                raise _fail("workbook-damaged", path, f"{part_label(info.filename, zf)}的数据损坏") from None
             if decoder is None:
                 decoder = codecs.getincrementaldecoder(_prolog_encoding(chunk))("replace")
             text += decoder.decode(chunk, final=not chunk)
@@ -237,11 +247,60 @@ def _declares_dtd(zf: zipfile.ZipFile, info: zipfile.ZipInfo, path: Path, limits
                 return True
 
 
+_PLAIN_PROLOG = re.compile(rb'[ \t\r\n]*(?:<\?xml[^<>?]*\?>[ \t\r\n]*)?<[A-Za-z_]')
+
+
+def _raw_entry(zf: zipfile.ZipFile, info: zipfile.ZipInfo, size: int) -> bytes | None:
+    """The first ``size`` stored (compressed) bytes of an entry, read straight from the package
+    after checking its local header as :meth:`zipfile.ZipFile.open` does; None where that
+    check fails (then ``zipfile`` itself reads it, and says what is wrong)."""
+    fp = zf.fp
+    if fp is None or info.flag_bits & 0x61:  # encrypted, patch data, strong encryption: zipfile refuses
+        return None
+    name_bytes = len(info.orig_filename) * 4
+    try:
+        fp.seek(info.header_offset)
+        header = fp.read(30 + name_bytes)
+        if len(header) < 30 or header[:4] != b"PK\x03\x04":
+            return None
+        name_len, extra_len = struct.unpack_from("<HH", header, 26)
+        encoding = "utf-8" if info.flag_bits & 0x800 else (getattr(zf, "metadata_encoding", None) or "cp437")
+        if header[30:30 + name_len].decode(encoding) != info.orig_filename:
+            return None
+        fp.seek(info.header_offset + 30 + name_len + extra_len)
+        return fp.read(min(size, info.compress_size))
+    except (OSError, ValueError, UnicodeDecodeError):
+        return None
+
+
+def _plain_prolog(zf: zipfile.ZipFile, info: zipfile.ZipInfo) -> bool:
+    """Whether a part plainly starts with at most an XML declaration and then its first element,
+    as every spreadsheet program writes it: told from its first few hundred bytes, decompressed
+    straight from the package (no DTD can follow). Anything else, or a local header that does
+    not match the directory, is left to the full reading of the prolog."""
+    raw = _raw_entry(zf, info, 512)
+    if raw is None:
+        return False
+    if info.compress_type == zipfile.ZIP_DEFLATED:
+        try:
+            head = zlib.decompressobj(-15).decompress(raw, 256)
+        except zlib.error:
+            return False
+    elif info.compress_type == zipfile.ZIP_STORED:
+        head = raw[:256]
+    else:
+        return False
+    return _PLAIN_PROLOG.match(head) is not None
+
+
 def _prolog_encoding(head: bytes) -> str:
     """How to read an XML part's prolog: UTF-16 with a byte order mark, UTF-16 without one (told
-    by its zero bytes, as the XML specification says), else byte by byte."""
+    by its zero bytes, as the XML specification says), UTF-8 after its byte order mark (dropped,
+    so that it hides nothing that follows), else byte by byte."""
     if head.startswith((b"\xff\xfe", b"\xfe\xff")):
         return "utf-16"
+    if head.startswith(b"\xef\xbb\xbf"):
+        return "utf-8-sig"
     if head[:1] == b"\0":
         return "utf-16-be"
     if head[1:2] == b"\0":
@@ -291,15 +350,48 @@ def _measured_size(zf: zipfile.ZipFile, info: zipfile.ZipInfo, path: Path, limit
 
 
 def _read_entry(zf: zipfile.ZipFile, name: str, path: Path, limits: Limits) -> bytes:
+    data = _whole_entry(zf, name, limits)
+    if data is not None:
+        return data
     try:
         with zf.open(name) as fh:
             data = fh.read(limits.max_entry_bytes + 1)
     except KeyError:
         raise
     except (zipfile.BadZipFile, zlib.error, EOFError, OSError, RuntimeError, ValueError, NotImplementedError):
-        raise _fail("workbook-damaged", path, f"“{name}”数据损坏") from None
+        raise _fail("workbook-damaged", path, f"{part_label(name, zf)}的数据损坏") from None
     if len(data) > limits.max_entry_bytes:
-        raise _fail("file-too-large", path, f"解压后的“{name[:60]}”超出上限")
+        raise _fail("file-too-large", path, f"解压后的{part_label(name, zf)}超出上限")
+    return data
+
+
+def _whole_entry(zf: zipfile.ZipFile, name: str, limits: Limits) -> bytes | None:
+    """An entry decompressed in one step straight from the package when it is whole and sound:
+    its local header matches, its size within ``max_entry_bytes`` is the declared one and so is
+    its CRC. None otherwise (then ``zipfile`` reads it and raises what it finds)."""
+    try:
+        info = zf.getinfo(name)
+    except KeyError:
+        return None
+    if info.file_size > limits.max_entry_bytes:
+        return None
+    raw = _raw_entry(zf, info, info.compress_size)
+    if raw is None or len(raw) != info.compress_size:
+        return None
+    if info.compress_type == zipfile.ZIP_DEFLATED:
+        decomp = zlib.decompressobj(-15)
+        try:
+            data = decomp.decompress(raw, info.file_size + 1)
+        except zlib.error:
+            return None
+        if not decomp.eof:
+            return None
+    elif info.compress_type == zipfile.ZIP_STORED:
+        data = raw
+    else:
+        return None
+    if len(data) != info.file_size or zlib.crc32(data) != info.CRC:
+        return None
     return data
 
 
@@ -310,9 +402,9 @@ def _parse_xml(data: bytes, path: Path, part: str):
     try:
         return DET.fromstring(data, forbid_dtd=True, forbid_entities=True, forbid_external=True)
     except DefusedXmlException:
-        raise _fail("workbook-damaged", path, f"“{part}”含有不安全的XML内容（DTD或实体）") from None
+        raise _fail("workbook-damaged", path, f"{part_label(part)}含有不安全的XML内容（DTD或实体）") from None
     except Exception:  # ParseError and expat errors
-        raise _fail("workbook-damaged", path, f"“{part}”的XML内容损坏") from None
+        raise _fail("workbook-damaged", path, f"{part_label(part)}的XML内容损坏") from None
 
 
 def check_package(path: str | Path, limits: Limits = DEFAULT_LIMITS) -> None:

@@ -9,6 +9,7 @@ import struct
 import zipfile
 from pathlib import Path
 
+from toolkit.workbook.source.parts import canonical_package
 from toolkit.workbook.source.safety import DEFAULT_LIMITS, Limits, _check_zip, _fail, _read_bytes, _read_entry
 
 KINDS = ("xlsx", "xlsm", "xlsb", "xls", "ods", "et")
@@ -113,36 +114,76 @@ def _ole_directory(data: bytes) -> tuple[dict[str, tuple[int, int]], list[int], 
 
 
 def _ole_stream_head(data: bytes, name: str, n: int) -> bytes | None:
-    """The first ``n`` bytes of a stream stored in regular sectors (None for a small stream kept
-    in the mini stream, or when the chain is broken)."""
+    """The first ``n`` bytes of a stream, in regular sectors or (a stream under the cutoff,
+    usually 4,096 bytes) in the mini stream; None when it is missing or its chain is broken."""
     try:
         entries, fat, size = _ole_directory(data)
     except (ValueError, struct.error):
         return None
-    if name not in entries or entries[name][1] < 4096:
+    if name not in entries:
         return None
-    sector, length = entries[name]
-    out, seen = b"", set()
-    while len(out) < min(n, length) and sector < len(fat) and sector not in seen:
+    start, length = entries[name]
+    cutoff = struct.unpack_from("<I", data, 0x38)[0]
+    if length >= cutoff:
+        return _chain(data, fat, start, size, lambda s: 512 + s * size, min(n, length))
+    root = entries.get("Root Entry")
+    if root is None:
+        return None
+    ministream = _chain(data, fat, root[0], size, lambda s: 512 + s * size, root[1])
+    first_minifat, n_minifat = struct.unpack_from("<II", data, 0x3C)
+    minifat_bytes = _chain(data, fat, first_minifat, size, lambda s: 512 + s * size, n_minifat * size)
+    if ministream is None or minifat_bytes is None:
+        return None
+    minifat = list(struct.unpack_from(f"<{len(minifat_bytes) // 4}I", minifat_bytes))
+    return _chain(ministream, minifat, start, 64, lambda s: s * 64, min(n, length))
+
+
+def _chain(data: bytes, fat: list[int], sector: int, size: int, offset, n: int) -> bytes | None:
+    """``n`` bytes following a sector chain (a FAT or the mini FAT); None if it breaks off."""
+    out, seen = bytearray(), set()
+    while len(out) < n:
+        if sector >= len(fat) or sector in seen:
+            return None
         seen.add(sector)
-        out += data[512 + sector * size: 512 + (sector + 1) * size]
+        chunk = data[offset(sector): offset(sector) + size]
+        if not chunk:
+            return None
+        out += chunk
         sector = fat[sector]
-    return out[:min(n, length)]
+    return bytes(out[:n])
+
+
+_OLD_BIFF = {b"\x09\x00": "Excel 2.x", b"\x09\x02": "Excel 3.0", b"\x09\x04": "Excel 4.0"}  # BOF of BIFF2-4
+_BIFF_BOFS = (0x0809, 0x0409, 0x0209, 0x0009)
+_FILEPASS = 0x002F
+_BIFF_EOF = 0x000A
 
 
 def _biff_encrypted(data: bytes) -> bool:
-    """Whether a BIFF workbook stream starts with BOF then FILEPASS: a password-protected .xls
-    (the engine only says it cannot detect the format)."""
+    """Whether the globals of a BIFF workbook stream hold FILEPASS: a password-protected .xls
+    (RC4, RC4 CryptoAPI or XOR obfuscation; the engine only says it cannot detect the format).
+    FILEPASS follows BOF, or the few records [MS-XLS] allows before it (WRITEPROTECT)."""
     for name in ("Workbook", "Book", "WORKBOOK", "BOOK"):
-        head = _ole_stream_head(data, name, 512)
-        if head and len(head) >= 8:
-            kind, length = struct.unpack_from("<HH", head, 0)
-            if kind in (0x0809, 0x0409, 0x0209, 0x0009) and len(head) >= 8 + length:
-                return struct.unpack_from("<H", head, 4 + length)[0] == 0x002F
+        head = _ole_stream_head(data, name, 8192)
+        if not head or len(head) < 4 or struct.unpack_from("<H", head, 0)[0] not in _BIFF_BOFS:
+            continue
+        pos = 0
+        for _ in range(16):
+            if pos + 4 > len(head):
+                break
+            kind, length = struct.unpack_from("<HH", head, pos)
+            if kind == _FILEPASS:
+                return True
+            if kind == _BIFF_EOF:
+                break
+            pos += 4 + length
+        return False
     return False
 
 
-def _sniff_ole(data: bytes, path: Path) -> str:
+def _sniff_ole(data: bytes, path: Path) -> tuple[str, bytes]:
+    """(container, bytes to read) of an OLE file: an .xls protected only by Excel's default
+    password comes back decrypted."""
     try:
         names = ole_stream_names(data)
     except (ValueError, struct.error):
@@ -151,8 +192,16 @@ def _sniff_ole(data: bytes, path: Path) -> str:
         raise _fail("workbook-encrypted", path)
     if {"Workbook", "Book", "WORKBOOK", "BOOK"} & names:
         if _biff_encrypted(data):
-            raise _fail("workbook-encrypted", path)
-        return "xls"
+            from toolkit.workbook.source.biff_crypto import decrypt_default
+
+            try:
+                plain = decrypt_default(data)
+            except (ValueError, struct.error, IndexError):
+                plain = None
+            if plain is None:
+                raise _fail("workbook-encrypted", path)
+            return "xls", plain
+        return "xls", data
     if "WordDocument" in names:
         raise _fail("not-a-workbook", path, "是Word文档（.doc）")
     if "PowerPoint Document" in names:
@@ -173,7 +222,9 @@ def _zip_kind(zf: zipfile.ZipFile, path: Path, limits: Limits) -> str:
         return "xlsb"
     if "mimetype" in names:
         mime = _read_entry(zf, "mimetype", path, limits)[:100].strip()
-        if mime == b"application/vnd.oasis.opendocument.spreadsheet":
+        if mime.startswith(b"application/vnd.oasis.opendocument.spreadsheet"):
+            if _odf_encrypted(zf, path, limits):
+                raise _fail("workbook-encrypted", path)
             return "ods"
         if mime.startswith(b"application/vnd.oasis.opendocument.text"):
             raise _fail("not-a-workbook", path, "是OpenDocument文字文档（.odt）")
@@ -183,9 +234,17 @@ def _zip_kind(zf: zipfile.ZipFile, path: Path, limits: Limits) -> str:
     if "ppt/presentation.xml" in names:
         raise _fail("not-a-workbook", path, "是PowerPoint演示文稿")
     if any(n.startswith("xl/") for n in names) or "[Content_Types].xml" in names:
-        raise _fail("workbook-damaged", path, "缺少工作簿的主要部分（xl/workbook.xml）")
+        raise _fail("workbook-damaged", path, "缺少工作簿的目录部分")
     raise _fail("not-a-workbook", path, "是普通压缩包（zip），不是工作簿")
 
+
+
+def _odf_encrypted(zf: zipfile.ZipFile, path: Path, limits: Limits) -> bool:
+    """Whether an OpenDocument file is saved with a password: its manifest gives encryption
+    data for the parts (their bytes are then ciphertext, which readers take for damage)."""
+    if "META-INF/manifest.xml" not in zf.namelist():
+        return False
+    return b"encryption-data" in _read_entry(zf, "META-INF/manifest.xml", path, limits)
 
 
 def sniff(path: str | Path, limits: Limits = DEFAULT_LIMITS) -> tuple[str, str, bytes]:
@@ -205,7 +264,7 @@ def _sniff(path: Path, limits: Limits) -> tuple[str, str, bytes, zipfile.ZipFile
     if not data:
         raise _fail("not-a-workbook", path, "文件是空的（0字节）")
     if data.startswith(_OLE_MAGIC):
-        container = _sniff_ole(data, path)
+        container, data = _sniff_ole(data, path)
     elif data.startswith(_ZIP_MAGICS):
         try:
             zf = zipfile.ZipFile(io.BytesIO(data))
@@ -215,6 +274,14 @@ def _sniff(path: Path, limits: Limits) -> tuple[str, str, bytes, zipfile.ZipFile
             raise _fail("workbook-damaged", path, "压缩结构损坏") from None
         try:
             _check_zip(zf, path, limits)
+            try:
+                canonical = canonical_package(zf, data)
+            except Exception:  # noqa: BLE001 - entries pointing outside the file and the like
+                raise _fail("workbook-damaged", path, "压缩结构损坏") from None
+            if canonical is not None:  # backslashes, or the workbook part elsewhere: as readers expect
+                zf.close()
+                data = canonical
+                zf = zipfile.ZipFile(io.BytesIO(data))
             container = _zip_kind(zf, path, limits)
         except BaseException:
             zf.close()
@@ -223,8 +290,11 @@ def _sniff(path: Path, limits: Limits) -> tuple[str, str, bytes, zipfile.ZipFile
         what = _looks_like_text(data[:4096])
         if what:
             raise _fail("not-a-workbook", path, what)
-        if data[:4] in (b"\x09\x08\x10\x00", b"\x09\x04\x06\x00", b"\x09\x02\x06\x00"):
-            raise _fail("not-a-workbook", path, "是早期版本的Excel文件（Excel 5.0以前），请用Excel另存为.xlsx")
+        version = _OLD_BIFF.get(data[:2])
+        if version and len(data) >= 4 and struct.unpack_from("<H", data, 2)[0] in (4, 6, 8):
+            raise _fail("workbook-too-old", path, version)
+        if data[:4] in (b"\x09\x08\x10\x00", b"\x09\x08\x08\x00"):  # a bare BIFF5/8 stream, no OLE container
+            raise _fail("workbook-damaged", path, "缺少文件头，只剩工作表数据")
         raise _fail("not-a-workbook", path, "无法识别的文件内容")
     kind = "et" if path.suffix.lower() == ".et" else container
     return kind, container, data, zf

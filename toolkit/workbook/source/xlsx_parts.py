@@ -11,10 +11,10 @@ import re
 import zipfile
 from dataclasses import dataclass, field
 from functools import lru_cache
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 
 from toolkit.a1 import Pos, col_letters, col_number, parse_ref
-from toolkit.workbook.source.safety import Limits, _fail, _parse_xml, _read_entry
+from toolkit.workbook.source.safety import Limits, _fail, _parse_xml, _read_entry, part_label
 
 NS_MAIN = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
 NS_REL = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
@@ -27,6 +27,8 @@ NS_DCTERMS = "http://purl.org/dc/terms/"
 
 _QUICK_BIG_CELL = re.compile(rb' r="(?:[A-Z]{2}|[A-Z][0-9]{4})')
 _SCAN_BIG_CELL = re.compile(rb'<(?:\w+:)?c\s[^<>]*?\br="([A-Z]{2,3}|[A-Z](?=[0-9]{4}))([0-9]{1,7})"[^<>/]*>')
+# a cell or row start tag with a prefix, or without r=" as its first attribute
+_UNREFERENCED = re.compile(rb'<(?:\w+:(?:c|row)(?=[\s/>])|(?:c|row)(?=[\s/>])(?! r="))')
 # each cell and row start tag (any prefix), with its attributes up to r=" when it has an r
 _CELL_OR_ROW = re.compile(rb"<(?:\w+:)?(c|row)(?=[\s/>])(\s[^<>]*?\br=\")?")
 _ROW_OR_CELL = re.compile(rb"<(?:\w+:)?(row|c)(?=[\s/>])([^<>]*)>")
@@ -50,6 +52,11 @@ def shift_formula(formula: str, drow: int, dcol: int) -> str:
     return _FORMULA_TOKEN.sub(repl, formula)
 
 
+_CELL_LESS_SHEETS = ("chartsheet", "dialogsheet")
+_STRICT = ((b"http://purl.oclc.org/ooxml/spreadsheetml/main", NS_MAIN.encode()),
+           (b"http://purl.oclc.org/ooxml/officeDocument/relationships", NS_REL.encode()))
+
+
 @dataclass
 class _XlsxParts:
     """The parts of an xlsx/xlsm package the toolkit reads itself (never through the engine)."""
@@ -60,6 +67,7 @@ class _XlsxParts:
     sheet_parts: dict[str, str] = field(default_factory=dict)  # sheet name -> zip entry
     sheet_states: dict[str, str] = field(default_factory=dict)
     defined_names: dict[str, str] = field(default_factory=dict)
+    cell_less: set[str] = field(default_factory=set)  # chart and dialog sheets
     _xml_cache: dict[str, bytes] = field(default_factory=dict)
 
     @classmethod
@@ -84,19 +92,21 @@ class _XlsxParts:
                 doc += _wrap(rels_xml, b"Relationships", _fragments(rels_xml, [rb"<(?:\w+:)?Relationship\s[^<>]*>"]))
             doc += b"</nianbao>"
         except ValueError:
-            raise _fail("workbook-damaged", path, "“xl/workbook.xml”的XML内容损坏") from None
+            raise _fail("workbook-damaged", path, "工作簿目录的XML内容损坏") from None
         root = _parse_xml(doc, path, "xl/workbook.xml")
-        rels: dict[str, str] = {}
+        rels: dict[str, tuple[str, str]] = {}
         for rel in root.iter(f"{{{NS_PKG_REL}}}Relationship"):
             target = rel.get("Target", "")
             if rel.get("TargetMode") == "External":
                 continue
-            full = target.lstrip("/") if target.startswith("/") else str(PurePosixPath("xl") / target)
-            rels[rel.get("Id", "")] = _normpath(full)
+            full = target.lstrip("/") if target.startswith("/") else "xl/" + target
+            rels[rel.get("Id", "")] = (_normpath(full), rel.get("Type", "").rsplit("/", 1)[-1])
         for sheet in root.iter(f"{{{NS_MAIN}}}sheet"):
             name = sheet.get("name", "")
-            target = rels.get(sheet.get(f"{{{NS_REL}}}id", ""))
-            if target:
+            target, kind = rels.get(sheet.get(f"{{{NS_REL}}}id", ""), (None, ""))
+            if kind in _CELL_LESS_SHEETS:  # a chart or dialog sheet: nothing to read
+                parts.cell_less.add(name)
+            elif target:
                 parts.sheet_parts[name] = target
             parts.sheet_states[name] = sheet.get("state", "visible")
         for dn in root.iter(f"{{{NS_MAIN}}}definedName"):
@@ -108,7 +118,10 @@ class _XlsxParts:
         if name not in self._xml_cache:
             data = _read_entry(self.zf, name, self.path, self.limits)
             if b"<!DOCTYPE" in data or b"<!ENTITY" in data:
-                raise _fail("workbook-damaged", self.path, f"“{name}”含有不安全的XML内容（DTD或实体）")
+                raise _fail("workbook-damaged", self.path, f"{part_label(name, self.zf)}含有不安全的XML内容（DTD或实体）")
+            if b"purl.oclc.org/ooxml/" in data[:4096]:  # Strict Open XML: the same elements, other names
+                for strict, transitional in _STRICT:
+                    data = data.replace(strict, transitional)
             self._xml_cache[name] = data
         return self._xml_cache[name]
 
@@ -132,6 +145,9 @@ class _XlsxParts:
         data = self.sheet_xml(sheet)
         if not data:
             return (0, 0)
+        if len(data) // 4 <= self.limits.max_cells and _UNREFERENCED.search(data) is None \
+                and not _QUICK_BIG_CELL.search(data):
+            return (0, 0)  # every row and cell starts with its r, none far out, too short to hold too many
         n_cells = cells_ref = n_rows = rows_ref = 0
         pos = 0
         while pos < len(data):  # one scan, a slice at a time (no list of every match of a huge sheet)
@@ -156,34 +172,44 @@ class _XlsxParts:
         return max_row, max_col
 
     def formulas(self, wanted: dict[str, set[Pos] | None], max_rows: int, max_cols: int) -> dict[str, dict[Pos, str]]:
-        """Formulas of several sheets (each optionally only at some positions), in one parse."""
+        """Formulas of several sheets (each optionally only at some positions): read straight from
+        the cut-out ``<f>`` elements where they are plain (:func:`_plain_formulas`), else in one
+        defused parse of them all."""
         docs, names = [], []
+        items: dict[str, list[tuple[Pos | None, str | None, str | None, str]]] = {}
         for sheet, within in wanted.items():
             data = self.sheet_xml(sheet)
-            fragments = _formula_cells(data, within) if data else []
-            if fragments:
-                docs.append(_wrap(data, b"worksheet", fragments))
-                names.append(sheet)
+            cells = _formula_cells(data, within) if data else []
+            if cells:
+                plain = _plain_formulas(data, cells, self.path)
+                if plain is not None:
+                    items[sheet] = plain
+                else:
+                    docs.append(_wrap(data, b"worksheet", _fragments_of(data, cells)))
+                    names.append(sheet)
         out: dict[str, dict[Pos, str]] = {sheet: {} for sheet in wanted}
-        if not docs:
-            return out
-        root = _parse_xml(b"<nianbao>" + b"".join(docs) + b"</nianbao>", self.path, "worksheet")
-        c_tag, f_tag = f"{{{NS_MAIN}}}c", f"{{{NS_MAIN}}}f"
-        for sheet, sheet_root in zip(names, list(root)):
+        if docs:
+            root = _parse_xml(b"<nianbao>" + b"".join(docs) + b"</nianbao>", self.path, "xl/worksheets/")
+            c_tag, f_tag = f"{{{NS_MAIN}}}c", f"{{{NS_MAIN}}}f"
+            for sheet, sheet_root in zip(names, list(root)):
+                items[sheet] = [
+                    (parse_ref(cell.get("r", "")), f.get("t"), f.get("si"), f.text or "")
+                    for cell in sheet_root.iter(c_tag) for f in [cell.find(f_tag)] if f is not None]
+        for sheet in wanted:
+            if sheet not in items:
+                continue
             found: dict[Pos, str] = {}
             masters: dict[str, tuple[Pos, str]] = {}
             pending: list[tuple[Pos, str]] = []
-            for cell in sheet_root.iter(c_tag):
-                f = cell.find(f_tag)
-                pos = parse_ref(cell.get("r", ""))
-                if f is None or pos is None or pos[0] > max_rows or pos[1] > max_cols:
+            for pos, kind, si, text in items[sheet]:
+                if pos is None or pos[0] > max_rows or pos[1] > max_cols:
                     continue
-                text = (f.text or "").strip()
-                if f.get("t") == "shared" and f.get("si") is not None:
+                text = text.strip()
+                if kind == "shared" and si is not None:
                     if text:
-                        masters[f.get("si")] = (pos, text)
+                        masters[si] = (pos, text)
                     else:
-                        pending.append((pos, f.get("si")))
+                        pending.append((pos, si))
                         continue
                 if text:
                     found[pos] = text
@@ -241,12 +267,13 @@ class _XlsxParts:
         return out
 
 
-_SHEET_END = re.compile(rb"(?:</(?:\w+:)?worksheet>|<(?:\w+:)?worksheet\b[^<>]*/>)\s*$")
+_SHEET_END = re.compile(rb"(?:</(?:\w+:)?(?:worksheet|macrosheet)>|<(?:\w+:)?(?:worksheet|macrosheet)\b[^<>]*/>)\s*$")
 
 
 def _complete_sheet(data: bytes) -> bool:
     """Whether a sheet part ends where a whole sheet ends (its root element closed)."""
-    return bool(_SHEET_END.search(data[-4096:]))
+    tail = data[-4096:].rstrip(b" \t\n\r\f\v")
+    return bool(_SHEET_END.match(tail, max(0, tail.rfind(b"<"))))
 
 
 def _sequential_extent(data: bytes) -> Pos:
@@ -289,10 +316,11 @@ _CELL_R = re.compile(rb'\sr="([A-Z]{1,3})([0-9]{1,7})"')
 _ERROR_CELL = re.compile(rb'<(?:\w+:)?c(\s[^<>]*?\st="e"[^<>]*)>\s*<(?:\w+:)?v>([^<]{1,20})</(?:\w+:)?v>')
 
 
-def _formula_cells(data: bytes, within: set[Pos] | None = None) -> list[bytes]:
-    """``<c r=..><f ..>..</f></c>`` for each cell of a sheet holding a formula (optionally only
-    at positions ``within``, plus the masters of shared formulas), cut out of the XML text to be
-    parsed (with defusedxml) as one small document instead of the whole sheet."""
+def _formula_cells(data: bytes, within: set[Pos] | None = None) -> list[tuple[Pos, bytes, bytes]]:
+    """(position, ``r`` as written, the ``<f ..>..</f>`` element) of each cell of a sheet holding
+    a formula (optionally only at positions ``within``, plus the masters of shared formulas), cut
+    out of the XML text: read as they are (:func:`_plain_formulas`) or parsed (with defusedxml)
+    as one small document (:func:`_fragments_of`) instead of the whole sheet."""
     try:
         _, prefix = _root_tag(data, b"worksheet")
     except ValueError:
@@ -300,18 +328,122 @@ def _formula_cells(data: bytes, within: set[Pos] | None = None) -> list[bytes]:
     if b"<" + prefix + b"f" not in data:
         return []
     pattern = _formula_pattern(prefix)
-    out: list[bytes] = []
-    close = b"</" + prefix + b"c>"
+    out: list[tuple[Pos, bytes, bytes]] = []
     for m in pattern.finditer(data):
         ref = _CELL_R.search(m.group(1))
         if ref is None:
             continue
         f = m.group(2)
-        if within is not None and (int(ref.group(2)), col_number(ref.group(1).decode())) not in within \
-                and b'si="' not in f:
+        pos = (int(ref.group(2)), _col_number(ref.group(1)))
+        if within is not None and pos not in within and b'si="' not in f:
             continue
-        out.append(b"<" + prefix + b'c r="' + ref.group(1) + ref.group(2) + b'">' + f + close)
+        out.append((pos, ref.group(1) + ref.group(2), f))
     return out
+
+
+@lru_cache(maxsize=4096)
+def _col_number(letters: bytes) -> int:
+    return col_number(letters.decode())
+
+
+def _fragments_of(data: bytes, cells: list[tuple[Pos, bytes, bytes]]) -> list[bytes]:
+    """``<c r=..><f ..>..</f></c>`` for each of :func:`_formula_cells`, with the sheet's prefix."""
+    _, prefix = _root_tag(data, b"worksheet")
+    close = b"</" + prefix + b"c>"
+    return [b"<" + prefix + b'c r="' + ref + b'">' + f + close for _, ref, f in cells]
+
+
+_PLAIN_F = re.compile(rb'<f((?:[ \t\r\n]+[A-Za-z0-9]+="[^"<>&\t\r\n]*")*)[ \t\r\n]*'
+                      rb'(?:/>|>((?:[^<&\r]|&(?:lt|gt|amp|quot|apos);)*)</f>)')
+_F_ATTR = re.compile(rb'[ \t\r\n]+([A-Za-z0-9]+)="([^"]*)"')
+_F_ATTRS = frozenset((b"t", b"ref", b"si", b"ca", b"aca", b"bx", b"dt2D", b"dtr", b"del1", b"del2", b"r1", b"r2"))
+_NOT_XML_TEXT = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]|]]>")
+_MAIN_XMLNS = b'xmlns="' + NS_MAIN.encode() + b'"'
+
+
+def _plain_formulas(data: bytes, cells: list[tuple[Pos, bytes, bytes]], path: Path
+                    ) -> list[tuple[Pos | None, str | None, str | None, str]] | None:
+    """(position, ``t``, ``si``, text) of each formula cell found by :func:`_formula_cells`, read
+    without an XML parser when every one is plain (an unprefixed sheet in the main namespace,
+    known attributes, no reference but the five predefined entities, nothing the parser would
+    refuse): what the defused parse of their fragments would give. None when one is not: then
+    they are parsed."""
+    try:
+        start, prefix = _root_tag(data, b"worksheet")
+    except ValueError:
+        return None
+    if prefix or _MAIN_XMLNS not in start:
+        return None
+    if not _plain_root(start):
+        _parse_xml(_wrap(data, b"worksheet", []), path, "worksheet")  # fails where the parse would
+    out = []
+    for pos, _, f in cells:
+        m = _PLAIN_F.fullmatch(f)
+        if m is None:
+            return None
+        try:
+            text = f.decode("utf-8")
+        except UnicodeDecodeError:
+            return None
+        if _NOT_XML_TEXT.search(text):
+            return None
+        t = si = None
+        if m.group(1):
+            attrs: dict[bytes, bytes] = {}
+            for name, value in _F_ATTR.findall(m.group(1)):
+                if name not in _F_ATTRS or name in attrs:
+                    return None
+                attrs[name] = value
+            t, si = attrs.get(b"t"), attrs.get(b"si")
+            t, si = None if t is None else t.decode(), None if si is None else si.decode()
+        out.append((pos, t, si, _unescape((m.group(2) or b"").decode("utf-8"))))
+    return out
+
+
+_ROOT_ATTR = re.compile(rb'[ \t\r\n]+([A-Za-z_][A-Za-z0-9_.-]*(?::[A-Za-z_][A-Za-z0-9_.-]*)?)="([^"<&]*)"')
+_PLAIN_ROOT = re.compile(rb'<worksheet((?:[ \t\r\n]+[A-Za-z_][A-Za-z0-9_.:-]*="[^"<&]*")*)[ \t\r\n]*/?>')
+
+
+def _plain_root(start: bytes) -> bool:
+    """Whether a sheet's start tag is one the defused parse takes as it is: plain attributes,
+    each once (also by local name), every prefix declared in it with a non-empty namespace, none
+    reserved, nothing but text characters. Else the parse is asked."""
+    m = _PLAIN_ROOT.fullmatch(start)
+    if m is None:
+        return False
+    try:
+        if _NOT_XML_TEXT.search(start.decode("utf-8")):
+            return False
+    except UnicodeDecodeError:
+        return False
+    attrs = _ROOT_ATTR.findall(m.group(1))
+    if len(attrs) != m.group(1).count(b'="'):
+        return False
+    declared = {name[6:] for name, value in attrs if name.startswith(b"xmlns:") and value}
+    if declared & {b"xml", b"xmlns"}:
+        return False
+    seen: set[bytes] = set()
+    for name, value in attrs:
+        prefix, _, local = name.rpartition(b":")
+        if prefix == b"xmlns":
+            if not value:
+                return False
+        elif prefix and prefix not in declared:
+            return False
+        key = name if prefix == b"xmlns" or name == b"xmlns" else local
+        if key in seen:
+            return False
+        seen.add(key)
+    return True
+
+
+def _unescape(text: str) -> str:
+    """XML text with the five predefined entities (the only references :func:`_plain_formulas`
+    lets through) replaced."""
+    if "&" not in text:
+        return text
+    return (text.replace("&lt;", "<").replace("&gt;", ">").replace("&quot;", '"').replace("&apos;", "'")
+            .replace("&amp;", "&"))
 
 
 @lru_cache(maxsize=8)

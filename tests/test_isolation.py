@@ -1,0 +1,73 @@
+"""The reading helper as a fork of the calling process (toolkit.isolation).
+
+The fork is made only by a process that is small and has no other thread, which a test session
+is not always: these run in a fresh Python process of their own."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+linux_only = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="the helper is forked on Linux only")
+
+
+def run_script(body: str) -> str:
+    env = dict(os.environ, PYTHONPATH=str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    script = textwrap.dedent("""
+        import os, select, sys
+        from toolkit import isolation
+        from toolkit.isolation import Budget, HelperCrashed, run_isolated, start_helper
+        BUDGET = Budget(30.0, 2 << 30)
+        assert isolation._may_fork(BUDGET), "a small single-threaded process may fork its helper"
+    """) + textwrap.dedent(body)
+    done = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    return done.stdout
+
+
+@linux_only
+def test_the_helper_is_a_fork_that_ran_prepare_first():
+    out = run_script("""
+        PREPARED = []
+
+        def prepared():
+            return len(PREPARED)
+
+        start_helper(lambda: PREPARED.append(1), budget=BUDGET)
+        print(run_isolated(os.getppid, budget=BUDGET) == os.getpid())
+        print(run_isolated(prepared, budget=BUDGET), prepared())
+    """)
+    assert out.split() == ["True", "1", "0"]  # a child of ours, where prepare ran (and not here)
+
+
+@linux_only
+def test_the_forked_helper_holds_none_of_our_pipes():
+    """A pipe this process has open is not kept open by the helper: closing our write end
+    ends it (else a reader here would wait forever, as a parent waits on a worker's pipe)."""
+    out = run_script("""
+        r, w = os.pipe()
+        start_helper(budget=BUDGET)
+        assert run_isolated(os.getppid, budget=BUDGET) == os.getpid()
+        os.close(w)
+        readable, _, _ = select.select([r], [], [], 10)
+        print(bool(readable) and os.read(r, 1) == b"")
+    """)
+    assert out.split() == ["True"]
+
+
+def test_a_helper_that_dies_is_replaced_for_the_next_call():
+    from toolkit import isolation
+    from toolkit.isolation import Budget, HelperCrashed, run_isolated
+
+    budget = Budget(30.0, 2 << 30)
+    isolation.stop_helper()
+    with pytest.raises(HelperCrashed):
+        run_isolated(os._exit, (3,), budget=budget)
+    assert run_isolated(os.getppid, budget=budget) == os.getpid()
+    isolation.stop_helper()
