@@ -275,6 +275,22 @@ def _column_widths(t: dict[str, Any], settings: dict[str, Any], usable_cm: float
     return labels + [value] * n_values
 
 
+_RUN_BREAKS = frozenset("\t\r\n")
+
+
+def _run_text(run: Any, text: str) -> None:
+    """``run.text = text`` for a new run: one w:t (xml:space="preserve" when the text starts or
+    ends with white space), as python-docx makes it, without its character-by-character pass;
+    text with tabs or line breaks goes through python-docx."""
+    if _RUN_BREAKS.isdisjoint(text):
+        t = etree.SubElement(run, qn("w:t"))
+        t.text = text
+        if len(text.strip()) < len(text):
+            t.set(qn("xml:space"), "preserve")
+    else:
+        run.text = text
+
+
 def _table(doc: Any, t: dict[str, Any], settings: dict[str, Any], usable_cm: float) -> None:
     """A real Word table; merged cells as Word writes them (w:gridSpan across, w:vMerge down).
 
@@ -321,7 +337,7 @@ def _table(doc: Any, t: dict[str, Any], settings: dict[str, Any], usable_cm: flo
                     if c["role"] == "caption":
                         etree.SubElement(etree.SubElement(run, qn("w:rPr")), qn("w:b"))
                     if c["text"]:
-                        run.text = c["text"]
+                        _run_text(run, c["text"])
                     p.append(run)
                 slots[(r0 + i, c0)] = tc
     tbl = table._tbl
