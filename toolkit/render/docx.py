@@ -294,6 +294,30 @@ def _column_widths(t: dict[str, Any], settings: dict[str, Any], usable_cm: float
     return labels + [value] * n_values
 
 
+_B = qn("w:b")
+_CANT_SPLIT = qn("w:cantSplit")
+_GRID_SPAN = qn("w:gridSpan")
+_JC = qn("w:jc")
+_KEEP_NEXT = qn("w:keepNext")
+_P = qn("w:p")
+_P_PR = qn("w:pPr")
+_P_STYLE = qn("w:pStyle")
+_R = qn("w:r")
+_R_PR = qn("w:rPr")
+_T = qn("w:t")
+_TBL_HEADER = qn("w:tblHeader")
+_TC = qn("w:tc")
+_TC_PR = qn("w:tcPr")
+_TC_W = qn("w:tcW")
+_TEXT_DIRECTION = qn("w:textDirection")
+_TR = qn("w:tr")
+_TR_PR = qn("w:trPr")
+_TYPE = qn("w:type")
+_VAL = qn("w:val")
+_V_ALIGN = qn("w:vAlign")
+_V_MERGE = qn("w:vMerge")
+_W = qn("w:w")
+_XML_SPACE = qn("xml:space")
 _RUN_BREAKS = frozenset("\t\r\n")
 
 
@@ -302,10 +326,10 @@ def _run_text(run: Any, text: str) -> None:
     ends with white space), as python-docx makes it, without its character-by-character pass;
     text with tabs or line breaks goes through python-docx."""
     if _RUN_BREAKS.isdisjoint(text):
-        t = etree.SubElement(run, qn("w:t"))
+        t = etree.SubElement(run, _T)
         t.text = text
         if len(text.strip()) < len(text):
-            t.set(qn("xml:space"), "preserve")
+            t.set(_XML_SPACE, "preserve")
     else:
         run.text = text
 
@@ -327,45 +351,46 @@ def _table(doc: Any, t: dict[str, Any], settings: dict[str, Any], usable_cm: flo
     keep_together = bool(conf.get("keep_together"))
     vertical_cols = set(conf.get("vertical_cols") or ())
     heading_rows = {c["row"] for row in t["rows"] for c in row if c["role"] in ("caption", "corner", "column")}
+    tbl = table._tbl
+    make = tbl.makeelement  # python-docx's element classes, without OxmlElement's per-call set-up
     slots: dict[tuple[int, int], Any] = {}  # (row, col) -> w:tc, for the cells not covered by a merge
     for grid_row in t["rows"]:
         for c in grid_row:
             r0, c0, rs, cs = c["row"], c["col"], c["rowspan"], c["colspan"]
             width = str(Cm(sum(widths[c0:c0 + cs])).twips)
             for i in range(rs):
-                tc = OxmlElement("w:tc")
-                tc_pr = etree.SubElement(tc, qn("w:tcPr"))
-                etree.SubElement(tc_pr, qn("w:tcW"), {qn("w:type"): "dxa", qn("w:w"): width})
+                tc = make(_TC)
+                tc_pr = etree.SubElement(tc, _TC_PR)
+                etree.SubElement(tc_pr, _TC_W, {_TYPE: "dxa", _W: width})
                 if cs > 1:
-                    etree.SubElement(tc_pr, qn("w:gridSpan"), {qn("w:val"): str(cs)})
+                    etree.SubElement(tc_pr, _GRID_SPAN, {_VAL: str(cs)})
                 if rs > 1:  # "continue" is the default value: left out, as python-docx does
-                    etree.SubElement(tc_pr, qn("w:vMerge"), {qn("w:val"): "restart"} if i == 0 else {})
+                    etree.SubElement(tc_pr, _V_MERGE, {_VAL: "restart"} if i == 0 else {})
                 vertical = c["col"] in vertical_cols and c["role"] == "row" and rs > 1
                 if vertical:  # a label down a narrow column: upright characters, top to bottom
-                    etree.SubElement(tc_pr, qn("w:textDirection"), {qn("w:val"): "tbRl"})
-                etree.SubElement(tc_pr, qn("w:vAlign"), {qn("w:val"): "center"})
-                p = etree.SubElement(tc, qn("w:p"))
-                p_pr = etree.SubElement(p, qn("w:pPr"))
-                etree.SubElement(p_pr, qn("w:pStyle"), {qn("w:val"): style_id})
+                    etree.SubElement(tc_pr, _TEXT_DIRECTION, {_VAL: "tbRl"})
+                etree.SubElement(tc_pr, _V_ALIGN, {_VAL: "center"})
+                p = etree.SubElement(tc, _P)
+                p_pr = etree.SubElement(p, _P_PR)
+                etree.SubElement(p_pr, _P_STYLE, {_VAL: style_id})
                 if r0 + i in heading_rows or (keep_together and r0 + i < t["n_rows"] - 1):
-                    etree.SubElement(p_pr, qn("w:keepNext"))
+                    etree.SubElement(p_pr, _KEEP_NEXT)
                 if i == 0:
                     if c["role"] in ("row", "caption") and not vertical:
-                        etree.SubElement(p_pr, qn("w:jc"), {qn("w:val"): "left"})
-                    run = OxmlElement("w:r")
+                        etree.SubElement(p_pr, _JC, {_VAL: "left"})
+                    run = make(_R)
                     if c["role"] == "caption":
-                        etree.SubElement(etree.SubElement(run, qn("w:rPr")), qn("w:b"))
+                        etree.SubElement(etree.SubElement(run, _R_PR), _B)
                     if c["text"]:
                         _run_text(run, c["text"])
                     p.append(run)
                 slots[(r0 + i, c0)] = tc
-    tbl = table._tbl
     for r in range(t["n_rows"]):
-        tr = OxmlElement("w:tr")
-        tr_pr = etree.SubElement(tr, qn("w:trPr"))
-        etree.SubElement(tr_pr, qn("w:cantSplit"))
+        tr = make(_TR)
+        tr_pr = etree.SubElement(tr, _TR_PR)
+        etree.SubElement(tr_pr, _CANT_SPLIT)
         if r < t["head_rows"]:
-            etree.SubElement(tr_pr, qn("w:tblHeader"))
+            etree.SubElement(tr_pr, _TBL_HEADER)
         for col in range(t["n_cols"]):
             if (r, col) in slots:
                 tr.append(slots[(r, col)])
