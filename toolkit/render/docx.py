@@ -27,7 +27,7 @@ STYLE_TABLE, STYLE_DRAFT, STYLE_FOOTER = "NB Table", "NB Draft", "Footer"
 
 def render_docx(ctx: dict[str, Any], settings: dict[str, Any]) -> bytes:
     """The Word document (.docx bytes) for a report context (see toolkit.render.context)."""
-    doc = _blank_document(settings)
+    doc, style_ids = _blank_document(settings)
     props = doc.core_properties
     props.title = ctx["title"]
     props.subject = "政府信息公开工作年度报告"
@@ -36,9 +36,9 @@ def render_docx(ctx: dict[str, Any], settings: dict[str, Any]) -> bytes:
     props.keywords = "政府信息公开;年度报告"
     props.comments = ctx["draft_mark"] if ctx["draft"] else ""
 
-    add = _paragraphs(doc)
+    add = _paragraphs(doc, style_ids)
     if ctx["draft"]:
-        _draft_header(doc, ctx["draft_mark"])
+        _draft_header(doc, ctx["draft_mark"], style_ids)
     title = add("", STYLE_TITLE)
     lines = _title_lines(ctx, settings)
     for i, line in enumerate(lines):
@@ -56,33 +56,40 @@ def render_docx(ctx: dict[str, Any], settings: dict[str, Any]) -> bytes:
             for text in part["paragraphs"]:
                 add(text, STYLE_BODY)
         if section["table"]:
-            _table(doc, section["table"], settings, usable_cm)
+            _table(doc, section["table"], settings, usable_cm, style_ids)
             spacer = add("", STYLE_TABLE)
             spacer.paragraph_format.space_after = Pt(6)
-    _footer(doc, settings)
+    _footer(doc, settings, style_ids)
     out = io.BytesIO()
     doc.save(out)
     return out.getvalue()
 
 
-_BLANKS: dict[str, Any] = {}
+_BLANKS: dict[str, tuple[Any, dict[str, str | None]]] = {}
+_STYLE_TABLE_GRID = "Table Grid"
 
 
-def _blank_document(settings: dict[str, Any]) -> Any:
-    """A new document with the page, styles and font table of ``settings``: a copy of one built
-    once per look (building it parses python-docx's template and sets every style, a third of
-    a report's time)."""
+def _blank_document(settings: dict[str, Any]) -> tuple[Any, dict[str, str | None]]:
+    """A new document with the page, styles and font table of ``settings``, and the style ids
+    of the styles the report uses (None: the default style): a copy of one built once per look
+    (building it parses python-docx's template and sets every style, and python-docx looks a
+    style up by scanning all of them, a third of a report's time)."""
+    from docx.enum.style import WD_STYLE_TYPE
+
     key = json.dumps(settings, sort_keys=True, ensure_ascii=False, default=str)
-    blank = _BLANKS.get(key)
-    if blank is None:
+    if key not in _BLANKS:
         blank = Document()
         _page(blank, settings)
         _styles(blank, settings)
         _font_table(blank, settings)
+        ids = {name: blank.part.get_style_id(blank.styles[name], WD_STYLE_TYPE.PARAGRAPH)
+               for name in (STYLE_TITLE, STYLE_H1, STYLE_H2, STYLE_BODY, STYLE_TABLE, STYLE_DRAFT, STYLE_FOOTER)}
+        ids[_STYLE_TABLE_GRID] = blank.part.get_style_id(blank.styles[_STYLE_TABLE_GRID], WD_STYLE_TYPE.TABLE)
         if len(_BLANKS) >= 8:
             _BLANKS.clear()
-        _BLANKS[key] = blank
-    return copy.deepcopy(blank)
+        _BLANKS[key] = (blank, ids)
+    blank, ids = _BLANKS[key]
+    return copy.deepcopy(blank), ids
 
 
 def _title_lines(ctx: dict[str, Any], settings: dict[str, Any]) -> list[str]:
@@ -94,27 +101,20 @@ def _title_lines(ctx: dict[str, Any], settings: dict[str, Any]) -> list[str]:
     return [title]
 
 
-def _draft_header(doc: Any, mark: str) -> None:
+def _draft_header(doc: Any, mark: str, style_ids: dict[str, str | None]) -> None:
     """The draft mark in the page header, so that it shows on every page (a loose page too)."""
     paragraph = doc.sections[0].header.paragraphs[0]
-    paragraph.style = doc.styles[STYLE_DRAFT]
+    paragraph._p.style = style_ids[STYLE_DRAFT]
     paragraph.add_run(mark)
 
 
-def _paragraphs(doc: Any) -> Any:
-    """``add(text, style_name)``: ``doc.add_paragraph(text, style=style_name)``, with each style
-    looked up once (python-docx looks the style, and the default style, up for every paragraph)."""
-    from docx.enum.style import WD_STYLE_TYPE
-
-    default = doc.styles.default(WD_STYLE_TYPE.PARAGRAPH)
-    ids: dict[str, str | None] = {}
+def _paragraphs(doc: Any, style_ids: dict[str, str | None]) -> Any:
+    """``add(text, style_name)``: ``doc.add_paragraph(text, style=style_name)`` with the style
+    ids found once (python-docx looks the style, and the default style, up for every paragraph)."""
 
     def add(text: str, style: str) -> Any:
-        if style not in ids:
-            found = doc.styles[style]
-            ids[style] = None if found == default else found.style_id
         paragraph = doc.add_paragraph(text)
-        paragraph._p.style = ids[style]  # None (the default style) still makes an empty w:pPr, as before
+        paragraph._p.style = style_ids[style]  # None (the default style) still makes an empty w:pPr, as before
         return paragraph
 
     return add
@@ -251,13 +251,13 @@ def _font_table(doc: Any, settings: dict[str, Any]) -> None:
     part._blob = etree.tostring(root, xml_declaration=True, encoding="UTF-8", standalone=True)
 
 
-def _footer(doc: Any, settings: dict[str, Any]) -> None:
+def _footer(doc: Any, settings: dict[str, Any], style_ids: dict[str, str | None]) -> None:
     pattern = settings.get("page_number") or ""
     if "{page}" not in pattern:
         return
     before, _, after = pattern.partition("{page}")
     paragraph = doc.sections[0].footer.paragraphs[0]
-    paragraph.style = doc.styles[STYLE_FOOTER]
+    paragraph._p.style = style_ids[STYLE_FOOTER]
     if before:
         paragraph.add_run(before)
     run = paragraph.add_run()
@@ -334,19 +334,20 @@ def _run_text(run: Any, text: str) -> None:
         run.text = text
 
 
-def _table(doc: Any, t: dict[str, Any], settings: dict[str, Any], usable_cm: float) -> None:
+def _table(doc: Any, t: dict[str, Any], settings: dict[str, Any], usable_cm: float,
+           style_ids: dict[str, str | None]) -> None:
     """A real Word table; merged cells as Word writes them (w:gridSpan across, w:vMerge down).
 
     The table and its columns come from python-docx; rows and cells are built directly as the
     elements python-docx would make (its per-cell properties cost most of a report's time)."""
     table = doc.add_table(rows=0, cols=t["n_cols"])
-    table.style = doc.styles["Table Grid"]
+    table._tbl.tblStyle_val = style_ids[_STYLE_TABLE_GRID]
     table.alignment = WD_TABLE_ALIGNMENT.CENTER
     table.autofit = False
     widths = _column_widths(t, settings, usable_cm)
     for i, col in enumerate(table.columns):
         col.width = Cm(widths[i])
-    style_id = doc.styles[STYLE_TABLE].style_id
+    style_id = style_ids[STYLE_TABLE]
     conf = (settings.get("tables") or {}).get(t["id"], {}) or {}
     keep_together = bool(conf.get("keep_together"))
     vertical_cols = set(conf.get("vertical_cols") or ())
