@@ -85,11 +85,25 @@ def _blank_document(settings: dict[str, Any]) -> tuple[Any, dict[str, str | None
         ids = {name: blank.part.get_style_id(blank.styles[name], WD_STYLE_TYPE.PARAGRAPH)
                for name in (STYLE_TITLE, STYLE_H1, STYLE_H2, STYLE_BODY, STYLE_TABLE, STYLE_DRAFT, STYLE_FOOTER)}
         ids[_STYLE_TABLE_GRID] = blank.part.get_style_id(blank.styles[_STYLE_TABLE_GRID], WD_STYLE_TYPE.TABLE)
+        _freeze_parts(blank)
         if len(_BLANKS) >= 8:
             _BLANKS.clear()
         _BLANKS[key] = (blank, ids)
     blank, ids = _BLANKS[key]
     return copy.deepcopy(blank), ids
+
+
+def _freeze_parts(doc: Any) -> None:
+    """Turn the parts of the document part a report never changes (styles, settings, numbering)
+    into parts holding their serialized bytes, so that copying the document and saving it do not
+    copy and serialize their XML each time. The document part itself and the core properties
+    stay live; headers and footers are added to the copy."""
+    from docx.opc.part import Part, XmlPart
+
+    for rel in doc.part.rels.values():
+        if not rel.is_external and isinstance(rel.target_part, XmlPart):
+            part = rel.target_part
+            rel._target = Part(part.partname, part.content_type, part.blob, part.package)
 
 
 def _title_lines(ctx: dict[str, Any], settings: dict[str, Any]) -> list[str]:
@@ -340,7 +354,7 @@ def _table(doc: Any, t: dict[str, Any], settings: dict[str, Any], usable_cm: flo
 
     The table and its columns come from python-docx; rows and cells are built directly as the
     elements python-docx would make (its per-cell properties cost most of a report's time)."""
-    table = doc.add_table(rows=0, cols=t["n_cols"])
+    table = doc._body.add_table(0, t["n_cols"], doc._block_width)  # doc.add_table without its style look-up
     table._tbl.tblStyle_val = style_ids[_STYLE_TABLE_GRID]
     table.alignment = WD_TABLE_ALIGNMENT.CENTER
     table.autofit = False
