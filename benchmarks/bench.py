@@ -110,7 +110,8 @@ def _make_one(args: tuple[int, str, str]) -> tuple[str, str]:
     index, unit, out_dir = args
     from toolkit.blank import blank_file_name
     from toolkit.formats import load_format
-    from toolkit.round import cell_value, synthetic_report
+    from toolkit.demo.synthetic import synthetic_report
+    from toolkit.round import cell_value
     from toolkit.layout import cell_addresses
     from toolkit.workbook.writer import write_workbook
 

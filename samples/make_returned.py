@@ -22,7 +22,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from toolkit.formats import load_format  # noqa: E402
-from toolkit.round import synthetic_report  # noqa: E402
+from toolkit.demo.synthetic import synthetic_report  # noqa: E402
 from toolkit.layout import cell_addresses  # noqa: E402
 from toolkit.workbook.writer import write_workbook  # noqa: E402
 

@@ -77,7 +77,7 @@ def test_result_sheet_lists_findings_with_links(annotated):
     for i, finding in enumerate(findings):
         link = ws.cell(row=first + 1 + i, column=RESULT_HEADERS.index("单元格") + 1).hyperlink
         assert link.location == f"'{finding.sheet}'!{finding.cell}"
-    assert "错误2个，警告0个" in ws["A1"].value and "城关镇人民政府" in ws["A1"].value
+    assert "错误2个，需核实0个" in ws["A1"].value and "城关镇人民政府" in ws["A1"].value
 
 
 def test_clean_file_copy_says_no_problem(annotated):

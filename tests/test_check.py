@@ -153,7 +153,7 @@ def test_cli_exit_codes_and_terminal_output(returned):
     assert result.exit_code == 1
     text = re.sub(r"\s+", "", result.stdout)
     assert "表三自然人列：第一项" in text and "表三!D6" in text and "表四!E6" in text
-    assert "共校验5个文件：1个通过，1个仅有警告，3个有错误（其中1个无法读取）；共4个错误、1个警告。" in text
+    assert "共校验5个文件：1个通过，1个仅需核实，3个有错误（其中1个无法读取）；共4个错误、1个需核实。" in text
 
 
 @pytest.mark.parametrize("args", [

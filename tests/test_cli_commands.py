@@ -21,7 +21,8 @@ from toolkit.blank import BlankSettingsError, check_round_settings
 from toolkit.cli import app
 from toolkit.cli.usage import display_width
 from toolkit.model import FileReport
-from toolkit.round import round_status, synthetic_report
+from toolkit.demo.synthetic import synthetic_report
+from toolkit.round import round_status
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -91,7 +91,7 @@ def test_sample_texts_do_not_double_a_word():
     """The made-up narrative names each part's topic once: 信息处理费收取情况, not …情况情况."""
     from toolkit.batch import check_file
     from toolkit.formats import load_format
-    from toolkit.round import synthetic_report
+    from toolkit.demo.synthetic import synthetic_report
 
     for format_id in ("2019", "2021"):
         data = synthetic_report(load_format(format_id), "城关镇人民政府", 2025, seed=1)

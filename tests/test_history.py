@@ -13,13 +13,8 @@ from toolkit.archive import Archive
 from toolkit.cli import app
 from toolkit.formats import all_formats, load_format
 from toolkit.model import format_decimal
-from toolkit.round import (
-    draw_history_chart,
-    figure_cells,
-    history_figures,
-    synthetic_report,
-    unit_history,
-)
+from toolkit.demo.synthetic import synthetic_report
+from toolkit.round import draw_history_chart, figure_cells, history_figures, unit_history
 
 UNIT = "蓼堤镇人民政府"
 

@@ -33,7 +33,8 @@ from toolkit.render import render_report
 from toolkit.render.pdf import docx_to_pdf_many
 from toolkit.workbook.annotate import ERROR_FILL, RESULT_HEADERS, RESULT_SHEET, WARNING_FILL
 from toolkit.layout import narrative_rows, workbook_plan
-from toolkit.workbook.looks import LINE_PT, colour, list_columns, text_lines
+from toolkit.workbook.lists import list_columns, printed_count
+from toolkit.workbook.looks import LINE_PT, colour, text_lines
 from toolkit.workbook.summary import FILES_HEADERS, FINDINGS_HEADERS, TOTALS_SHEET, write_summary
 from toolkit.workbook.writer import write_workbook
 
@@ -221,7 +222,7 @@ def test_result_sheet_prints_at_a_readable_size(checked, tmp_path):
     file = next(f for f in report.files if CHENGGUAN in Path(f.path).name)
     copy = annotated / Path(file.path).name
     ws = openpyxl.load_workbook(copy)[RESULT_SHEET]
-    _, n_printed = list_columns("result_sheet", RESULT_HEADERS)
+    n_printed = printed_count(list_columns("result_sheet"))
     assert ws.print_area.endswith(f"$A$1:${chr(64 + n_printed)}${ws.max_row}"), ws.print_area
     assert ws.page_setup.orientation == "landscape" and ws.page_setup.fitToWidth == 1
     assert ws.cell(row=5, column=RESULT_HEADERS.index("问题说明") + 1).alignment.wrap_text
@@ -250,7 +251,7 @@ def test_summary_lists_print_landscape_one_page_wide(checked):
     wb = openpyxl.load_workbook(summary)
     for name, sheet, headers in (("文件汇总", "files_sheet", FILES_HEADERS), ("问题清单", "findings_sheet", FINDINGS_HEADERS)):
         ws = wb[name]
-        _, n_printed = list_columns(sheet, headers)
+        n_printed = printed_count(list_columns(sheet))
         assert ws.page_setup.orientation == "landscape"
         assert ws.page_setup.fitToWidth in (None, 1) and ws.page_setup.fitToHeight == 0  # None: 1, the default
         assert ws.sheet_properties.pageSetUpPr.fitToPage

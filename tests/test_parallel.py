@@ -29,7 +29,7 @@ from toolkit.formats import load_format
 from toolkit.model import Report
 from toolkit.parallel import MIN_ITEMS_PER_WORKER, cpu_count, in_worker, ordered_map, resolve_workers
 from toolkit.render import render_many
-from toolkit.round import synthetic_report
+from toolkit.demo.synthetic import synthetic_report
 from toolkit.layout import cell_addresses
 from toolkit.workbook.source import DEFAULT_LIMITS
 

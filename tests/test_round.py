@@ -19,7 +19,9 @@ from toolkit.batch import check_paths
 from toolkit.cli import app
 from toolkit.formats import load_format
 from toolkit.mail import SmtpSettings
-from toolkit.round import demo_round, round_status, send_findings, send_requests, synthetic_report
+from toolkit.demo.round import demo_round
+from toolkit.demo.synthetic import synthetic_report
+from toolkit.round import round_status, send_findings, send_requests
 from toolkit.layout import cell_addresses
 from toolkit.workbook.writer import write_workbook
 

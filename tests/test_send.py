@@ -321,7 +321,7 @@ def test_findings_mail_with_annotated_copy_through_smtp(tmp_path, roster, server
     body = body_text(item.message)
     assert "发现1处错误，另有1处需要核实" in body
     assert "1. 【错误】表三 D12：表三 自然人列：第一项(6)加第二项(0)之和为6" in body
-    assert "2. 【请核实】表二 C4：表二 规章 本年制发件数未填" in body
+    assert "2. 【需核实】表二 C4：表二 规章 本年制发件数未填" in body
     assert "请于2026年1月25日前" in body
     [(name, content)] = attachments(item.message)
     assert name == "造甲城镇人民政府_2025.xlsx"

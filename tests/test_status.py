@@ -12,7 +12,8 @@ from typer.testing import CliRunner
 from toolkit.archive import Archive
 from toolkit.cli import app
 from toolkit.model import FileReport, Finding
-from toolkit.round import round_status, synthetic_report, write_status_xlsx
+from toolkit.demo.synthetic import synthetic_report
+from toolkit.round import round_status, write_status_xlsx
 
 ROSTER = ["城关镇人民政府", "蓼堤镇人民政府", "西陵寺镇人民政府", "北湖街道办事处"]
 

@@ -95,13 +95,13 @@ def test_files_and_findings_sheets(tmp_path):
     assert rows[0] == FILES_HEADERS
     assert [(r[1], r[2], r[5], r[6], r[7]) for r in rows[1:]] == [
         (Path(f.path).name, f.data.unit if f.data else None, s, f.errors, f.warnings)
-        for f, s in zip(report.files, ["通过", "通过", "通过", "有错误", "无法读取", "有警告"])]
+        for f, s in zip(report.files, ["通过", "通过", "通过", "有错误", "无法读取", "需核实"])]
     assert rows[4][8] == "不相等" and rows[4][3] == RETURN_YEAR and rows[4][4] == "2021"
     findings = list(wb[FINDINGS_SHEET].iter_rows(values_only=True))
     assert findings[0] == FINDINGS_HEADERS
     assert [(r[0], r[2], r[10], r[3]) for r in findings[1:]] == [
         ("broken.xlsx", "错误", "rule-not-equal", "不相等"), ("bad.xlsx", "错误", "not-a-workbook", "不是工作簿"),
-        ("warned.xlsx", "警告", "value-blank", "空白")]
+        ("warned.xlsx", "需核实", "value-blank", "空白")]
 
 
 def test_text_that_looks_like_a_formula_stays_text(tmp_path):
@@ -145,7 +145,7 @@ def test_summary_from_the_command_sums_the_valid_returned_files(tmp_path):
     expected = _expected_totals(fmt, valid)
     assert {k: Decimal(str(v)) for k, v in got.items()} == expected
     statuses = [r[5] for r in list(wb[FILES_SHEET].iter_rows(values_only=True))[1:]]
-    assert sorted(statuses) == sorted(["通过", "有错误", "有错误", "有警告", "无法读取"])
+    assert sorted(statuses) == sorted(["通过", "有错误", "有错误", "需核实", "无法读取"])
 
 
 def test_summary_is_written_atomically_over_an_old_one(tmp_path):

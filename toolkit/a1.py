@@ -33,6 +33,11 @@ def a1(row: int, col: int) -> str:
     return f"{col_letters(col)}{row}"
 
 
+def absolute_a1(row: int, col: int) -> str:
+    """1-based row and column to an absolute A1 reference: (7, 2) -> "$B$7"."""
+    return f"${col_letters(col)}${row}"
+
+
 def parse_ref(ref: str) -> Pos | None:
     """An A1 reference ("B7", "$B$7") to 1-based (row, col), or None."""
     m = _CELL_REF.match(ref.strip().upper())

@@ -35,7 +35,7 @@ def check_command(
     import sys
 
     from toolkit.batch import Tally, check_paths, expand_paths, iter_check, write_json
-    from toolkit.cli.common import check_format_id, console, require_some
+    from toolkit.cli.common import check_format_id, console, interruptible, print_json, require_some
     from toolkit.formats import FormatError, format_for_year
     from toolkit.model import Report
     from toolkit.parallel import resolve_workers
@@ -73,7 +73,7 @@ def check_command(
 
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
-    try:
+    with interruptible():
         stdout = sys.stdout  # the JSON goes here, not through the progress bar's redirection
         # redrawn as each file is done, by no thread of its own: the reading helper and the
         # workers can then be forked from this process (toolkit.isolation, toolkit.parallel)
@@ -93,14 +93,10 @@ def check_command(
                 stdout.flush()
             else:  # only unit and year of each file are shown
                 report = Report(list(iter_check(paths, keep_data=False, **options)))
-    except KeyboardInterrupt:
-        err.print("已中断；没有写出不完整的文件。")
-        raise typer.Exit(130)
 
     if as_json:
         if not isinstance(report, Tally):
-            sys.stdout.write(json.dumps(report.to_dict(), ensure_ascii=False, indent=2) + "\n")
-            sys.stdout.flush()
+            print_json(report.to_dict())
         out = err
     else:
         out = console()
@@ -115,7 +111,8 @@ def check_command(
     raise typer.Exit(0 if report.valid else 1)
 
 
-SEVERITY_STYLE = {"error": ("错误", "bold red"), "warning": ("警告", "yellow")}
+SEVERITY_STYLE = {"error": "bold red", "warning": "yellow"}
+FILE_STYLE = {"clean": "green", "warnings": "yellow"}  # else bold red
 CODE_COLUMN_FROM = 100  # narrower consoles leave out the finding code and give its room to the message
 
 
@@ -128,16 +125,16 @@ def print_report(report: Any, console: Any) -> None:
     from rich.text import Text
 
     from toolkit.cli.usage import display_width, wrap
-    from toolkit.workbook.summary import file_status
+    from toolkit.output_labels import counts_text, file_state, file_status_label, severity_label
 
     with_code = console.width >= CODE_COLUMN_FROM
     for file in report.files:
         data = file.data
         who = " ".join(str(x) for x in (data.unit if data else None, f"{data.year}年" if data and data.year else None)
                        if x)
-        status = file_status(file)
-        style = {"通过": "green", "有警告": "yellow"}.get(status, "bold red")
-        counts = f"错误{file.errors}个，警告{file.warnings}个" if file.findings else ""
+        status = file_status_label(file)
+        style = FILE_STYLE.get(file_state(file), "bold red")
+        counts = counts_text(file.errors, file.warnings) if file.findings else ""
         console.print(f"[{style}]{status}[/{style}]  {escape(file.path)}" + (f"  {escape(who)}" if who else "")
                       + (f"  （{counts}）" if counts else ""), markup=True, highlight=False)
         if not file.findings:
@@ -154,8 +151,8 @@ def print_report(report: Any, console: Any) -> None:
         if with_code:
             table.add_column("代码", style="dim", no_wrap=True)
         for f, place in zip(findings, places):
-            label, colour = SEVERITY_STYLE.get(f.severity, (f.severity, ""))
-            row = [Text(label, style=colour), Text(place), Text("\n".join(wrap(f.message, room)))]
+            row = [Text(severity_label(f.severity), style=SEVERITY_STYLE.get(f.severity, "")), Text(place),
+                   Text("\n".join(wrap(f.message, room)))]
             table.add_row(*row, *([Text(f.code)] if with_code else []))
         console.print(table)
         console.print()
@@ -165,9 +162,12 @@ def summary_line(report: Any) -> str:
     """One line: how many files passed, had warnings only, had errors, could not be read
     (``report``: a Report, or the :class:`toolkit.batch.Tally` of a streamed batch)."""
     from toolkit.batch import Tally
+    from toolkit.output_labels import labels
 
     t = report if isinstance(report, Tally) else Tally.of(report.files)
-    text = (f"共校验 {t.files} 个文件：{t.clean} 个通过，{t.warned} 个仅有警告，{t.with_errors} 个有错误"
+    words = labels()
+    error, warning = words["severity"]["error"], words["severity"]["warning"]
+    text = (f"共校验 {t.files} 个文件：{t.clean} 个通过，{t.warned} 个仅{warning}，{t.with_errors} 个有错误"
             + (f"（其中 {t.unreadable} 个无法读取）" if t.unreadable else "")
-            + f"；共 {t.errors} 个错误、{t.warnings} 个警告。")
+            + f"；共 {t.errors} 个{error}、{t.warnings} 个{warning}。")
     return text

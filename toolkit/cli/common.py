@@ -13,7 +13,8 @@ from __future__ import annotations
 
 import os
 import sys
-from typing import Any, Callable, NoReturn, Optional, Sequence
+from contextlib import contextmanager
+from typing import Any, Callable, Iterator, NoReturn, Optional, Sequence
 
 import typer
 from typer import _click as click
@@ -121,6 +122,27 @@ def check_format_id(format_id: Optional[str]) -> None:
 
     if format_id not in format_ids():
         usage(f"--format 只能是 {' 或 '.join(format_ids())}，而不是 {format_id}")
+
+
+def print_json(payload: Any) -> None:
+    """``payload`` as indented JSON on standard output, Chinese kept as it is."""
+    import json
+
+    sys.stdout.write(json.dumps(payload, ensure_ascii=False, indent=2) + "\n")
+    sys.stdout.flush()
+
+
+@contextmanager
+def interruptible() -> Iterator[None]:
+    """Ctrl-C during a batch: one line on standard error (no output is left half-written: every
+    file is written atomically) and exit 130."""
+    try:
+        yield
+    except KeyboardInterrupt:
+        from toolkit.cli.usage import texts
+
+        click.echo(texts()["interrupted"], err=True)
+        raise typer.Exit(INTERRUPTED) from None
 
 
 def console(stderr: bool = False) -> Any:

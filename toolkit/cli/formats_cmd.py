@@ -5,7 +5,7 @@ from __future__ import annotations
 import typer
 
 from toolkit.cli import app
-from toolkit.cli.common import json_option
+from toolkit.cli.common import json_option, print_json
 
 
 @app.command("formats")
@@ -17,13 +17,11 @@ def formats_command(
 
     formats = all_formats()
     if as_json:
-        import json
-
-        typer.echo(json.dumps([
+        print_json([
             {"id": f.id, "name": f.name, "year_from": f.year_from, "year_to": f.year_to,
              "cells": len(f.cells), "rules": [r.id for r in f.rules]}
             for f in formats
-        ], ensure_ascii=False, indent=2))
+        ])
         return
     for f in formats:
         years = f"{f.year_from}–{f.year_to}" if f.year_to else f"{f.year_from}年起"

@@ -8,7 +8,7 @@ from typing import Optional
 import typer
 
 from toolkit.cli import app
-from toolkit.cli.common import archive_option, console, fail, json_option
+from toolkit.cli.common import archive_option, console, fail, json_option, print_json
 
 
 @app.command("history")
@@ -29,9 +29,7 @@ def history_command(
         history = unit_history(arch, unit)
 
     if as_json:
-        import json
-
-        typer.echo(json.dumps(history.to_dict(), ensure_ascii=False, indent=2))
+        print_json(history.to_dict())
     else:
         _table(history)
     if chart is not None:

@@ -29,11 +29,8 @@ def import_command(
 
     有错误（读不出的内容或不符合勾稽关系）时退出码为 1，没有错误为 0，用法错误为 2。
     """
-    import json
-    import sys
-
     from toolkit.cli.check import print_report, summary_line
-    from toolkit.cli.common import check_format_id, console, require_some
+    from toolkit.cli.common import check_format_id, console, interruptible, print_json, require_some
     from toolkit.importers.batch import expand_reports, import_reports
 
     check_format_id(format_id)
@@ -41,19 +38,16 @@ def import_command(
     if not expand_reports(reports):
         usage("在给出的文件夹中没有找到报告文件（.txt .md .html .htm .docx）")
     err = console(stderr=True)
-    try:
+    with interruptible():
         batch = import_reports(reports, out=out, out_dir=out_dir, to=to, format_id=format_id, year=year,
                                archive=archive)
-    except KeyboardInterrupt:
-        err.print("已中断；没有写出不完整的文件。")
-        raise typer.Exit(130)
 
     if as_json:
         payload = batch.report.to_dict()
         for file in payload["files"]:
             written = batch.outputs.get(file["path"])
             file["output"] = str(written) if written else None
-        sys.stdout.write(json.dumps(payload, ensure_ascii=False, indent=2) + "\n")
+        print_json(payload)
         out_console = err
     else:
         out_console = console()

@@ -57,7 +57,8 @@ WARNINGS_SHOWN = 5
 def _print_result(result) -> None:
     """What happened to one source: errors in full when it was refused or drafted, warnings
     (up to a few; `nianbao check` lists them all), and the parts that got default text."""
-    from toolkit.model import ERROR
+    from toolkit.model import ERROR, WARNING
+    from toolkit.output_labels import severity_label
 
     err = not result.ok
     if result.ok:
@@ -68,11 +69,12 @@ def _print_result(result) -> None:
     errors = [f for f in result.findings if f.severity == ERROR]
     warnings = [f for f in result.findings if f.severity != ERROR]
     for finding in errors:
-        _print_finding("错误", finding, err)
+        _print_finding(severity_label(ERROR), finding, err)
     for finding in warnings[:WARNINGS_SHOWN]:
-        _print_finding("警告", finding, err)
+        _print_finding(severity_label(WARNING), finding, err)
     if len(warnings) > WARNINGS_SHOWN:
-        typer.echo(f"  ……另有{len(warnings) - WARNINGS_SHOWN}个警告，用 nianbao check 查看全部", err=err)
+        typer.echo(f"  ……另有{len(warnings) - WARNINGS_SHOWN}个{severity_label(WARNING)}，用 nianbao check 查看全部",
+                   err=err)
     if result.ok and result.defaults_used and result.data is not None:
         typer.echo(f"  以下文字部分未填写，已使用默认文字，请核对：{'、'.join(_part_labels(result))}")
 

@@ -48,7 +48,7 @@ def send_command(
     加 --smtp 则直接发送。重复运行不会重复发送同一单位的邮件（--resend 强制重发）。
     """
     from toolkit.blank import check_round_settings
-    from toolkit.cli.common import check_format_id, contact_dict
+    from toolkit.cli.common import check_format_id, contact_dict, print_json
     from toolkit.formats import FormatError
     from toolkit.mail import PASSWORD_ENV, MailError, SmtpSettings
     from toolkit.round import RoundError, parse_deadline, send_findings, send_requests
@@ -118,9 +118,7 @@ def send_command(
         where = f"（名单第{unit.line}行）" if unit.line else ""
         typer.echo(f"未发送：{unit.unit}{where}：{unit.reason}", file=out)
     if as_json:
-        import json
-
-        typer.echo(json.dumps(report.to_dict(), ensure_ascii=False, indent=2))
+        print_json(report.to_dict())
     done = "已发送" if settings else "已写入发件箱"
     summary = (f"{done} {report.count('sent') + report.count('written')} 封，"
                f"跳过 {report.count('skipped')} 封（此前已处理），失败 {len(report.failed)} 封，"

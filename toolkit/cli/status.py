@@ -9,7 +9,7 @@ from typing import Optional
 import typer
 
 from toolkit.cli import app
-from toolkit.cli.common import archive_option, console, json_option, roster_option, year_option
+from toolkit.cli.common import archive_option, console, json_option, print_json, roster_option, year_option
 
 _COLOURS = {"missing": "bright_black", "errors": "red", "clean": "green"}
 
@@ -37,9 +37,7 @@ def status_command(
             write_status_xlsx(status, xlsx, arch)
 
     if as_json:
-        import json
-
-        typer.echo(json.dumps(status.to_dict(), ensure_ascii=False, indent=2))
+        print_json(status.to_dict())
     else:
         _table(status)
     err = sys.stderr if as_json else sys.stdout
@@ -56,11 +54,14 @@ def status_command(
 def _table(status) -> None:
     from rich.table import Table
 
+    from toolkit.model import WARNING
+    from toolkit.output_labels import severity_label, unit_counts_text
+
     table = Table(title=f"{status.year}年度报送情况（收到时间为{status.zone}）", title_justify="left")
     table.add_column("单位名称", overflow="fold")
     table.add_column("状态", no_wrap=True)
     table.add_column("错误", justify="right", no_wrap=True)
-    table.add_column("需核实", justify="right", no_wrap=True)
+    table.add_column(severity_label(WARNING), justify="right", no_wrap=True)
     table.add_column("收到时间", no_wrap=True)
     table.add_column("文件名", overflow="fold")
     for u in status.units:
@@ -71,6 +72,5 @@ def _table(status) -> None:
         )
     out = console()
     out.print(table)
-    out.print(f"共 {len(status.units)} 个单位：已通过 {status.count('clean')} 个，"
-                  f"有错误 {status.count('errors')} 个，未报送 {status.count('missing')} 个。")
+    out.print(unit_counts_text(status) + "。")
 

@@ -16,13 +16,15 @@ from typing import Any, Iterable
 from toolkit.checks.catalogue import FindingType
 from toolkit.files import atomic_path, printable
 from toolkit.model import ERROR, WARNING, FileReport, Finding, ReportData
-from toolkit.workbook.looks import colour, colour_name, list_columns, text_lines as _lines
+from toolkit.a1 import col_letters, parse_ref
+from toolkit.output_labels import counts_text, severity_label
+from toolkit.workbook.lists import list_columns, printed_count
+from toolkit.workbook.looks import colour, colour_name, text_lines as _lines
 
 RESULT_SHEET = "校验结果"
 ERROR_FILL = "FF" + colour("error")[1:]  # ARGB, as openpyxl reads fills back
 WARNING_FILL = "FF" + colour("warning")[1:]
-SEVERITY_TEXT = {ERROR: "错误", WARNING: "警告"}
-RESULT_HEADERS = ("序号", "级别", "工作表", "单元格", "问题说明", "行", "列", "应为", "实为", "代码", "规则")
+RESULT_HEADERS = tuple(c.header for c in list_columns("result_sheet"))  # templates/looks.yaml
 LINE_PT = 15  # one wrapped line of the list
 
 
@@ -96,15 +98,7 @@ def _anchor(ws: Any, ref: str) -> Any:
 
 
 def _valid_ref(ref: str | None) -> bool:
-    from openpyxl.utils.cell import coordinate_from_string
-
-    if not ref:
-        return False
-    try:
-        coordinate_from_string(ref)
-    except ValueError:
-        return False
-    return True
+    return bool(ref) and parse_ref(ref) is not None
 
 
 def _mark_cells(wb: Any, findings: list[Finding]) -> None:
@@ -120,7 +114,7 @@ def _mark_cells(wb: Any, findings: list[Finding]) -> None:
         cell = _anchor(wb[sheet], ref)
         colour = ERROR_FILL if any(f.severity == ERROR for f in items) else WARNING_FILL
         cell.fill = PatternFill(fill_type="solid", start_color=colour, end_color=colour)
-        lines = [f"【{SEVERITY_TEXT.get(f.severity, f.severity)}】{f.message}" for f in items]
+        lines = [f"【{severity_label(f.severity)}】{f.message}" for f in items]
         text = "\n".join(lines)
         if cell.comment is not None and cell.comment.text:
             text = f"{cell.comment.text}\n{text}"
@@ -132,21 +126,23 @@ def _mark_cells(wb: Any, findings: list[Finding]) -> None:
 
 def _result_sheet(wb: Any, findings: list[Finding], data: ReportData | None, source_name: str) -> None:
     from openpyxl.styles import Alignment, Font, PatternFill
-    from openpyxl.utils import get_column_letter
     from openpyxl.worksheet.hyperlink import Hyperlink
 
     from toolkit.workbook.writer import workbook_text
 
     texts = workbook_text()["result_sheet"]
-    widths, printed = list_columns("result_sheet", RESULT_HEADERS)
-    last = get_column_letter(printed)
+    columns = list_columns("result_sheet")
+    widths, printed = [c.width for c in columns], printed_count(columns)
+    last = col_letters(printed)
+    link_col = 1 + [c.id for c in columns].index("cell")
+    mark_col = 1 + [c.id for c in columns].index("severity")
     if RESULT_SHEET in wb.sheetnames:
         del wb[RESULT_SHEET]
     ws = wb.create_sheet(RESULT_SHEET, 0)
     errors = sum(1 for f in findings if f.severity == ERROR)
     warnings = sum(1 for f in findings if f.severity == WARNING)
     who = " ".join(str(x) for x in ((data.unit if data else None), (f"{data.year}年" if data and data.year else None)) if x)
-    title = texts["title"].format(who=who or source_name, errors=errors, warnings=warnings)
+    title = texts["title"].format(who=who or source_name, counts=counts_text(errors, warnings))
     _put(ws, 1, 1, title).font = Font(bold=True, size=14)
     legend = texts["clean"] if not findings else texts["legend"].format(
         error_colour=colour_name("error"), warning_colour=colour_name("warning"))
@@ -167,24 +163,26 @@ def _result_sheet(wb: Any, findings: list[Finding], data: ReportData | None, sou
     wrap = Alignment(wrap_text=True, vertical="top")
     for n, i in enumerate(order, 1):
         f = findings[i]
-        values = [n, SEVERITY_TEXT.get(f.severity, f.severity), f.sheet, f.cell, f.message, f.row, f.column,
-                  _show(f.expected), _show(f.actual), f.code, f.rule]
+        fields = {"n": n, "severity": severity_label(f.severity), "sheet": f.sheet, "cell": f.cell, "message": f.message,
+                  "row": f.row, "column": f.column, "expected": _show(f.expected), "actual": _show(f.actual),
+                  "code": f.code, "rule": f.rule}
+        values = [fields[c.id] for c in columns]
         ws.append(values)
         row = ws.max_row
         for cell in ws[row]:
             _as_text(cell)
             cell.alignment = wrap
         fill = ERROR_FILL if f.severity == ERROR else WARNING_FILL
-        ws.cell(row=row, column=2).fill = PatternFill(fill_type="solid", start_color=fill, end_color=fill)
+        ws.cell(row=row, column=mark_col).fill = PatternFill(fill_type="solid", start_color=fill, end_color=fill)
         lines = max(_lines(str(v), widths[j]) for j, v in enumerate(values[:printed]) if v is not None)
         ws.row_dimensions[row].height = LINE_PT * lines + 3
         if f.sheet in wb.sheetnames and _valid_ref(f.cell):
-            link = ws.cell(row=row, column=4)
+            link = ws.cell(row=row, column=link_col)
             link.hyperlink = Hyperlink(ref=link.coordinate, location=f"{_quote_sheet(f.sheet)}!{f.cell}")
             link.style = "Hyperlink"
             link.alignment = wrap
     for j, width in enumerate(widths, 1):
-        ws.column_dimensions[get_column_letter(j)].width = width
+        ws.column_dimensions[col_letters(j)].width = width
     ws.freeze_panes = ws.cell(row=header_row + 1, column=1)
     ws.print_area = f"A1:{last}{max(ws.max_row, header_row)}"
     ws.page_setup.orientation = "landscape"

@@ -1,7 +1,7 @@
 """The look of the toolkit's own workbooks, and how much room their texts need.
 
-Colours, fonts and list column widths come from ``templates/looks.yaml`` (one place each); the
-sizing helpers estimate wrapped lines the way Excel lays out CJK text (a character is two
+Colours, fonts and the list sheets' columns come from ``templates/looks.yaml`` (one place each;
+:mod:`toolkit.workbook.lists` writes the lists); the sizing helpers estimate wrapped lines the way Excel lays out CJK text (a character is two
 column units), so that rows are tall enough and lines break between fields, never inside one.
 The writer, the annotator and the summary workbook use them.
 """
@@ -34,19 +34,6 @@ def colour(name: str, part: str = "fill") -> str:
 def colour_name(name: str) -> str:
     """How the sheets' texts call a colour, e.g. 橙色."""
     return str(looks()["colours"][name]["name"])
-
-
-def list_columns(sheet: str, headers: tuple[str, ...]) -> tuple[list[float], int]:
-    """Column widths of a list sheet (``result_sheet``, ``files_sheet``, ``findings_sheet`` in
-    templates/looks.yaml) for ``headers``, and how many columns from the left are printed (the
-    screen-only ones, last, are left out of the print area)."""
-    conf = looks()[sheet]
-    widths = [float(conf["widths"].get(h, 10)) for h in headers]
-    hidden = set(conf.get("screen_only") or ())
-    printed = len(headers)
-    while printed > 1 and headers[printed - 1] in hidden:
-        printed -= 1
-    return widths, printed
 
 
 def display_width(text: str) -> int:

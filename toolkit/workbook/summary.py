@@ -18,28 +18,16 @@ from toolkit.files import atomic_path, printable
 from toolkit.formats import Format, load_format
 from toolkit.grid import CAPTION, COLUMN, CORNER, ROW, VALUE, table_grid
 from toolkit.model import ERROR, WARNING, FileReport, Report, format_decimal
-from toolkit.workbook.looks import (
-    colour, grid_column_widths, grid_row_heights, label_columns, list_columns, looks, text_lines,
-)
+from toolkit.output_labels import file_state, file_status_label, severity_label
+from toolkit.workbook.lists import list_columns, list_styles, print_setup, write_list
+from toolkit.workbook.looks import grid_column_widths, grid_row_heights, label_columns
 
 FILES_SHEET, FINDINGS_SHEET, TOTALS_SHEET = "文件汇总", "问题清单", "汇总"
-FILES_HEADERS = ("序号", "文件", "单位", "年度", "格式", "状态", "错误", "警告", "主要问题")
-FINDINGS_HEADERS = ("文件", "单位", "级别", "问题说明", "工作表", "单元格", "行", "列", "应为", "实为", "代码", "规则")
-LIST_LINE_PT = 15  # one line of a wrapped list cell
+FILES_HEADERS = tuple(c.header for c in list_columns("files_sheet"))  # templates/looks.yaml
+FINDINGS_HEADERS = tuple(c.header for c in list_columns("findings_sheet"))
 FIRST_MESSAGES = 3
 TOTALS_TOP = 4  # 1-based row where the first table caption of a 汇总 sheet goes
-SEVERITY_TEXT = {ERROR: "错误", WARNING: "警告"}
-
-
-def file_status(report: FileReport) -> str:
-    """无法读取 / 有错误 / 有警告 / 通过."""
-    if report.data is None:
-        return "无法读取"
-    if report.errors:
-        return "有错误"
-    if report.warnings:
-        return "有警告"
-    return "通过"
+FILE_STYLE = {"clean": "ok", "warnings": WARNING}  # else ERROR
 
 
 def county_totals(reports: list[FileReport], fmt: Format) -> tuple[dict[str, Decimal], list[FileReport]]:
@@ -124,19 +112,7 @@ def _totals_sheet(wb: Any, name: str, fmt: Format, reports: list[FileReport], st
                 ws.write(r1, c1, value, style)
     for col, width in enumerate(widths):
         ws.set_column(col, col, width)
-    _print_setup(ws)
-
-
-def _print_setup(ws: Any, repeat_header: bool = False) -> None:
-    """A4 landscape, one page wide, page numbers at the foot; the header row on every page."""
-    ws.set_paper(9)
-    ws.set_landscape()
-    ws.fit_to_pages(1, 0)
-    ws.set_margins(left=0.4, right=0.4, top=0.6, bottom=0.6)
-    ws.center_horizontally()
-    ws.set_footer("&C第 &P 页，共 &N 页")
-    if repeat_header:
-        ws.repeat_rows(0)
+    print_setup(ws)
 
 
 def file_label(path: str, folder: str | None) -> str:
@@ -163,25 +139,6 @@ def common_folder(paths: list[str]) -> str | None:
         return None
 
 
-def _list_rows(ws: Any, sheet: str, headers: tuple[str, ...], rows: list[list[Any]], styles: dict[str, Any],
-               cell_styles: dict[tuple[int, int], Any]) -> None:
-    """A list sheet: bold header, wrapped cells as wide as templates/looks.yaml says, each row as
-    tall as its longest cell, printed one page wide with the screen-only columns left out."""
-    widths, printed = list_columns(sheet, headers)
-    ws.write_row(0, 0, headers, styles["head"])
-    for i, values in enumerate(rows, 1):
-        for j, value in enumerate(values):
-            ws.write(i, j, value, cell_styles.get((i, j), styles["cell"]))
-        lines = max([text_lines(str(v), widths[j]) for j, v in enumerate(values[:printed]) if v is not None] or [1])
-        ws.set_row(i, LIST_LINE_PT * lines + 3)
-    for j, width in enumerate(widths):
-        ws.set_column(j, j, width)
-    ws.freeze_panes(1, 0)
-    ws.autofilter(0, 0, max(1, len(rows)), len(headers) - 1)
-    ws.print_area(0, 0, max(1, len(rows)), printed - 1)
-    _print_setup(ws, repeat_header=True)
-
-
 def write_summary(report: Report, path: str | Path) -> Path:
     """Write the summary workbook of a check run to ``path`` (atomically). Files are named
     relative to the folder they share; a format gets a 汇总 sheet of its own only when some file
@@ -189,27 +146,18 @@ def write_summary(report: Report, path: str | Path) -> Path:
     import xlsxwriter
 
     path = Path(path)
-    font = {"font_name": looks()["fonts"]["table"]}
     folder = common_folder([printable(f.path) for f in report.files])
     with atomic_path(path) as tmp:
         wb = xlsxwriter.Workbook(str(tmp), {"strings_to_formulas": False, "strings_to_urls": False})
-
-        def add(**props: Any) -> Any:
-            return wb.add_format({**font, **props})
-
-        styles = {
-            "title": add(bold=True, font_size=14),
+        styles = list_styles(wb)
+        add = styles["add"]
+        styles.update({
             "caption": add(bold=True, font_size=12),
-            "head": add(bold=True, bg_color=colour("list_header"), border=1, text_wrap=True, valign="vcenter"),
             "header": add(bold=True, border=1, text_wrap=True, align="center", valign="vcenter"),
             "label": add(border=1, text_wrap=True, valign="vcenter"),
             "count": add(border=1, num_format="0", valign="vcenter"),
             "money": add(border=1, num_format="0.0000", valign="vcenter"),
-            "cell": add(text_wrap=True, valign="top"),
-            ERROR: add(bg_color=colour("error"), font_color=colour("error", "font"), valign="top"),
-            WARNING: add(bg_color=colour("warning"), font_color=colour("warning", "font"), valign="top"),
-            "ok": add(bg_color=colour("ok"), font_color=colour("ok", "font"), valign="top"),
-        }
+        })
         _files_sheet(wb, report, styles, folder)
         _findings_sheet(wb, report, styles, folder)
         counts = Counter(str(r.data.format) for r in report.files if r.data is not None)
@@ -229,18 +177,17 @@ def write_summary(report: Report, path: str | Path) -> Path:
 def _files_sheet(wb: Any, report: Report, styles: dict[str, Any], folder: str | None) -> None:
     ws = wb.add_worksheet(FILES_SHEET)
     rows, cell_styles = [], {}
-    for i, f in enumerate(report.files, 1):
-        status = file_status(f)
+    for i, f in enumerate(report.files):
         ordered = sorted(f.findings, key=lambda x: x.severity != ERROR)
         first = "\n".join(x.message for x in ordered[:FIRST_MESSAGES])
         if len(ordered) > FIRST_MESSAGES:
             first += f"\n……另有{len(ordered) - FIRST_MESSAGES}个问题"
         data = f.data
-        rows.append([i, file_label(printable(f.path), folder), data.unit if data else None,
-                     data.year if data else None, data.format if data else None, status, f.errors, f.warnings,
-                     first])
-        cell_styles[(i, 5)] = styles[{"通过": "ok", "有警告": WARNING}.get(status, ERROR)]
-    _list_rows(ws, "files_sheet", FILES_HEADERS, rows, styles, cell_styles)
+        rows.append({"n": i + 1, "file": file_label(printable(f.path), folder), "unit": data.unit if data else None,
+                     "year": data.year if data else None, "format": data.format if data else None,
+                     "status": file_status_label(f), "errors": f.errors, "warnings": f.warnings, "first": first})
+        cell_styles[(i, "status")] = styles[FILE_STYLE.get(file_state(f), ERROR)]
+    write_list(ws, list_columns("files_sheet"), rows, styles, cell_styles)
 
 
 def _findings_sheet(wb: Any, report: Report, styles: dict[str, Any], folder: str | None) -> None:
@@ -250,8 +197,9 @@ def _findings_sheet(wb: Any, report: Report, styles: dict[str, Any], folder: str
         unit = f.data.unit if f.data else None
         name = file_label(printable(f.path), folder)
         for x in f.findings:
-            rows.append([name, unit, SEVERITY_TEXT.get(x.severity, x.severity), x.message, x.sheet, x.cell,
-                         x.row, x.column, _show(x.expected), _show(x.actual), x.code, x.rule])
             if x.severity in styles:
-                cell_styles[(len(rows), 2)] = styles[x.severity]
-    _list_rows(ws, "findings_sheet", FINDINGS_HEADERS, rows, styles, cell_styles)
+                cell_styles[(len(rows), "severity")] = styles[x.severity]
+            rows.append({"file": name, "unit": unit, "severity": severity_label(x.severity), "message": x.message,
+                         "sheet": x.sheet, "cell": x.cell, "row": x.row, "column": x.column,
+                         "expected": _show(x.expected), "actual": _show(x.actual), "code": x.code, "rule": x.rule})
+    write_list(ws, list_columns("findings_sheet"), rows, styles, cell_styles)

@@ -34,7 +34,7 @@ from xlsxwriter.utility import quote_sheetname
 from xlsxwriter.worksheet import Worksheet
 
 from toolkit import __version__
-from toolkit.a1 import a1, col_letters
+from toolkit.a1 import a1, absolute_a1
 from toolkit.files import atomic_path
 from toolkit.formats import TEMPLATES_DIR, Format, Kind, RuleInstance, Term, load_format
 from toolkit.grid import CAPTION, COLUMN, CORNER, ROW, VALUE, Grid, GridCell, table_grid
@@ -75,8 +75,14 @@ _LINE_PT = LINE_PT
 
 @lru_cache(maxsize=None)
 def workbook_text() -> dict[str, Any]:
-    """The words of the workbook (templates/workbook_text.yaml)."""
-    return yaml.safe_load((TEMPLATES_DIR / "workbook_text.yaml").read_text(encoding="utf-8"))
+    """The words of the workbook (templates/workbook_text.yaml), their ``{error}`` and
+    ``{warning}`` the severity words of templates/labels.yaml."""
+    from toolkit.output_labels import labels
+
+    text = (TEMPLATES_DIR / "workbook_text.yaml").read_text(encoding="utf-8")
+    for severity, word in labels()["severity"].items():
+        text = text.replace("{%s}" % severity, word)
+    return yaml.safe_load(text)
 
 
 def defined_name_for_meta(key: str) -> str:
@@ -281,7 +287,7 @@ def _computed(w: _Writer, cell_id: str) -> Decimal:
 
 def _ref(w: _Writer, term_cell: str, from_sheet: str, absolute: bool = False) -> str:
     addr = w.addresses[term_cell]
-    ref = f"${col_letters(addr.col)}${addr.row}" if absolute else addr.a1
+    ref = absolute_a1(addr.row, addr.col) if absolute else addr.a1
     return ref if addr.sheet == from_sheet else f"{quote_sheetname(addr.sheet)}!{ref}"
 
 
@@ -942,7 +948,7 @@ def _meta_sheet(w: _Writer, ws: Any) -> None:
     ws.set_column(0, 0, 18)
     ws.set_column(1, 1, 40)
     for cell_id, addr in w.addresses.items():
-        w.wb.define_name(defined_name_for_cell(cell_id), f"={quote_sheetname(addr.sheet)}!${col_letters(addr.col)}${addr.row}")
+        w.wb.define_name(defined_name_for_cell(cell_id), f"={quote_sheetname(addr.sheet)}!{absolute_a1(addr.row, addr.col)}")
     ws.hide()
     _protect(ws)
 

@@ -22,7 +22,7 @@ DEMO_CONTACT = {"office": "县政务公开办", "name": "李明", "phone": "0370
 
 def samples_dir() -> Path:
     """The built-in samples: ``samples/`` in a checkout, ``toolkit/_samples`` when installed."""
-    here = Path(__file__).resolve().parent
+    here = Path(__file__).resolve().parents[1]
     for candidate in (here / "_samples", here.parent / "samples"):
         if (candidate / "roster.csv").is_file():
             return candidate
@@ -115,6 +115,7 @@ def _blank_step(ctx: DemoContext) -> StepResult:
 
 def _check_step(ctx: DemoContext) -> StepResult:
     from toolkit.batch import check_paths
+    from toolkit.output_labels import counts_text, file_status_label
 
     if "returned" not in ctx.shared:
         _copy_samples(ctx)
@@ -124,8 +125,7 @@ def _check_step(ctx: DemoContext) -> StepResult:
     report = check_paths([returned], roster=roster, year=ctx.year, annotate=annotated, summary=summary)
     ctx.shared["check"] = report
     for file in report.files:
-        state = "通过" if file.valid and not file.warnings else (
-            f"仅有警告{file.warnings}个" if file.valid else f"错误{file.errors}个、警告{file.warnings}个")
+        state = file_status_label(file) + (f"（{counts_text(file.errors, file.warnings)}）" if file.findings else "")
         ctx.say(f"    {Path(file.path).name}：{state}")
     errors = sum(1 for f in report.files if not f.valid)
     summary_text = (f"校验了乡镇和部门退回的 {len(report.files)} 个样例填报表（复制在 {returned}）："
@@ -147,7 +147,7 @@ def _render_step(ctx: DemoContext) -> StepResult:
 
 
 def _round_step(ctx: DemoContext) -> StepResult:
-    from toolkit.round import demo_round
+    from toolkit.demo.round import demo_round
 
     result = demo_round(ctx.out_dir / "round", ctx.shared.get("roster", ctx.samples / "roster.csv"), ctx.year,
                         deadline=ctx.deadline, contact=ctx.contact)
