@@ -6,7 +6,9 @@ column widths) comes from ``templates/report/docx.yaml``.
 
 from __future__ import annotations
 
+import copy
 import io
+import json
 from typing import Any
 
 from docx import Document
@@ -25,10 +27,7 @@ STYLE_TABLE, STYLE_DRAFT, STYLE_FOOTER = "NB Table", "NB Draft", "Footer"
 
 def render_docx(ctx: dict[str, Any], settings: dict[str, Any]) -> bytes:
     """The Word document (.docx bytes) for a report context (see toolkit.render.context)."""
-    doc = Document()
-    _page(doc, settings)
-    _styles(doc, settings)
-    _font_table(doc, settings)
+    doc, style_ids = _blank_document(settings)
     props = doc.core_properties
     props.title = ctx["title"]
     props.subject = "政府信息公开工作年度报告"
@@ -37,9 +36,9 @@ def render_docx(ctx: dict[str, Any], settings: dict[str, Any]) -> bytes:
     props.keywords = "政府信息公开;年度报告"
     props.comments = ctx["draft_mark"] if ctx["draft"] else ""
 
-    add = _paragraphs(doc)
+    add = _paragraphs(doc, style_ids)
     if ctx["draft"]:
-        _draft_header(doc, ctx["draft_mark"])
+        _draft_header(doc, ctx["draft_mark"], style_ids)
     title = add("", STYLE_TITLE)
     lines = _title_lines(ctx, settings)
     for i, line in enumerate(lines):
@@ -57,13 +56,54 @@ def render_docx(ctx: dict[str, Any], settings: dict[str, Any]) -> bytes:
             for text in part["paragraphs"]:
                 add(text, STYLE_BODY)
         if section["table"]:
-            _table(doc, section["table"], settings, usable_cm)
+            _table(doc, section["table"], settings, usable_cm, style_ids)
             spacer = add("", STYLE_TABLE)
             spacer.paragraph_format.space_after = Pt(6)
-    _footer(doc, settings)
+    _footer(doc, settings, style_ids)
     out = io.BytesIO()
     doc.save(out)
     return out.getvalue()
+
+
+_BLANKS: dict[str, tuple[Any, dict[str, str | None]]] = {}
+_STYLE_TABLE_GRID = "Table Grid"
+
+
+def _blank_document(settings: dict[str, Any]) -> tuple[Any, dict[str, str | None]]:
+    """A new document with the page, styles and font table of ``settings``, and the style ids
+    of the styles the report uses (None: the default style): a copy of one built once per look
+    (building it parses python-docx's template and sets every style, and python-docx looks a
+    style up by scanning all of them, a third of a report's time)."""
+    from docx.enum.style import WD_STYLE_TYPE
+
+    key = json.dumps(settings, sort_keys=True, ensure_ascii=False, default=str)
+    if key not in _BLANKS:
+        blank = Document()
+        _page(blank, settings)
+        _styles(blank, settings)
+        _font_table(blank, settings)
+        ids = {name: blank.part.get_style_id(blank.styles[name], WD_STYLE_TYPE.PARAGRAPH)
+               for name in (STYLE_TITLE, STYLE_H1, STYLE_H2, STYLE_BODY, STYLE_TABLE, STYLE_DRAFT, STYLE_FOOTER)}
+        ids[_STYLE_TABLE_GRID] = blank.part.get_style_id(blank.styles[_STYLE_TABLE_GRID], WD_STYLE_TYPE.TABLE)
+        _freeze_parts(blank)
+        if len(_BLANKS) >= 8:
+            _BLANKS.clear()
+        _BLANKS[key] = (blank, ids)
+    blank, ids = _BLANKS[key]
+    return copy.deepcopy(blank), ids
+
+
+def _freeze_parts(doc: Any) -> None:
+    """Turn the parts of the document part a report never changes (styles, settings, numbering)
+    into parts holding their serialized bytes, so that copying the document and saving it do not
+    copy and serialize their XML each time. The document part itself and the core properties
+    stay live; headers and footers are added to the copy."""
+    from docx.opc.part import Part, XmlPart
+
+    for rel in doc.part.rels.values():
+        if not rel.is_external and isinstance(rel.target_part, XmlPart):
+            part = rel.target_part
+            rel._target = Part(part.partname, part.content_type, part.blob, part.package)
 
 
 def _title_lines(ctx: dict[str, Any], settings: dict[str, Any]) -> list[str]:
@@ -75,27 +115,20 @@ def _title_lines(ctx: dict[str, Any], settings: dict[str, Any]) -> list[str]:
     return [title]
 
 
-def _draft_header(doc: Any, mark: str) -> None:
+def _draft_header(doc: Any, mark: str, style_ids: dict[str, str | None]) -> None:
     """The draft mark in the page header, so that it shows on every page (a loose page too)."""
     paragraph = doc.sections[0].header.paragraphs[0]
-    paragraph.style = doc.styles[STYLE_DRAFT]
+    paragraph._p.style = style_ids[STYLE_DRAFT]
     paragraph.add_run(mark)
 
 
-def _paragraphs(doc: Any) -> Any:
-    """``add(text, style_name)``: ``doc.add_paragraph(text, style=style_name)``, with each style
-    looked up once (python-docx looks the style, and the default style, up for every paragraph)."""
-    from docx.enum.style import WD_STYLE_TYPE
-
-    default = doc.styles.default(WD_STYLE_TYPE.PARAGRAPH)
-    ids: dict[str, str | None] = {}
+def _paragraphs(doc: Any, style_ids: dict[str, str | None]) -> Any:
+    """``add(text, style_name)``: ``doc.add_paragraph(text, style=style_name)`` with the style
+    ids found once (python-docx looks the style, and the default style, up for every paragraph)."""
 
     def add(text: str, style: str) -> Any:
-        if style not in ids:
-            found = doc.styles[style]
-            ids[style] = None if found == default else found.style_id
         paragraph = doc.add_paragraph(text)
-        paragraph._p.style = ids[style]  # None (the default style) still makes an empty w:pPr, as before
+        paragraph._p.style = style_ids[style]  # None (the default style) still makes an empty w:pPr, as before
         return paragraph
 
     return add
@@ -232,13 +265,13 @@ def _font_table(doc: Any, settings: dict[str, Any]) -> None:
     part._blob = etree.tostring(root, xml_declaration=True, encoding="UTF-8", standalone=True)
 
 
-def _footer(doc: Any, settings: dict[str, Any]) -> None:
+def _footer(doc: Any, settings: dict[str, Any], style_ids: dict[str, str | None]) -> None:
     pattern = settings.get("page_number") or ""
     if "{page}" not in pattern:
         return
     before, _, after = pattern.partition("{page}")
     paragraph = doc.sections[0].footer.paragraphs[0]
-    paragraph.style = doc.styles[STYLE_FOOTER]
+    paragraph._p.style = style_ids[STYLE_FOOTER]
     if before:
         paragraph.add_run(before)
     run = paragraph.add_run()
@@ -275,62 +308,104 @@ def _column_widths(t: dict[str, Any], settings: dict[str, Any], usable_cm: float
     return labels + [value] * n_values
 
 
-def _table(doc: Any, t: dict[str, Any], settings: dict[str, Any], usable_cm: float) -> None:
+_B = qn("w:b")
+_CANT_SPLIT = qn("w:cantSplit")
+_GRID_SPAN = qn("w:gridSpan")
+_JC = qn("w:jc")
+_KEEP_NEXT = qn("w:keepNext")
+_P = qn("w:p")
+_P_PR = qn("w:pPr")
+_P_STYLE = qn("w:pStyle")
+_R = qn("w:r")
+_R_PR = qn("w:rPr")
+_T = qn("w:t")
+_TBL_HEADER = qn("w:tblHeader")
+_TC = qn("w:tc")
+_TC_PR = qn("w:tcPr")
+_TC_W = qn("w:tcW")
+_TEXT_DIRECTION = qn("w:textDirection")
+_TR = qn("w:tr")
+_TR_PR = qn("w:trPr")
+_TYPE = qn("w:type")
+_VAL = qn("w:val")
+_V_ALIGN = qn("w:vAlign")
+_V_MERGE = qn("w:vMerge")
+_W = qn("w:w")
+_XML_SPACE = qn("xml:space")
+_RUN_BREAKS = frozenset("\t\r\n")
+
+
+def _run_text(run: Any, text: str) -> None:
+    """``run.text = text`` for a new run: one w:t (xml:space="preserve" when the text starts or
+    ends with white space), as python-docx makes it, without its character-by-character pass;
+    text with tabs or line breaks goes through python-docx."""
+    if _RUN_BREAKS.isdisjoint(text):
+        t = etree.SubElement(run, _T)
+        t.text = text
+        if len(text.strip()) < len(text):
+            t.set(_XML_SPACE, "preserve")
+    else:
+        run.text = text
+
+
+def _table(doc: Any, t: dict[str, Any], settings: dict[str, Any], usable_cm: float,
+           style_ids: dict[str, str | None]) -> None:
     """A real Word table; merged cells as Word writes them (w:gridSpan across, w:vMerge down).
 
     The table and its columns come from python-docx; rows and cells are built directly as the
     elements python-docx would make (its per-cell properties cost most of a report's time)."""
-    table = doc.add_table(rows=0, cols=t["n_cols"])
-    table.style = doc.styles["Table Grid"]
+    table = doc._body.add_table(0, t["n_cols"], doc._block_width)  # doc.add_table without its style look-up
+    table._tbl.tblStyle_val = style_ids[_STYLE_TABLE_GRID]
     table.alignment = WD_TABLE_ALIGNMENT.CENTER
     table.autofit = False
     widths = _column_widths(t, settings, usable_cm)
     for i, col in enumerate(table.columns):
         col.width = Cm(widths[i])
-    style_id = doc.styles[STYLE_TABLE].style_id
+    style_id = style_ids[STYLE_TABLE]
     conf = (settings.get("tables") or {}).get(t["id"], {}) or {}
     keep_together = bool(conf.get("keep_together"))
     vertical_cols = set(conf.get("vertical_cols") or ())
     heading_rows = {c["row"] for row in t["rows"] for c in row if c["role"] in ("caption", "corner", "column")}
+    tbl = table._tbl
+    make = tbl.makeelement  # python-docx's element classes, without OxmlElement's per-call set-up
     slots: dict[tuple[int, int], Any] = {}  # (row, col) -> w:tc, for the cells not covered by a merge
     for grid_row in t["rows"]:
         for c in grid_row:
             r0, c0, rs, cs = c["row"], c["col"], c["rowspan"], c["colspan"]
             width = str(Cm(sum(widths[c0:c0 + cs])).twips)
             for i in range(rs):
-                tc = OxmlElement("w:tc")
-                tc_pr = etree.SubElement(tc, qn("w:tcPr"))
-                etree.SubElement(tc_pr, qn("w:tcW"), {qn("w:type"): "dxa", qn("w:w"): width})
+                tc = make(_TC)
+                tc_pr = etree.SubElement(tc, _TC_PR)
+                etree.SubElement(tc_pr, _TC_W, {_TYPE: "dxa", _W: width})
                 if cs > 1:
-                    etree.SubElement(tc_pr, qn("w:gridSpan"), {qn("w:val"): str(cs)})
+                    etree.SubElement(tc_pr, _GRID_SPAN, {_VAL: str(cs)})
                 if rs > 1:  # "continue" is the default value: left out, as python-docx does
-                    etree.SubElement(tc_pr, qn("w:vMerge"), {qn("w:val"): "restart"} if i == 0 else {})
+                    etree.SubElement(tc_pr, _V_MERGE, {_VAL: "restart"} if i == 0 else {})
                 vertical = c["col"] in vertical_cols and c["role"] == "row" and rs > 1
                 if vertical:  # a label down a narrow column: upright characters, top to bottom
-                    etree.SubElement(tc_pr, qn("w:textDirection"), {qn("w:val"): "tbRl"})
-                etree.SubElement(tc_pr, qn("w:vAlign"), {qn("w:val"): "center"})
-                p = etree.SubElement(tc, qn("w:p"))
-                p_pr = etree.SubElement(p, qn("w:pPr"))
-                etree.SubElement(p_pr, qn("w:pStyle"), {qn("w:val"): style_id})
+                    etree.SubElement(tc_pr, _TEXT_DIRECTION, {_VAL: "tbRl"})
+                etree.SubElement(tc_pr, _V_ALIGN, {_VAL: "center"})
+                p = etree.SubElement(tc, _P)
+                p_pr = etree.SubElement(p, _P_PR)
+                etree.SubElement(p_pr, _P_STYLE, {_VAL: style_id})
                 if r0 + i in heading_rows or (keep_together and r0 + i < t["n_rows"] - 1):
-                    etree.SubElement(p_pr, qn("w:keepNext"))
+                    etree.SubElement(p_pr, _KEEP_NEXT)
                 if i == 0:
                     if c["role"] in ("row", "caption") and not vertical:
-                        etree.SubElement(p_pr, qn("w:jc"), {qn("w:val"): "left"})
-                    run = OxmlElement("w:r")
+                        etree.SubElement(p_pr, _JC, {_VAL: "left"})
+                    run = make(_R)
                     if c["role"] == "caption":
-                        etree.SubElement(etree.SubElement(run, qn("w:rPr")), qn("w:b"))
+                        etree.SubElement(etree.SubElement(run, _R_PR), _B)
                     if c["text"]:
-                        run.text = c["text"]
+                        _run_text(run, c["text"])
                     p.append(run)
                 slots[(r0 + i, c0)] = tc
-    tbl = table._tbl
     for r in range(t["n_rows"]):
-        tr = OxmlElement("w:tr")
-        tr_pr = etree.SubElement(tr, qn("w:trPr"))
-        etree.SubElement(tr_pr, qn("w:cantSplit"))
+        tr = make(_TR)
+        tr_pr = etree.SubElement(tr, _TR_PR)
+        etree.SubElement(tr_pr, _CANT_SPLIT)
         if r < t["head_rows"]:
-            etree.SubElement(tr_pr, qn("w:tblHeader"))
+            etree.SubElement(tr_pr, _TBL_HEADER)
         for col in range(t["n_cols"]):
             if (r, col) in slots:
                 tr.append(slots[(r, col)])

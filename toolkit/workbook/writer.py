@@ -351,9 +351,16 @@ def live_checks(fmt: Format, *, published: bool = False) -> list[RuleInstance]:
             for inst in rule.instances if not inst.uses_prior]
 
 
+_ENTERED: dict[tuple[int, bool], tuple[RuleInstance, list[str]]] = {}
+
+
 def _entered_cells(w: _Writer, inst: RuleInstance) -> list[str]:
     """The cells whose entries a check waits for: the input cells behind its terms (totals
-    followed to their inputs; a published total is itself entered)."""
+    followed to their inputs; a published total is itself entered). The same for every
+    workbook of a format: found once (do not change the list)."""
+    known = _ENTERED.get((id(inst), w.published))
+    if known is not None and known[0] is inst:
+        return known[1]
     out: list[str] = []
 
     def visit(cell_id: str) -> None:
@@ -366,7 +373,10 @@ def _entered_cells(w: _Writer, inst: RuleInstance) -> list[str]:
 
     for term in (*inst.left, *inst.right):
         visit(term.cell)
-    return list(dict.fromkeys(out))
+    if len(_ENTERED) > 10_000:  # formats loaded from files again and again: keep it bounded
+        _ENTERED.clear()
+    _ENTERED[(id(inst), w.published)] = (inst, list(dict.fromkeys(out)))
+    return _ENTERED[(id(inst), w.published)][1]
 
 
 def _pending(w: _Writer, inst: RuleInstance) -> bool:
@@ -864,7 +874,19 @@ def _guide_sheet(w: _Writer, ws: Any) -> None:
     _protect(ws)
 
 
+_KINDS_SENTENCES: dict[int, tuple[Format, str]] = {}
+
+
 def _kinds_sentence(fmt: Format) -> str:
+    known = _KINDS_SENTENCES.get(id(fmt))
+    if known is None or known[0] is not fmt:
+        if len(_KINDS_SENTENCES) > 64:
+            _KINDS_SENTENCES.clear()
+        known = _KINDS_SENTENCES[id(fmt)] = (fmt, _make_kinds_sentence(fmt))
+    return known[1]
+
+
+def _make_kinds_sentence(fmt: Format) -> str:
     texts = workbook_text()
     by_kind: dict[str, list[str]] = {}
     counts: dict[str, int] = {}
