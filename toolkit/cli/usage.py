@@ -313,9 +313,9 @@ class ChineseUsageError(click_errors.UsageError):
     """A usage error whose message is already Chinese (see :func:`toolkit.cli.common.usage`)."""
 
 
-class NianbaoCommand(TyperCommand):
-    """A command whose ``--help`` is :func:`help_text` and whose plain option values are
-    converted without pydantic (:mod:`toolkit.cli.params`)."""
+class _ChineseHelp:
+    """``--help`` as :func:`help_text`, and plain option values converted without pydantic
+    (:mod:`toolkit.cli.params`); mixed into the command and group classes."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -330,21 +330,13 @@ class NianbaoCommand(TyperCommand):
         formatter.write(help_text(self, ctx))
 
 
-class NianbaoGroup(TyperGroup):
+class NianbaoCommand(_ChineseHelp, TyperCommand):
+    """A command of ``nianbao``."""
+
+
+class NianbaoGroup(_ChineseHelp, TyperGroup):
     """``nianbao`` itself: Chinese help, and the one place where usage errors, the exit-code
     table and unexpected errors are handled for every command (:func:`toolkit.cli.common.run`)."""
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        use_plain_conversion(self.params)
-
-    def get_help_option(self, ctx: click.Context) -> Any:
-        option = super().get_help_option(ctx)
-        use_plain_conversion([option] if option is not None else [])
-        return option
-
-    def format_help(self, ctx: click.Context, formatter: Any) -> None:
-        formatter.write(help_text(self, ctx))
 
     def main(self, args: Sequence[str] | None = None, prog_name: str | None = None,
              complete_var: str | None = None, standalone_mode: bool = True, **extra: Any) -> Any:
