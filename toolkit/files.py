@@ -44,22 +44,32 @@ def atomic_path(target: str | Path) -> Iterator[Path]:
     """
     target = Path(target)
     target.parent.mkdir(parents=True, exist_ok=True)
-    with _signals_held():  # a Ctrl-C between creating the file and guarding it would leave it behind
-        fd, tmp = tempfile.mkstemp(prefix=f".{target.name[:40]}.", suffix=".part", dir=target.parent)
-        tmp_path = Path(tmp)
-        _PENDING.add(tmp_path)
+    fd: int | None = None
+    tmp_path: Path | None = None
     try:
+        # a Ctrl-C between creating the file and guarding it would leave it behind; one that
+        # came meanwhile is raised as the mask is restored, which is inside this try
+        with _signals_held():
+            fd, tmp = tempfile.mkstemp(prefix=f".{target.name[:40]}.", suffix=".part", dir=target.parent)
+            tmp_path = Path(tmp)
+            _PENDING.add(tmp_path)
         os.close(fd)
+        fd = None
         yield tmp_path
         with contextlib.suppress(OSError):
             os.chmod(tmp_path, 0o666 & ~_UMASK)  # mkstemp makes 0600; give outputs normal permissions
         os.replace(tmp_path, target)
     except BaseException:
-        with contextlib.suppress(OSError):
-            tmp_path.unlink()
+        if fd is not None:
+            with contextlib.suppress(OSError):
+                os.close(fd)
+        if tmp_path is not None:
+            with contextlib.suppress(OSError):
+                tmp_path.unlink()
         raise
     finally:
-        _PENDING.discard(tmp_path)
+        if tmp_path is not None:
+            _PENDING.discard(tmp_path)
 
 
 def remove_pending() -> None:
