@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
+from decimal import Decimal
 
 import pytest
 
@@ -126,3 +127,99 @@ def test_a_received_count_including_carried_over_applications_is_no_contradictio
     assert Counter(f.code for f in with_text) == Counter(f.code for f in base)
     data.narrative["overview.on_request"] = "2025年共受理政府信息公开申请19件，均已按期答复。"
     assert any(f.code == "narrative-number-differs" for f in check_data(data))
+
+
+def three_small_tables(md: str, *, edges: bool) -> str:
+    """表四 printed as three small tables under their own sub-headings, each with a five-column
+    header and one row, as many reports publish it."""
+    lines = md.split("\n")
+    head = next(i for i, l in enumerate(lines) if l.startswith("| 行政复议 /"))
+    values = lines[head + 2][2:-2].split(" | ")
+    titles = ["行政复议", "行政诉讼（未经复议直接起诉）", "行政诉讼（复议后起诉）"]
+    header = ["结果维持", "结果纠正", "其他结果", "尚未审结", "总计"]
+
+    def row(cells):
+        return ("| " + " | ".join(cells) + " |") if edges else " | ".join(cells)
+
+    out = []
+    for k, title in enumerate(titles):
+        out += [title, row(header), row(values[5 * k: 5 * k + 5]), ""]
+    return "\n".join(lines[:head] + out + lines[head + 3:])
+
+
+@pytest.mark.parametrize("edges", [True, False], ids=["markdown", "no-edges"])
+@pytest.mark.parametrize("fmt_id,year", [("2021", 2025), ("2019", 2020)])
+def test_table_four_as_three_small_tables(fmt_id, year, edges):
+    data = synthetic_report(fmt_id, UNIT, year, seed=4)
+    for k, group in enumerate(("review", "suit_direct", "suit_after_review")):  # a shifted column shows
+        counts = {"upheld": k + 1, "corrected": k + 3, "other": 0, "pending": 2 * k}
+        for column, n in counts.items():
+            data.values[f"t4.{group}.{column}"] = Decimal(n)
+        data.values[f"t4.{group}.total"] = Decimal(sum(counts.values()))
+    text = three_small_tables(render_report(data, "md"), edges=edges)
+    got, findings = import_text(text, kind="markdown" if edges else "text")
+    assert {k for k in differing(data, got) if k.startswith("t4.")} == set()
+    assert [f.message for f in findings if f.severity == "error"] == []
+    lines = text.split("\n")
+    after = lines.index("行政诉讼（复议后起诉）") + 3  # its row, 1-based
+    assert got.cells["t4.suit_after_review.total"].line == after
+
+
+def one_cell_per_line(md: str, style: str) -> str:
+    """Markdown tables printed one cell per line, in the styles published text has: plain lines,
+    a blank line after every line, indented, every cell followed by `` |`` with ``||`` between
+    rows, a lone ``|`` line between cells."""
+    out = []
+    for line in md.split("\n"):
+        if not (line.startswith("| ") and line.endswith(" |")):
+            out.append(line.replace("**", "").lstrip("# "))
+            continue
+        cells = line[2:-2].split(" | ")
+        if all(re.fullmatch(r"-+", c) for c in cells):
+            continue
+        if style == "plain":
+            out += cells
+        elif style == "blank-lines":
+            out += [x for c in cells for x in (c, "")]
+        elif style == "indented":
+            out += ["    " + c for c in cells]
+        elif style == "bars":
+            out += [c + " |" for c in cells] + ["||"]
+        elif style == "lone-bars":
+            out += [x for c in cells for x in (c, "|")]
+    return "\n".join(out)
+
+
+STYLES = ["plain", "blank-lines", "indented", "bars", "lone-bars"]
+
+
+@pytest.mark.parametrize("style", STYLES)
+@pytest.mark.parametrize("fmt_id,year", [("2021", 2025), ("2019", 2020)])
+@pytest.mark.parametrize("seed", range(2))
+def test_one_cell_per_line_imports_to_the_data(fmt_id, year, seed, style):
+    data, md = _markdown(fmt_id, year, seed)
+    got, findings = import_text(one_cell_per_line(md, style))
+    assert differing(data, got) == set()
+    assert [f.message for f in findings if f.severity == "error"] == []
+
+
+def test_a_short_row_printed_one_cell_per_line_is_named():
+    data, md = _markdown("2021", 2025, 0)
+    text = one_cell_per_line(md, "plain").split("\n")
+    label = text.index("行政规范性文件")
+    del text[label + 2]  # one of its three numbers is lost
+    got, findings = import_text("\n".join(text))
+    short = [f for f in findings if f.code == "import-cells-missing"]
+    assert short and "行政规范性文件" in short[0].message and f"第{label + 1}行" in short[0].message
+
+
+def test_a_report_mixing_layouts_reads():
+    """表二 one cell per line, 表三 as `` | `` rows without edges, 表四 as three small tables."""
+    data, md = _markdown("2021", 2025, 2)
+    part2, rest = md.split("## 三、", 1)
+    part3, part4 = rest.split("## 四、", 1)
+    text = "\n".join([one_cell_per_line(part2, "indented"), "三、" + without_edges(part3, trailing=True),
+                      three_small_tables("四、" + part4, edges=True)])
+    got, findings = import_text(text)
+    assert differing(data, got) == set()
+    assert [f.message for f in findings if f.severity == "error"] == []
