@@ -59,11 +59,11 @@ def create_app(portal: Any, *, secure_cookies: bool = False, loopback: bool = Tr
     throttle = LoginThrottle(int(limits["login_attempts"]))
     max_files = int(limits["max_files"])
 
-    def page(request: Request, name: str, status: int = 200, **context: Any) -> HTMLResponse:
+    def page(request: Request, name: str, code: int = 200, **context: Any) -> HTMLResponse:
         context.setdefault("clerk", is_clerk(request))
         context.setdefault("open_clerk", open_clerk())
         return templates.TemplateResponse(request, name, {"csrf": csrf_token(request.session), **context},
-                                          status_code=status)
+                                          status_code=code)
 
     def refusal(request: Request, message: str, status: int) -> HTMLResponse:
         return page(request, "message.html", status, message=message)
@@ -210,16 +210,16 @@ def create_app(portal: Any, *, secure_cookies: bool = False, loopback: bool = Tr
 
     # ------------------------------------------------------------ township
 
-    async def township_page(request: Request) -> Response:
+    async def township_page(request: Request, received: list[Any] | None = None) -> Response:
         unit = township(request)
         view = await run_in_threadpool(unit_view, unit)
         base = f"/u/{request.path_params['token']}"
-        return page(request, "township.html", base=base, year=portal.year, clerk=False, **view)
+        return page(request, "township.html", base=base, year=portal.year, clerk=False, received=received, **view)
 
     async def township_upload(request: Request) -> Response:
         unit = township(request)
-        await uploads(request, via=f"link:{unit}", unit=unit)
-        return RedirectResponse(f"/u/{request.path_params['token']}#findings", status_code=303)
+        received = await uploads(request, via=f"link:{unit}", unit=unit)
+        return await township_page(request, received)
 
     async def township_download(request: Request) -> Response:
         unit = township(request)

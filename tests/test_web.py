@@ -1,0 +1,251 @@
+"""``nianbao serve`` end to end: the portal started for real on loopback, driven by headless
+Chromium (Playwright with Debian's /usr/bin/chromium) and by plain HTTP clients."""
+
+from __future__ import annotations
+
+import io
+import sqlite3
+import time
+import zipfile
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import openpyxl
+import pytest
+
+from web_helpers import ROSTER, Client, Server, chromium_or_skip, workbook, write_roster
+
+REPO = Path(__file__).resolve().parents[1]
+SHOTS = REPO / "docs" / "screenshots"
+DESKTOP = {"width": 1280, "height": 900}
+PHONE = {"width": 390, "height": 844}
+
+
+@pytest.fixture
+def server(tmp_path):
+    srv = Server(tmp_path / "nianbao.db", write_roster(tmp_path / "roster.csv"))
+    yield srv
+    srv.stop()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    path = chromium_or_skip()
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=str(path), args=["--no-sandbox"])
+        yield b
+        b.close()
+
+
+def _file(tmp_path: Path, name: str, content: bytes) -> Path:
+    path = tmp_path / "upload" / name
+    path.parent.mkdir(exist_ok=True)
+    path.write_bytes(content)
+    return path
+
+
+def _row(page, unit: str):
+    return page.locator(f"tr[data-unit='{unit}']")
+
+
+def _shot(page, name: str) -> None:
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SHOTS / name), full_page=True)
+
+
+def test_township_fixes_its_own_workbook(server, browser, tmp_path):
+    unit = "蓼堤镇人民政府"
+    page = browser.new_page(viewport=DESKTOP)
+    page.goto(server.link(unit))
+    assert unit in page.locator("h1").inner_text()
+    _shot(page, "township.png")
+
+    page.set_input_files("input[type=file]", str(_file(tmp_path, "蓼堤镇.xlsx", workbook(unit, wrong=True))))
+    page.click("button[type=submit]")
+    page.wait_for_selector("[data-received]")
+    findings = page.locator("table.findings tbody tr")
+    assert findings.count() >= 1
+    first = findings.first.inner_text()
+    assert "表三" in first and "错误" in first
+    marked = page.locator("table.grid td.marked")
+    assert marked.count() >= 1  # the offending cell drawn in the official grid
+    cell = page.locator("table.findings tbody tr").first.locator("td.cell-ref").inner_text()
+    assert any(cell == td.get_attribute("title") for td in marked.all())
+    assert page.locator("ol.beside li").count() >= 1
+    assert page.locator("[data-status]").inner_text() == "有错误"
+    _shot(page, "findings.png")
+    page.set_viewport_size(PHONE)
+    _shot(page, "findings-phone.png")
+    page.set_viewport_size(DESKTOP)
+
+    page.set_input_files("input[type=file]", str(_file(tmp_path, "蓼堤镇_改.xlsx", workbook(unit))))
+    page.click("button[type=submit]")
+    page.wait_for_selector("[data-received]")
+    assert page.locator("[data-status]").inner_text() == "已通过"
+    assert page.locator("table.grid td.marked").count() == 0
+
+    clerk = browser.new_page(viewport=DESKTOP)
+    clerk.goto(server.url + "/")
+    assert _row(clerk, unit).locator(".status").inner_text() == "已通过"
+    assert _row(clerk, "城关镇人民政府").locator(".status").inner_text() == "未报送"
+    history = server.portal.submissions(unit)
+    assert len(history) == 2 and sum(1 for s in history if s.current) == 1  # the re-upload keeps the history
+
+
+def test_clerk_uploads_a_folder_zip_and_downloads_the_summary(server, browser, tmp_path):
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as z:
+        z.writestr("回收/城关镇.xlsx", workbook("城关镇人民政府"))
+        z.writestr("回收/西陵寺镇.xlsx", workbook("西陵寺镇人民政府", wrong=True))
+        z.writestr("回收/说明.txt", "not a workbook")
+    page = browser.new_page(viewport=DESKTOP, accept_downloads=True)
+    page.goto(server.url + "/")
+    page.set_input_files("input[type=file]", str(_file(tmp_path, "回收.zip", buffer.getvalue())))
+    page.click("button[type=submit]")
+    page.wait_for_selector("[data-received]")
+    received = page.locator("[data-received]")
+    assert received.count() == 3
+    assert "已记入 城关镇人民政府" in received.nth(0).inner_text()
+    assert "已记入 西陵寺镇人民政府" in received.nth(1).inner_text()
+    assert "说明.txt" in received.nth(2).inner_text() and "未记入" in received.nth(2).inner_text()
+
+    page.goto(server.url + "/")
+    assert _row(page, "城关镇人民政府").locator(".status").inner_text() == "已通过"
+    assert _row(page, "西陵寺镇人民政府").locator(".status").inner_text() == "有错误"
+    page.goto(server.url + "/?status=errors")
+    assert page.locator("tbody tr[data-unit]").count() == 1
+    page.goto(server.url + "/")
+    _shot(page, "dashboard.png")
+    page.set_viewport_size(PHONE)
+    _shot(page, "dashboard-phone.png")
+    page.set_viewport_size(DESKTOP)
+
+    with page.expect_download() as info:
+        page.click("a[href='/download/summary']")
+    summary = tmp_path / "summary.xlsx"
+    info.value.save_as(summary)
+    book = openpyxl.load_workbook(summary)
+    cells = " ".join(str(c.value) for ws in book.worksheets for row in ws.iter_rows() for c in row if c.value)
+    assert "城关镇" in cells and "西陵寺镇" in cells
+
+    with page.expect_response(lambda r: r.url.endswith("/unit/2/history.svg")) as chart:
+        page.click("a[href='/unit/2']")
+    assert chart.value.status == 200 and chart.value.header_value("content-type") == "image/svg+xml"
+    assert page.locator("table.grid td.marked").count() >= 1
+    page.wait_for_function("document.querySelector('img.chart').complete")
+    assert page.locator("img.chart").evaluate("img => img.naturalWidth > 0")
+    for link in ("annotated", "blank"):
+        with page.expect_download() as info:
+            page.click(f"a[href='/unit/2/{link}']")
+        target = tmp_path / f"{link}.xlsx"
+        info.value.save_as(target)
+        openpyxl.load_workbook(target)
+
+
+def test_another_units_token_sees_nothing(server, tmp_path):
+    client = Client()
+    csrf = client.csrf(server.link("城关镇人民政府"))
+    status, _ = client.upload(server.link("城关镇人民政府") + "/upload", "城关镇.xlsx", workbook("城关镇人民政府"), csrf)
+    assert status == 200
+    other = Client()
+    _, html = other.get(server.link("北湖街道办事处"))
+    assert "北湖街道办事处" in html and "城关镇" not in html
+    assert "/unit/" not in html and "/download/" not in html
+    for bad in ("/u/" + "A" * 32, "/u/" + server.portal.token("城关镇人民政府")[:-1] + "x"):
+        try:
+            other.get(server.url + bad)
+        except Exception as exc:
+            assert getattr(exc, "code", None) == 404
+            assert "报送链接无效" in exc.read().decode("utf-8")
+        else:
+            raise AssertionError(f"{bad} answered")
+    # a workbook naming another unit is refused on a township link, never lands on that unit
+    csrf = other.csrf(server.link("北湖街道办事处"))
+    status, html = other.upload(server.link("北湖街道办事处") + "/upload", "城关镇.xlsx",
+                                workbook("城关镇人民政府", seed=3), csrf)
+    assert status == 200 and "不是本单位" in html
+    assert len(server.portal.submissions("城关镇人民政府")) == 1
+
+
+def test_hostile_file_gets_its_chinese_answer(server, browser, tmp_path):
+    from hostile.make_corpus import build_corpus, load_manifest
+
+    corpus = build_corpus(tmp_path / "hostile", only=["word.xlsx", "random.xlsx"])
+    page = browser.new_page(viewport=DESKTOP)
+    page.goto(server.link("蓼堤镇人民政府"))
+    page.set_input_files("input[type=file]", str(corpus.files["word.xlsx"]))
+    page.click("button[type=submit]")
+    page.wait_for_selector("[data-received]")
+    received = page.locator("[data-received]").inner_text()
+    assert "未记入" in received
+    from toolkit.readers import read_report
+
+    expected = read_report(corpus.files["word.xlsx"]).findings[0]
+    assert expected.code in load_manifest()["word.xlsx"]["codes"]
+    assert expected.message.split("：")[-1][:6] in received
+    assert page.locator("[data-status]").inner_text() == "未报送"
+
+
+def test_csrf_and_clerk_login(tmp_path):
+    srv = Server(tmp_path / "nianbao.db", write_roster(tmp_path / "roster.csv"), password="县里的密码123")
+    try:
+        client = Client()
+        status, html = client.get(srv.url + "/")
+        assert status == 200 and "县政务公开办登录" in html  # redirected to the login page
+        csrf = client.csrf(srv.url + "/login")
+        status, html = client.upload(srv.url + "/upload", "a.xlsx", workbook("城关镇人民政府"), csrf)
+        assert "县政务公开办登录" in html and not srv.portal.submissions("城关镇人民政府")
+        status, html = client.upload(srv.link("城关镇人民政府") + "/upload", "a.xlsx", workbook("城关镇人民政府"), "forged")
+        assert status == 403 and "页面已过期" in html
+        assert not srv.portal.submissions("城关镇人民政府")
+    finally:
+        srv.stop()
+
+
+def test_browser_login_with_password(tmp_path, browser):
+    srv = Server(tmp_path / "nianbao.db", write_roster(tmp_path / "roster.csv"), password="县里的密码123")
+    try:
+        page = browser.new_page(viewport=DESKTOP)
+        page.goto(srv.url + "/")
+        page.fill("input[name=password]", "不对的密码")
+        page.click("button[type=submit]")
+        assert "密码不正确" in page.locator("main").inner_text()
+        page.fill("input[name=password]", "县里的密码123")
+        page.click("button[type=submit]")
+        assert page.locator("tr[data-unit]").count() == len(ROSTER)
+        cookie = next(c for c in page.context.cookies() if c["name"] == "nianbao_session")
+        assert cookie["httpOnly"] and cookie["sameSite"] == "Strict"
+    finally:
+        srv.stop()
+
+
+def test_forty_simultaneous_uploads(server):
+    """40 townships' uploads at once on loopback: every one recorded, the archive intact."""
+    jobs = [(ROSTER[i % len(ROSTER)], i) for i in range(40)]
+
+    def one(job):
+        unit, seed = job
+        client = Client()
+        link = server.link(unit)
+        csrf = client.csrf(link)
+        return client.upload(link + "/upload", f"{unit}_{seed}.xlsx", workbook(unit, seed=seed), csrf)
+
+    files = {job: workbook(*job[:1], seed=job[1]) for job in jobs[:1]}
+    assert files
+    started = time.monotonic()
+    with ThreadPoolExecutor(max_workers=40) as pool:
+        results = list(pool.map(one, jobs, timeout=600))
+    elapsed = time.monotonic() - started
+    assert [status for status, _ in results] == [200] * 40
+    assert all("已记入" in html for _, html in results)
+    assert elapsed < 600
+    recorded = sum(len(server.portal.submissions(unit)) for unit in ROSTER)
+    assert recorded == 40
+    db = sqlite3.connect(server.portal.archive_path)
+    try:
+        assert db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+    finally:
+        db.close()
+    assert all(row.status != "missing" for row in server.portal.status().units)
