@@ -5,7 +5,7 @@ document.addEventListener("DOMContentLoaded", function () {
     var chosen = form.querySelector("[data-chosen]");
     var show = function () {
       var names = Array.prototype.map.call(input.files, function (f) { return f.name; });
-      chosen.textContent = names.length ? "已选择：" + names.join("、") : "";
+      chosen.textContent = names.length ? "已选择：" + names.join("、") : "未选择文件";
     };
     input.addEventListener("change", show);
     ["dragenter", "dragover"].forEach(function (type) {
