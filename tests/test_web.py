@@ -249,3 +249,78 @@ def test_forty_simultaneous_uploads(server):
     finally:
         db.close()
     assert all(row.status != "missing" for row in server.portal.status().units)
+
+
+def test_serve_command_refuses_the_network_without_a_password(tmp_path):
+    import os
+    import socket
+    import subprocess
+    import sys
+    import urllib.request
+
+    roster = write_roster(tmp_path / "roster.csv")
+    base = [sys.executable, "-m", "toolkit", "serve", "--archive", str(tmp_path / "nianbao.db"), "--roster", str(roster),
+            "--year", "2025"]
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    refused = subprocess.run(base + ["--host", "0.0.0.0"], capture_output=True, text=True, env=env, timeout=120)
+    assert refused.returncode == 2 and "必须先设置管理密码" in refused.stderr
+    short = subprocess.run(base + ["--set-password"], capture_output=True, text=True, timeout=120,
+                           env={**env, "NIANBAO_PASSWORD": "short"})
+    assert short.returncode == 2 and "至少要 8 个字符" in short.stderr
+    done = subprocess.run(base + ["--set-password"], capture_output=True, text=True, timeout=120,
+                          env={**env, "NIANBAO_PASSWORD": "县里的密码123"})
+    assert done.returncode == 0 and "管理密码已设置" in done.stdout
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    server = subprocess.Popen(base + ["--port", str(port)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=10) as response:
+                    html = response.read().decode("utf-8")
+                break
+            except OSError:
+                assert time.monotonic() < deadline and server.poll() is None, server.stderr.read()
+                time.sleep(0.2)
+        assert "县政务公开办登录" in html  # the password set above: the clerk pages ask for it
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+
+
+def test_a_checked_warning_keeps_its_mark_on_a_reupload(server, browser, tmp_path):
+    from decimal import Decimal
+
+    from toolkit.demo.synthetic import synthetic_report
+    from toolkit.workbook.writer import workbook_bytes
+
+    unit = "城关镇人民政府"
+    data = synthetic_report("2021", unit, 2025)
+    data.values["t2.rules.made"] = data.values["t2.rules.in_force"] = Decimal(1)  # a 镇 reporting 规章: a warning
+    content = workbook_bytes("2021", unit=unit, year=2025, data=data)
+    page = browser.new_page(viewport=DESKTOP)
+    page.goto(server.link(unit))
+    page.set_input_files("input[type=file]", str(_file(tmp_path, "城关镇.xlsx", content)))
+    page.click("button[type=submit]")
+    page.wait_for_selector("[data-received]")
+    page.goto(server.url + "/unit/0")
+    rows = page.locator("table.findings tbody tr.warning")
+    assert rows.count() == 2 and page.locator("form.waive").count() == 2
+    page.locator("form.waive input[name=note]").first.fill("县里已核实：该镇确未制定规章，系填错列")
+    page.locator("form.waive button").first.click()
+    assert page.locator("tr.waived").count() == 1
+    assert "县里已核实" in page.locator("tr.waived").inner_text() and "已核实" in page.locator("tr.waived").inner_text()
+    page.goto(server.link(unit))  # the same warning in another file uploaded later keeps its mark
+    assert page.locator("form.waive").count() == 0 and page.locator("tr.waived").count() == 1
+    data.info["phone"] = "0370-1234567"
+    again = workbook_bytes("2021", unit=unit, year=2025, data=data)
+    page.set_input_files("input[type=file]", str(_file(tmp_path, "城关镇_再报.xlsx", again)))
+    page.click("button[type=submit]")
+    page.wait_for_selector("[data-received]")
+    page.goto(server.url + "/unit/0")
+    assert page.locator("tr.waived").count() == 1
+    assert len(server.portal.submissions(unit)) == 2
+    errors = [f for f in server.portal.current_findings(unit) if f.severity == "error"]
+    assert not errors

@@ -214,6 +214,7 @@ def create_app(portal: Any, *, secure_cookies: bool = False, loopback: bool = Tr
         unit = township(request)
         view = await run_in_threadpool(unit_view, unit)
         base = f"/u/{request.path_params['token']}"
+        view["can_waive"] = False  # only the clerk marks a warning 已核实
         return page(request, "township.html", base=base, year=portal.year, clerk=False, received=received, **view)
 
     async def township_upload(request: Request) -> Response:

@@ -346,3 +346,45 @@ class InterimPortal:
             out.append({"id": table.id, "sheet": table.sheet, "title": table.caption or table.sheet,
                         "rows": rows, "n_cols": grid.n_cols})
         return out
+
+    # ------------------------------------------------------------ 已核实 marks on warnings
+
+    @staticmethod
+    def finding_key(finding: Finding) -> str:
+        """The stable identity of a warning (code, sheet, cell, rule; not the message)."""
+        text = "|".join(str(x or "") for x in (finding.code, finding.sheet, finding.cell, finding.rule))
+        return hashlib.sha256(text.encode()).hexdigest()[:24]
+
+    def waivers(self, unit: str) -> list[Waiver]:
+        return [Waiver(**w) for w in self._meta().get("waivers", {}).get(f"{unit}|{self.year}", [])]
+
+    def waive(self, unit: str, key: str, note: str, *, by: str) -> None:
+        finding = next((f for f in self.current_findings(unit) if self.finding_key(f) == key), None)
+        if finding is None:
+            raise ValueError("没有这条提示（可能已重新上传），请刷新页面")
+        if finding.severity == ERROR:
+            raise ValueError("错误不能标为已核实，只能改正后重新上传")
+        if not note.strip():
+            raise ValueError("请写一句核实说明")
+        with self._lock:
+            meta = self._meta()
+            marks = meta.setdefault("waivers", {}).setdefault(f"{unit}|{self.year}", [])
+            marks[:] = [w for w in marks if w["finding_key"] != key]
+            marks.append({"finding_key": key, "note": note.strip(), "by": by,
+                          "at": datetime.now().astimezone().strftime("%Y-%m-%d %H:%M")})
+            self._save_meta(meta)
+
+    def unwaive(self, unit: str, key: str, *, by: str) -> None:
+        with self._lock:
+            meta = self._meta()
+            marks = meta.setdefault("waivers", {}).setdefault(f"{unit}|{self.year}", [])
+            marks[:] = [w for w in marks if w["finding_key"] != key]
+            self._save_meta(meta)
+
+
+@dataclass
+class Waiver:
+    finding_key: str
+    note: str
+    by: str
+    at: str
