@@ -130,6 +130,14 @@ def test_clerk_uploads_a_folder_zip_and_downloads_the_summary(server, browser, t
     cells = " ".join(str(c.value) for ws in book.worksheets for row in ws.iter_rows() for c in row if c.value)
     assert "城关镇" in cells and "西陵寺镇" in cells
 
+    for what, units in (("request_mails", len(ROSTER)), ("findings_mails", 1)):
+        with page.expect_download() as info:
+            page.click(f"a[href='/download/{what}']")
+        mails = zipfile.ZipFile(info.value.path())
+        assert len([n for n in mails.namelist() if n.endswith(".eml")]) == units
+        if what == "findings_mails":
+            assert "西陵寺镇" in " ".join(mails.namelist())
+
     with page.expect_response(lambda r: r.url.endswith("/unit/2/history.svg")) as chart:
         page.click("a[href='/unit/2']")
     assert chart.value.status == 200 and chart.value.header_value("content-type") == "image/svg+xml"

@@ -301,6 +301,23 @@ class InterimPortal:
             draw_history_chart(history, path)
             return f"{unit}_历年数据.svg", path.read_bytes()
 
+    def request_mails(self) -> tuple[str, bytes]:
+        """The request mails (one .eml per unit with an 邮箱, its blank attached) as a .zip."""
+        from toolkit.round import send_requests
+
+        with tempfile.TemporaryDirectory(prefix="nianbao-web-") as tmp:
+            send_requests(self.entries, year=self.year, outbox=Path(tmp) / "out", log=Path(tmp) / "log.jsonl")
+            return f"{self.year}年度填报通知邮件.zip", _zip_folder(Path(tmp) / "out")
+
+    def findings_mails(self) -> tuple[str, bytes]:
+        """The findings mails of the units whose current file has errors, as a .zip of .eml."""
+        from toolkit.round import send_findings
+
+        with tempfile.TemporaryDirectory(prefix="nianbao-web-") as tmp:
+            send_findings(self.archive_path, roster=self.entries, outbox=Path(tmp) / "out", year=self.year,
+                          log=Path(tmp) / "log.jsonl")
+            return f"{self.year}年度校验意见邮件.zip", _zip_folder(Path(tmp) / "out")
+
     # ------------------------------------------------------------ the official grids, findings placed
 
     def grids(self, unit: str) -> list[dict[str, Any]]:
@@ -380,6 +397,14 @@ class InterimPortal:
             marks = meta.setdefault("waivers", {}).setdefault(f"{unit}|{self.year}", [])
             marks[:] = [w for w in marks if w["finding_key"] != key]
             self._save_meta(meta)
+
+
+def _zip_folder(folder: Path) -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as out:
+        for path in sorted(folder.glob("**/*.eml")) if folder.is_dir() else []:
+            out.write(path, path.relative_to(folder).as_posix())
+    return buffer.getvalue()
 
 
 @dataclass
