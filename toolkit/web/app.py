@@ -23,7 +23,7 @@ from starlette.staticfiles import StaticFiles
 from starlette.templating import Jinja2Templates
 
 from toolkit.formats import TEMPLATES_DIR, load_yaml
-from toolkit.web.security import BodyLimit, LoginThrottle, SecurityHeaders, TooLarge, csrf_ok, csrf_token
+from toolkit.web.security import BodyLimit, LoginThrottle, SecurityHeaders, csrf_ok, csrf_token
 
 log = logging.getLogger("nianbao.web")
 WEB_DIR = TEMPLATES_DIR / "web"
@@ -263,8 +263,6 @@ def create_app(portal: Any, *, secure_cookies: bool = False, loopback: bool = Tr
         return refusal(request, _words(key, n=max_files), code)
 
     async def on_error(request: Request, exc: Exception) -> Response:
-        if isinstance(exc, TooLarge):
-            return refusal(request, _words("too_large", mb=limits["max_request_mb"]), 413)
         log.exception("portal request failed: %s", request.url.path)
         return refusal(request, _words("internal"), 500)
 

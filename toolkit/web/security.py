@@ -56,7 +56,18 @@ class BodyLimit:
                 raise TooLarge()
             return message
 
-        await self.app(scope, counted, send)
+        started = False
+
+        async def watched(message: Message) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, counted, watched)
+        except TooLarge:
+            if not started:
+                await self.too_large(scope, receive, send)
 
 
 class SecurityHeaders:
