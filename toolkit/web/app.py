@@ -56,6 +56,7 @@ def create_app(portal: Any, *, secure_cookies: bool = False, loopback: bool = Tr
     limits = settings()["limits"]
     templates = Jinja2Templates(directory=str(WEB_DIR))
     templates.env.globals.update(title=settings()["title"], severity_label=severity_label, quote=quote)
+    templates.env.filters["local_time"] = _local_time
     throttle = LoginThrottle(int(limits["login_attempts"]))
     max_files = int(limits["max_files"])
 
@@ -172,7 +173,8 @@ def create_app(portal: Any, *, secure_cookies: bool = False, loopback: bool = Tr
             return redirect
         index, unit = unit_index(request)
         view = await run_in_threadpool(unit_view, unit)
-        return page(request, "unit.html", index=index, base=f"/unit/{index}", token=portal.token(unit), **view)
+        return page(request, "unit.html", index=index, base=f"/unit/{index}", token=portal.token(unit),
+                    site=str(request.base_url), **view)
 
     async def unit_download(request: Request) -> Response:
         if (redirect := clerk_only(request)) is not None:
@@ -296,6 +298,13 @@ def create_app(portal: Any, *, secure_cookies: bool = False, loopback: bool = Tr
                     exception_handlers={Refusal: on_refusal, HTTPException: on_http, Exception: on_error})
     app.state.portal = portal
     return app
+
+
+def _local_time(stamp: str | None) -> str:
+    """An archive time as ``2026-01-10 14:32`` in the round's time zone (as the status shows it)."""
+    from toolkit.round.status import in_zone, readable_time, report_zone
+
+    return readable_time(in_zone(stamp, report_zone()[0]))
 
 
 def _status_labels() -> dict[str, str]:
