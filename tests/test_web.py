@@ -227,6 +227,9 @@ def test_browser_login_with_password(tmp_path, browser):
         assert page.locator("tr[data-unit]").count() == len(ROSTER)
         cookie = next(c for c in page.context.cookies() if c["name"] == "nianbao_session")
         assert cookie["httpOnly"] and cookie["sameSite"] == "Strict"
+        srv.portal.set_password("新的密码456789")  # a changed password ends the sessions made with the old one
+        page.goto(srv.url + "/")
+        assert "县政务公开办登录" in page.locator("main").inner_text()
     finally:
         srv.stop()
 
@@ -355,6 +358,21 @@ def test_an_upload_over_the_cap_is_refused_before_it_is_read(server):
     for header, value in SECURITY_HEADERS.items():
         with urllib.request.urlopen(server.link("城关镇人民政府"), timeout=30) as page:
             assert page.headers[header] == value
+
+
+def test_a_loopback_portal_answers_only_this_machines_names(server):
+    import http.client
+
+    for host, code in ((f"127.0.0.1:{server.port}", 200), (f"localhost:{server.port}", 200),
+                       ("evil.example:80", 421), (f"rebind.example:{server.port}", 421)):
+        connection = http.client.HTTPConnection("127.0.0.1", server.port, timeout=30)
+        connection.request("GET", "/", headers={"Host": host})
+        response = connection.getresponse()
+        body = response.read().decode("utf-8")
+        assert response.status == code, host
+        if code != 200:
+            assert "只接受用本机地址" in body
+        connection.close()
 
 
 SECURITY_HEADERS = {"X-Frame-Options": "DENY", "Referrer-Policy": "no-referrer", "X-Content-Type-Options": "nosniff"}

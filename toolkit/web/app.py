@@ -23,7 +23,7 @@ from starlette.staticfiles import StaticFiles
 from starlette.templating import Jinja2Templates
 
 from toolkit.formats import TEMPLATES_DIR, load_yaml
-from toolkit.web.security import BodyLimit, LoginThrottle, SecurityHeaders, csrf_ok, csrf_token
+from toolkit.web.security import BodyLimit, LoginThrottle, LoopbackHosts, SecurityHeaders, csrf_ok, csrf_token
 
 log = logging.getLogger("nianbao.web")
 WEB_DIR = TEMPLATES_DIR / "web"
@@ -260,18 +260,23 @@ def create_app(portal: Any, *, secure_cookies: bool = False, loopback: bool = Tr
     async def on_http(request: Request, exc: Exception) -> Response:
         code = getattr(exc, "status_code", 500)
         key = {404: "not_found", 405: "method"}.get(code, "internal")
-        if code == 400 and "multipart" in str(getattr(exc, "detail", "")).lower():
-            key = "too_many"
+        if code == 400:
+            key = "too_many" if "too many" in str(getattr(exc, "detail", "")).lower() else "bad_request"
         return refusal(request, _words(key, n=max_files), code)
 
     async def on_error(request: Request, exc: Exception) -> Response:
         log.exception("portal request failed: %s", request.url.path)
         return refusal(request, _words("internal"), 500)
 
-    async def too_large_app(scope: Any, receive: Any, send: Any) -> None:
-        body = templates.get_template("message.html").render(
-            message=_words("too_large", mb=limits["max_request_mb"]), clerk=False, csrf="", request=None)
-        await HTMLResponse(body, status_code=413)(scope, receive, send)
+    def plain_refusal(key: str, code: int, **kw: Any) -> Any:
+        async def answer(scope: Any, receive: Any, send: Any) -> None:
+            body = templates.get_template("message.html").render(message=_words(key, **kw), clerk=False, csrf="",
+                                                                 request=None)
+            await HTMLResponse(body, status_code=code)(scope, receive, send)
+        return answer
+
+    too_large_app = plain_refusal("too_large", 413, mb=limits["max_request_mb"])
+    bad_host_app = plain_refusal("bad_host", 421)
 
     routes = [
         Route("/", dashboard),
@@ -294,6 +299,8 @@ def create_app(portal: Any, *, secure_cookies: bool = False, loopback: bool = Tr
         Middleware(SessionMiddleware, secret_key=secret, session_cookie="nianbao_session",
                    max_age=int(limits["session_hours"]) * 3600, same_site="strict", https_only=secure_cookies),
     ]
+    if loopback:
+        middleware.insert(1, Middleware(LoopbackHosts, refused=bad_host_app))
     app = Starlette(routes=routes, middleware=middleware,
                     exception_handlers={Refusal: on_refusal, HTTPException: on_http, Exception: on_error})
     app.state.portal = portal

@@ -96,6 +96,11 @@ class InterimPortal:
         meta["password"] = {"salt": salt.hex(), "hash": digest.hex(), "n": 2 ** 14, "r": 8, "p": 1}
         self._save_meta(meta)
 
+    def password_mark(self) -> str:
+        """Changes with the password: a session logged in before a change is no longer valid."""
+        stored = self._meta().get("password") or {}
+        return hashlib.sha256(str(stored.get("hash", "")).encode()).hexdigest()[:16]
+
     def has_password(self) -> bool:
         return "password" in self._meta()
 

@@ -118,3 +118,22 @@ class LoginThrottle:
     def failed(self, address: str) -> None:
         with self._lock:
             self._recent(address).append(time.monotonic())
+
+
+class LoopbackHosts:
+    """On a loopback server, only requests naming this machine (``Host: 127.0.0.1:…``): a page of
+    another site whose name resolves to 127.0.0.1 (DNS rebinding) gets ``refused``."""
+
+    NAMES = ("127.0.0.1", "localhost", "::1")
+
+    def __init__(self, app: ASGIApp, refused: ASGIApp) -> None:
+        self.app, self.refused = app, refused
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            host = dict(scope.get("headers") or []).get(b"host", b"").decode("latin-1").strip().lower()
+            name = host[1:host.find("]")] if host.startswith("[") else host.rsplit(":", 1)[0]
+            if name not in self.NAMES:
+                await self.refused(scope, receive, send)
+                return
+        await self.app(scope, receive, send)
