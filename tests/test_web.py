@@ -131,6 +131,16 @@ def test_clerk_uploads_a_folder_zip_and_downloads_the_summary(server, browser, t
     cells = " ".join(str(c.value) for ws in book.worksheets for row in ws.iter_rows() for c in row if c.value)
     assert "城关镇" in cells and "西陵寺镇" in cells
 
+    with page.expect_download() as info:
+        page.click("a[href='/download/rollup']")
+    from toolkit.batch import check_file
+
+    info.value.save_as(tmp_path / "rollup.xlsx")
+    rollup = check_file(tmp_path / "rollup.xlsx")
+    assert rollup.data is not None and rollup.valid and "全县合计（1个单位）" in rollup.data.unit
+    city = server.portal.current_data("城关镇人民政府")
+    assert rollup.data.values["t3.new.total"] == city.values["t3.new.total"]  # only the unit without errors
+
     for what, units in (("request_mails", len(ROSTER)), ("findings_mails", 1)):
         with page.expect_download() as info:
             page.click(f"a[href='/download/{what}']")

@@ -283,6 +283,25 @@ class InterimPortal:
             path = write_summary(Report(files), Path(tmp) / "summary.xlsx")
             return f"{self.year}年度汇总表.xlsx", path.read_bytes()
 
+    def rollup(self) -> tuple[str, bytes]:
+        """The county's standard workbook filled with the sum of every roster unit's current data
+        (the files without errors: toolkit/workbook/summary.county_totals)."""
+        from toolkit.archive import Archive
+        from toolkit.formats import format_for_year
+        from toolkit.model import ReportData
+        from toolkit.workbook.summary import county_totals
+        from toolkit.workbook.writer import workbook_bytes
+
+        fmt = format_for_year(self.year)
+        with Archive(self.archive_path) as arch:
+            current = arch.reports(year=self.year)
+        files = [FileReport(s.unit, list(s.findings), s.data) for s in current if self.roster_unit(s.unit)]
+        sums, used = county_totals(files, fmt)
+        inputs = {c.id: sums[c.id] for c in fmt.input_cells}
+        name = f"全县合计（{len(used)}个单位）"
+        data = ReportData(format=fmt.id, unit=name, year=self.year, values=inputs)
+        return f"{self.year}年度全县合计.xlsx", workbook_bytes(fmt, unit=name, year=self.year, data=data)
+
     def draft(self, unit: str, to: str) -> tuple[str, bytes] | None:
         from toolkit.render.api import render_report
 
