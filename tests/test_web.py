@@ -406,3 +406,29 @@ def test_a_restart_keeps_everything(tmp_path):
         assert "有错误" in html and "北湖.xlsx" in html
     finally:
         second.stop()
+
+
+def test_the_clerk_sends_the_request_mails_from_the_page(tmp_path, browser):
+    from smtp_helpers import Handler, start_server
+
+    from toolkit.mail import SmtpSettings
+
+    handler = Handler()
+    controller = start_server(handler)
+    srv = Server(tmp_path / "nianbao.db", write_roster(tmp_path / "roster.csv"))
+    try:
+        srv.portal.configure_mail(SmtpSettings.parse(f"127.0.0.1:{controller.port}", "none"), "county@example.cn")
+        page = browser.new_page(viewport=DESKTOP)
+        page.goto(srv.url + "/")
+        page.click("form[action='/round/send'] button >> text=发送填报通知")
+        page.wait_for_selector("[data-sent]")
+        assert page.locator("[data-sent] tbody tr.sent").count() == len(ROSTER)
+        assert sorted(r.rcpt_tos[0] for r in handler.messages) == sorted(f"u{i}@example.cn" for i in range(len(ROSTER)))
+        page.goto(srv.url + "/")
+        page.click("form[action='/round/send'] button >> text=发送填报通知")  # again: nothing sent twice
+        page.wait_for_selector("[data-sent]")
+        assert page.locator("[data-sent] tbody tr.skipped").count() == len(ROSTER)
+        assert len(handler.messages) == len(ROSTER)
+    finally:
+        srv.stop()
+        controller.stop()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import ipaddress
 import os
 from pathlib import Path
+from typing import Optional
 
 import typer
 
@@ -31,6 +32,11 @@ def serve_command(
     year: int = year_option(required=True),
     host: str = typer.Option("127.0.0.1", "--host", help="监听地址。默认只有本机可访问；其他地址须先设置管理密码。"),
     port: int = typer.Option(8765, "--port", help="端口。"),
+    smtp: Optional[str] = typer.Option(None, "--smtp", help="在网页上发送邮件所用的邮件服务器：主机[:端口]。不给则只能下载 .eml。"),
+    smtp_security: str = typer.Option("starttls", "--smtp-security", help="starttls（默认）、ssl 或 none。"),
+    smtp_user: Optional[str] = typer.Option(
+        None, "--smtp-user", help="登录邮件服务器的用户名；密码取自环境变量 NIANBAO_SMTP_PASSWORD，没有则提示输入。"),
+    sender: Optional[str] = typer.Option(None, "--from", help="发件人地址（给了 --smtp 时必填）。"),
     set_password: bool = typer.Option(False, "--set-password",
                                       help=f"设置（或更改）管理密码后退出：从终端输入两次，或取自环境变量 {PASSWORD_ENV}。"),
 ) -> None:
@@ -60,6 +66,10 @@ def serve_command(
         portal.set_password(_ask_password())
         typer.echo("管理密码已设置（档案中只保存其散列值）。")
         raise typer.Exit(0)
+    if smtp is not None:
+        portal.configure_mail(*_mail_settings(smtp, smtp_security, smtp_user, sender))
+    elif smtp_user or sender:
+        fail("--smtp-user、--from 需要和 --smtp 一起使用", USAGE)
     loopback = is_loopback(host)
     if not loopback and not portal.has_password():
         fail(f"监听 {host} 会让其他电脑访问本平台，必须先设置管理密码：nianbao serve --archive {archive} "
@@ -74,6 +84,21 @@ def serve_command(
     if not loopback:
         typer.echo("提示：对内网开放时，建议在前面加 HTTPS 反向代理；登录 Cookie 已标记为仅限 HTTPS。")
     uvicorn.run(web, host=host, port=port, log_level="warning", access_log=False)
+
+
+def _mail_settings(smtp: str, security: str, user: Optional[str], sender: Optional[str]) -> tuple[object, str]:
+    from toolkit.mail import PASSWORD_ENV as SMTP_PASSWORD_ENV, MailError, SmtpSettings
+
+    if not sender:
+        fail("给了 --smtp 时必须用 --from 写明发件人地址", USAGE)
+    password = None
+    if user:
+        password = os.environ.get(SMTP_PASSWORD_ENV) or typer.prompt(f"{user} 的邮件服务器密码", hide_input=True,
+                                                                     err=True)
+    try:
+        return SmtpSettings.parse(smtp, security, user=user, password=password), sender
+    except MailError as exc:
+        fail(str(exc), USAGE)
 
 
 def _ask_password() -> str:

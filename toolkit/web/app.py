@@ -136,6 +136,7 @@ def create_app(portal: Any, *, secure_cookies: bool = False, loopback: bool = Tr
         counts = {key: status.count(key) for key in STATUS_ORDER}
         return page(request, "dashboard.html", status=status, rows=rows, wanted=wanted, counts=counts,
                     order=STATUS_ORDER, year=portal.year, status_labels=_status_labels(),
+                    can_send=getattr(portal, "mail", None) is not None,
                     **{f"has_{name}": hasattr(portal, name) for name in ("rollup", "request_mails", "findings_mails")})
 
     async def login(request: Request) -> Response:
@@ -193,6 +194,19 @@ def create_app(portal: Any, *, secure_cookies: bool = False, loopback: bool = Tr
         if what not in makers:
             raise Refusal("not_found", 404)
         return _attachment(await run_in_threadpool(makers[what]))
+
+    async def send_mails(request: Request) -> Response:
+        if (redirect := clerk_only(request)) is not None:
+            return redirect
+        data = await form(request)
+        kind = str(data.get("kind") or "")
+        if kind not in ("requests", "findings") or getattr(portal, "mail", None) is None:
+            raise Refusal("not_found", 404)
+        try:
+            report = await run_in_threadpool(portal.send_mails, kind)
+        except Exception as exc:  # an unusable server or roster: its Chinese message
+            return refusal(request, f"邮件没有发出：{exc}", 502)
+        return page(request, "sent.html", report=report, kind=kind, words=settings()["mail_status"])
 
     async def waive(request: Request) -> Response:
         if (redirect := clerk_only(request)) is not None:
@@ -287,6 +301,7 @@ def create_app(portal: Any, *, secure_cookies: bool = False, loopback: bool = Tr
         Route("/unit/{index:int}/waive", waive, methods=["POST"]),
         Route("/unit/{index:int}/{what:str}", unit_download),
         Route("/download/{what:str}", round_download),
+        Route("/round/send", send_mails, methods=["POST"]),
         Route("/u/{token:str}", township_page),
         Route("/u/{token:str}/upload", township_upload, methods=["POST"]),
         Route("/u/{token:str}/{what:str}", township_download),

@@ -333,6 +333,27 @@ class InterimPortal:
             send_requests(self.entries, year=self.year, outbox=Path(tmp) / "out", log=Path(tmp) / "log.jsonl")
             return f"{self.year}年度填报通知邮件.zip", _zip_folder(Path(tmp) / "out")
 
+    mail: tuple[Any, str] | None = None  # (toolkit.mail.SmtpSettings, sender) when mails can be sent
+
+    def configure_mail(self, smtp: Any, sender: str) -> None:
+        """The SMTP server and sender address :meth:`send_mails` uses."""
+        self.mail = (smtp, sender)
+
+    def send_mails(self, kind: str) -> Any:
+        """Send the request mails (``requests``) or the findings mails (``findings``) through the
+        configured SMTP server; the outbox and its log beside the archive keep a unit from getting
+        the same mail twice. Returns the :class:`toolkit.round.SendReport`."""
+        from toolkit.round import send_findings, send_requests
+
+        if self.mail is None:
+            raise ValueError("启动平台时没有配置邮件服务器（--smtp、--from）")
+        smtp, sender = self.mail
+        outbox = self.side / "outbox" / kind
+        if kind == "requests":
+            return send_requests(self.entries, year=self.year, outbox=outbox, smtp=smtp, sender=sender)
+        return send_findings(self.archive_path, roster=self.entries, outbox=outbox, year=self.year, smtp=smtp,
+                             sender=sender)
+
     def findings_mails(self) -> tuple[str, bytes]:
         """The findings mails of the units whose current file has errors, as a .zip of .eml."""
         from toolkit.round import send_findings
