@@ -312,7 +312,7 @@ def create_app(portal: Any, *, secure_cookies: bool = False, loopback: bool = Tr
         Middleware(SecurityHeaders),
         Middleware(BodyLimit, max_bytes=int(limits["max_request_mb"]) * 1024 * 1024, too_large=too_large_app),
         Middleware(SessionMiddleware, secret_key=secret, session_cookie="nianbao_session",
-                   max_age=int(limits["session_hours"]) * 3600, same_site="strict", https_only=secure_cookies),
+                   max_age=int(limits["session_hours"]) * 3600, same_site="lax", https_only=secure_cookies),
     ]
     if loopback:
         middleware.insert(1, Middleware(LoopbackHosts, refused=bad_host_app))
