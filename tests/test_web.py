@@ -6,6 +6,8 @@ from __future__ import annotations
 import io
 import sqlite3
 import time
+import urllib.error
+import urllib.parse
 import urllib.request
 import zipfile
 from concurrent.futures import ThreadPoolExecutor
@@ -459,3 +461,19 @@ def test_the_whole_hostile_corpus_through_a_township_link(server, tmp_path):
             assert "未记入" in card, name
     assert tried >= 70
     assert client.get(server.url + "/")[0] == 200
+
+
+def test_an_error_cannot_be_marked_checked(server):
+    client = Client()
+    link = server.link("西陵寺镇人民政府")
+    client.upload(link + "/upload", "西陵寺.xlsx", workbook("西陵寺镇人民政府", wrong=True), client.csrf(link))
+    error = next(f for f in server.portal.current_findings("西陵寺镇人民政府") if f.severity == "error")
+    csrf = client.csrf(server.url + "/")
+    body = urllib.parse.urlencode({"csrf": csrf, "key": server.portal.finding_key(error), "note": "想跳过"}).encode()
+    try:
+        client.opener.open(urllib.request.Request(server.url + "/unit/2/waive", data=body, method="POST"), timeout=60)
+    except urllib.error.HTTPError as exc:
+        assert exc.code == 400 and "错误不能标为已核实" in exc.read().decode("utf-8")
+    else:
+        raise AssertionError("an error was marked 已核实")
+    assert not server.portal.waivers("西陵寺镇人民政府")
