@@ -337,6 +337,8 @@ def test_a_checked_warning_keeps_its_mark_on_a_reupload(server, browser, tmp_pat
     page.locator("form.waive button").first.click()
     assert page.locator("tr.waived").count() == 1
     assert "县里已核实" in page.locator("tr.waived").inner_text() and "已核实" in page.locator("tr.waived").inner_text()
+    assert page.locator("table.grid td.marked.checked").count() == 1  # the cell drawn as checked
+    assert page.locator("table.grid td.marked.warning").count() == 1
     page.goto(server.link(unit))  # the same warning in another file uploaded later keeps its mark
     assert page.locator("form.waive").count() == 0 and page.locator("tr.waived").count() == 1
     data.info["phone"] = "0370-1234567"
