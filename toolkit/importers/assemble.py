@@ -91,6 +91,11 @@ class ValueRow:
     values: list[str]  # value cells, blanks kept where the source has cell boundaries
     explicit: bool  # cell boundaries are real (tabs, |, HTML/Word cells)
     order: int = 0
+    blank: bool = False  # a label with every cell after it empty: the row's cells are blank
+    value_items: list[Item] | None = None  # where each value is, when the row was put together from several
+
+    def item_of(self, k: int) -> Item:
+        return self.value_items[k] if self.value_items else self.item
 
     @property
     def where(self) -> str:
@@ -116,6 +121,10 @@ def _split_row(item: Item) -> ValueRow | HeaderRow | None:
             break
         last_label = i
     if first_value is None:
+        filled = [i for i, c in enumerate(cells) if c]
+        if len(filled) == 1 and filled[0] < len(cells) - 1:
+            labels = [part for part in _PATH.split(cells[filled[0]]) if part.strip()]
+            return ValueRow(item, labels, cells[filled[0] + 1:], explicit=True, blank=True)
         return HeaderRow(item, [c for c in cells if c]) if any(cells) else None
     labels = [part for c in cells[: last_label + 1] if c for part in _PATH.split(c) if part.strip()]
     return ValueRow(item, labels, cells[last_label + 1:], explicit=True)
@@ -146,10 +155,39 @@ def table_rows(items: list[Item]) -> list[ValueRow | HeaderRow]:
             out[-1].values[-1] += item.text.strip()
             continue
         out.append(row)
+    out = _cell_per_line_rows(out)
     for i, row in enumerate(out):
         if isinstance(row, ValueRow):
             row.order = i
     return out
+
+
+def _cell_per_line_rows(rows: list[ValueRow | HeaderRow]) -> list[ValueRow | HeaderRow]:
+    """A table printed one cell per line with no row marks (``规章`` / ``0`` / ``0`` / ``0``):
+    a label line followed by lines of one number each is one row, label and numbers."""
+    out: list[ValueRow | HeaderRow] = []
+    i = 0
+    while i < len(rows):
+        row = rows[i]
+        numbers: list[ValueRow] = []
+        j = i + 1
+        while j < len(rows) and _lone_number(rows[j]):
+            numbers.append(rows[j])
+            j += 1
+        if isinstance(row, HeaderRow) and len(row.cells) == 1 and numbers:
+            values = [r.values[0] for r in numbers]
+            labels = [part for part in _PATH.split(row.cells[0]) if part.strip()]
+            out.append(ValueRow(row.item, labels, values, explicit=True,
+                                value_items=[r.item for r in numbers]))
+            i = j
+            continue
+        out.append(row)
+        i += 1
+    return out
+
+
+def _lone_number(row: ValueRow | HeaderRow) -> bool:
+    return isinstance(row, ValueRow) and not row.labels and len(row.values) == 1 and not row.blank
 
 
 # ---------------------------------------------------------------- identity
@@ -282,7 +320,7 @@ def find_sections(doc: Document, fmt: Format) -> tuple[dict[str, Region], list[F
     while True:
         regions = regions_for(heads)
         bad = [h for h in heads if h[1].table and not any(
-            isinstance(r, ValueRow) for r in table_rows(_region_slice(doc, heads, h)))]
+            isinstance(r, ValueRow) and not r.blank for r in table_rows(_region_slice(doc, heads, h)))]
         if not bad:
             break
         heads = [h for h in heads if h not in bad]
@@ -509,6 +547,7 @@ class TableReader:
             anchors.append((row, m.key, m))
             last = self._last_index(m.key)
         anchored_rows = {id(r) for r, _, _ in anchors}
+        value_rows = [r for r in value_rows if not r.blank or id(r) in anchored_rows]  # an empty header line
         taken = {self._first_index(n) for _, n, _ in anchors if n.is_leaf}
         groups: list[tuple[ValueRow, Node]] = []
         for row, node, m in anchors:
@@ -555,6 +594,8 @@ class TableReader:
 
     def _fill_gap(self, rows: list[ValueRow], lo: int, hi: int, taken: set[int]) -> None:
         free = [s for s in self.slots[lo + 1: hi] if s.index not in taken and s.index not in self.placed]
+        if len(free) == 1 and len(rows) > 1:
+            rows = self._joined(rows, free[0])
         full = [r for r in rows if free and any(self._fits(r, s) for s in free)]
         fragments = [r for r in rows if r not in full]
         if len(full) == len(free) and all(self._fits(r, s) for r, s in zip(full, free)):
@@ -567,6 +608,22 @@ class TableReader:
             self.findings.append(imf.ImportUnplacedValues.make(
                 where=r.where, table=self.table.number, found=" ".join(v for v in r.values if v),
                 sheet=self.table.sheet))
+
+    def _joined(self, rows: list[ValueRow], slot: Slot) -> list[ValueRow]:
+        """One official row printed as several small tables, one per column group (表四 as
+        行政复议 / 行政诉讼（未经复议直接起诉） / 行政诉讼（复议后起诉）, each with its own header
+        and one row): consecutive rows as long as the groups, in order, make up the row."""
+        sizes = _group_sizes(slot.block.columns)
+        if len(rows) != len(sizes) or sum(sizes) != len(self._columns(slot.block)):
+            return rows
+        parts = [_trim(r.values, n) if r.explicit else r.values for r, n in zip(rows, sizes)]
+        if any(len(values) != n for values, n in zip(parts, sizes)):
+            return rows
+        values = [v for part in parts for v in part]
+        items = [r.item for r, part in zip(rows, parts) for _ in part]
+        joined = ValueRow(rows[0].item, [], values, explicit=True, order=rows[0].order, value_items=items)
+        self._headers.pop(id(rows[0]), None)  # each small table's header names a group's columns only
+        return [joined]
 
     def _collapsed(self, row: ValueRow, group: Node) -> None:
         leaves = list(group.leaves())
@@ -596,8 +653,8 @@ class TableReader:
         """The block's columns in the order of the nearest header row above, with None for a
         header cell that is none of them (an extra column)."""
         header = self._headers.get(id(row))
-        if header is None or block.column_depth != 1:
-            return None
+        if header is None or block.column_depth != 1 or len(header.cells) < 2:
+            return None  # a lone header line (a table printed one cell per line) names no column order
         columns = self._columns(block)
         index = LabelIndex((c, c.label, c.variants) for c in columns)
         others = LabelIndex((c, c.label, c.variants) for b in self.table.blocks for c in b.leaf_columns)
@@ -630,10 +687,11 @@ class TableReader:
         columns = self._columns(slot.block)
         header = self._header_map(row, slot.block)
         n = len(header) if header and len(header) != len(columns) else len(columns)
-        values = _trim(row.values, n) if row.explicit else list(row.values)
+        values = [""] * n if row.blank else _trim(row.values, n) if row.explicit else list(row.values)
         first = self.addresses[self._cell_id(slot.block, slot.node, columns[0])].a1
         if len(values) < n:
             self.placed[slot.index] = None
+            self._absent(slot)
             self._missing_row(slot, row, values)
             return
         targets: list[Node | None] = header if header and len(header) == len(values[:n]) else columns
@@ -642,25 +700,25 @@ class TableReader:
             self.findings.append(imf.ImportExtraValues.make(
                 where=row.where, table=self.table.number, row=slot.node.label, actual=len(values),
                 expected=len(columns), extra="、".join(extra), sheet=self.table.sheet, cell=first))
-        for column, raw in zip(targets, values):
+        for k, (column, raw) in enumerate(zip(targets, values)):
             if column is None:
                 self.findings.append(imf.ImportExtraValues.make(
                     where=row.where, table=self.table.number, row=slot.node.label, actual=len(values),
                     expected=len(columns), extra=raw, sheet=self.table.sheet, cell=first))
                 continue
-            self._value(self._cell_id(slot.block, slot.node, column), raw, row, slot.node, column)
+            self._value(self._cell_id(slot.block, slot.node, column), raw, row.item_of(k), slot.node, column)
 
-    def _value(self, cell_id: str, raw: str, row: ValueRow, row_node: Node, column: Node) -> None:
+    def _value(self, cell_id: str, raw: str, item: Item, row_node: Node, column: Node) -> None:
         cell = self.fmt.cells[cell_id]
         kind = cell.kind
         address = self.addresses[cell_id]
         names = [n for n in (row_node.label, column.label) if n]
-        where = f"{self.table.number} {'·'.join(names)}（{row.item.where}）"
+        where = f"{self.table.number} {'·'.join(names)}（{item.where}）"
         common = dict(sheet=self.table.sheet, cell=address.a1, row=row_node.label or None,
                       column=column.label or None)
         self.data.raw[cell_id] = raw
         if self.lines:
-            self.data.cells[cell_id] = CellSource(sheet=None, cell=None, line=row.item.line)
+            self.data.cells[cell_id] = CellSource(sheet=None, cell=None, line=item.line)
         text = _squash(raw)
         note = _NOTE.match(text)
         if note and is_value(note.group("head")):
@@ -691,7 +749,13 @@ class TableReader:
             actual=len([v for v in values if v.strip()]), found="、".join(v for v in values if v.strip()) or "无",
             sheet=self.table.sheet, cell=first))
 
+    def _absent(self, slot: Slot) -> None:
+        for column in self._columns(slot.block):
+            self.data.absent.add(self._cell_id(slot.block, slot.node, column))
+
     def _table_missing(self) -> None:
+        for slot in self.slots:
+            self._absent(slot)
         self.findings.append(imf.ImportTableMissing.make(
             table=self.table.number, caption=self.table.caption, sheet=self.table.sheet))
 
@@ -701,6 +765,7 @@ class TableReader:
             self._table_missing()
             return
         for s in missing:
+            self._absent(s)
             columns = self._columns(s.block)
             first = self.addresses[self._cell_id(s.block, s.node, columns[0])].a1
             self.findings.append(imf.ImportRowMissing.make(
@@ -739,6 +804,20 @@ class TableReader:
                 self.findings.append(imf.ImportLabelVariant.make(
                     where=f"{header.item.where}：", table=self.table.number, found=cell, label=m.label,
                     sheet=self.table.sheet, column=m.label))
+
+
+def _group_sizes(columns: list[Node]) -> list[int]:
+    """The number of leaf columns of each lowest column group, left to right (a leaf column
+    outside any group is a group of its own)."""
+    out: list[int] = []
+    for node in columns:
+        if node.is_leaf:
+            out.append(1)
+        elif all(child.is_leaf for child in node.children):
+            out.append(len(node.children))
+        else:
+            out.extend(_group_sizes(node.children))
+    return out
 
 
 def _trim(values: list[str], n: int) -> list[str]:
