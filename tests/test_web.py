@@ -16,7 +16,7 @@ from pathlib import Path
 import openpyxl
 import pytest
 
-from web_helpers import ROSTER, Client, Server, chromium_or_skip, workbook, write_roster
+from web_helpers import ROSTER, Client, Server, workbook, write_roster
 
 REPO = Path(__file__).resolve().parents[1]
 SHOTS = REPO / "docs" / "screenshots"
@@ -33,13 +33,10 @@ def server(tmp_path):
 
 @pytest.fixture(scope="module")
 def browser():
-    path = chromium_or_skip()
-    from playwright.sync_api import sync_playwright
+    from browser import browser as launched_browser
 
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=str(path), args=["--no-sandbox"])
+    with launched_browser() as b:
         yield b
-        b.close()
 
 
 def _file(tmp_path: Path, name: str, content: bytes) -> Path:

@@ -12,11 +12,8 @@ from decimal import Decimal
 from http.cookiejar import CookieJar
 from pathlib import Path
 
-import pytest
 
-from shared_data import in_ci
 
-CHROMIUM = Path("/usr/bin/chromium")
 ROSTER = ["城关镇人民政府", "蓼堤镇人民政府", "西陵寺镇人民政府", "北湖街道办事处"]
 YEAR = 2025
 
@@ -45,9 +42,9 @@ class Server:
         import uvicorn
 
         from toolkit.web.app import create_app
-        from toolkit.web.backend import open_portal
+        from toolkit.portal import Portal
 
-        self.portal = open_portal(archive, roster, YEAR)
+        self.portal = Portal(archive, roster, YEAR)
         if password:
             self.portal.set_password(password)
         with socket.socket() as s:
@@ -71,20 +68,6 @@ class Server:
     def stop(self) -> None:
         self.server.should_exit = True
         self.thread.join(timeout=30)
-
-
-def chromium_or_skip() -> Path:
-    try:
-        import playwright  # noqa: F401
-    except ImportError:
-        reason = "playwright is not installed (pip install playwright; the browser is Debian's chromium)"
-    else:
-        if CHROMIUM.exists():
-            return CHROMIUM
-        reason = f"{CHROMIUM} is absent (apt-get install chromium)"
-    if in_ci():
-        pytest.fail(f"CI=true but {reason}", pytrace=False)
-    pytest.skip(reason)
 
 
 class Client:

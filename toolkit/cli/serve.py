@@ -37,6 +37,9 @@ def serve_command(
     smtp_user: Optional[str] = typer.Option(
         None, "--smtp-user", help="登录邮件服务器的用户名；密码取自环境变量 NIANBAO_SMTP_PASSWORD，没有则提示输入。"),
     sender: Optional[str] = typer.Option(None, "--from", help="发件人地址（给了 --smtp 时必填）。"),
+    url: Optional[str] = typer.Option(
+        None, "--url", help="各单位访问本平台用的网址，写进填报通知邮件里的专用链接，如 http://10.1.2.3:8765"
+                            "（默认按 --host 和 --port）。"),
     set_password: bool = typer.Option(False, "--set-password",
                                       help=f"设置（或更改）管理密码后退出：从终端输入两次，或取自环境变量 {PASSWORD_ENV}。"),
 ) -> None:
@@ -50,14 +53,14 @@ def serve_command(
     否则拒绝启动。按 Ctrl+C 停止。
     """
     from toolkit.archive import ArchiveError
-    from toolkit.web.backend import open_portal
+    from toolkit.portal import Portal
 
     if not roster.is_file():
         fail(f"找不到单位名册：{roster}", USAGE)
     if not 0 < port < 65536:
         fail(f"端口应在 1 到 65535 之间：{port}", USAGE)
     try:
-        portal = open_portal(archive, roster, year)
+        portal = Portal(archive, roster, year)
     except ArchiveError as exc:
         fail(str(exc))
     if not portal.units():
@@ -80,6 +83,9 @@ def serve_command(
 
     web = create_app(portal, secure_cookies=not loopback, loopback=loopback)
     shown = f"[{host}]" if ":" in host else host
+    if url is not None and not url.startswith(("http://", "https://")):
+        fail(f"--url 应是以 http:// 或 https:// 开头的网址：{url}", USAGE)
+    portal.base_url = url or (None if host in ("0.0.0.0", "::") else f"http://{shown}:{port}")
     typer.echo(f"报送平台已启动：http://{shown}:{port}/　（{year}年度，{len(portal.units())}个单位；按 Ctrl+C 停止）")
     if not loopback:
         typer.echo("提示：对内网开放时，建议在前面加 HTTPS 反向代理；登录 Cookie 已标记为仅限 HTTPS。")

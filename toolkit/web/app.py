@@ -1,5 +1,5 @@
 """``nianbao serve``: the county's web portal, a thin Starlette layer over the Portal service
-(toolkit/web/backend.py). Clerk pages need a login (or, with no password set, a loopback-only
+(toolkit/portal). Clerk pages need a login (or, with no password set, a loopback-only
 server); township pages live at ``/u/<token>`` and see only their own unit."""
 
 from __future__ import annotations
@@ -132,8 +132,8 @@ def create_app(portal: Any, *, secure_cookies: bool = False, loopback: bool = Tr
             return redirect
         status = await run_in_threadpool(portal.status)
         wanted = request.query_params.get("status") or ""
-        rows = [(i, u) for i, u in enumerate(status.units) if not wanted or u.status == wanted]
-        counts = {key: status.count(key) for key in STATUS_ORDER}
+        rows = [(i, u) for i, u in enumerate(status.units) if not wanted or u.state == wanted]
+        counts = {key: sum(1 for u in status.units if u.state == key) for key in STATUS_ORDER}
         return page(request, "dashboard.html", status=status, rows=rows, wanted=wanted, counts=counts,
                     order=STATUS_ORDER, year=portal.year, status_labels=_status_labels(),
                     can_send=getattr(portal, "mail", None) is not None,
@@ -332,7 +332,7 @@ def _local_time(stamp: str | None) -> str:
 def _status_labels() -> dict[str, str]:
     from toolkit.output_labels import labels
 
-    known = labels()["unit_status"]
+    known = labels()["unit_state"]
     return {key: known[key] for key in STATUS_ORDER if key in known}
 
 
@@ -347,10 +347,10 @@ def _receive(portal: Any, name: str, content: bytes, via: str, unit: str | None)
     try:
         return portal.receive(name, content, via=via, unit=unit)
     except Exception as exc:  # noqa: BLE001
-        from toolkit.web.backend import Received
+        from toolkit.portal import Received
 
         log.exception("receiving %s failed", name)
-        return [Received(name, None, None, unit, False, f"处理该文件时出错（{type(exc).__name__}），未记入档案")]
+        return [Received(name, None, None, unit, False, "处理该文件时程序出错，未记入档案；请联系管理员")]
 
 
 def _finding_key(portal: Any, finding: Any) -> str:
