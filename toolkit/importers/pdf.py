@@ -1,0 +1,227 @@
+"""PDF reports (a Word or web report printed to PDF) -> Document, through pdfplumber (MIT).
+
+Each page is read top to bottom. A ruled table (lines or cell borders drawn on the page) becomes
+row items from its cell grid: a merged cell appears once, in the row where it starts, and the
+lines inside a cell are joined, so a label broken for width ("本年新" / "制作数量") or written one
+character per line down a tall merged cell ("行" / "政" / "复" / "议") reads as one label. The text
+outside the tables becomes paragraph items, lines joined where the page shows one paragraph
+(a line running to the right margin followed by one that is not indented). In text that is not
+ruled, a line of numbers printed just above a label without numbers (the label set lower in its
+row) is moved after its label, and single characters stacked line by line are joined.
+
+A file that cannot be read raises ValueError with a Chinese reason: not a PDF, damaged, locked
+with a password, too many pages or characters, or no text layer at all (a scan: no OCR here).
+What the parser said goes to the ``toolkit.importers`` log only.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+from functools import lru_cache
+from pathlib import Path
+from statistics import median
+
+from toolkit.importers.document import Document, Item
+from toolkit.importers.vocabulary import vocabulary
+
+log = logging.getLogger("toolkit.importers")
+
+_CJK = r"\u3000-\u303f\u3400-\u9fff\uff00-\uffef\u2014\u201c\u201d\u2018\u2019"
+_CJK_SPACE = re.compile(rf"(?<=[{_CJK}])\s+|\s+(?=[{_CJK}])")
+_SPACE = re.compile(r"\s+")
+_NUMBERS = re.compile(r"^-?[\d,，]+(?:\.\d+)?(?:\s+-?[\d,，]+(?:\.\d+)?)*$")
+_ENDS_IN_NUMBER = re.compile(r"\s-?[\d,，]+(?:\.\d+)?$")
+_ONE_CJK = re.compile(rf"^[{_CJK}]$")
+_RESAVE = "请重新导出PDF，或改用Word/网页版本的报告"
+
+
+def read_pdf_file(path: str | Path) -> Document:
+    """Read a ``.pdf`` file; a file that cannot be read raises ValueError with a Chinese reason."""
+    path = Path(path)
+    with open(path, "rb") as fh:
+        head = fh.read(1024)
+    if b"%PDF-" not in head:
+        raise ValueError("不是PDF文件（文件头不是%PDF）")
+    import pdfplumber
+    from pdfminer.pdfdocument import PDFEncryptionError, PDFPasswordIncorrect
+
+    try:
+        pdf = pdfplumber.open(path)
+    except (PDFPasswordIncorrect, PDFEncryptionError):
+        raise ValueError("PDF设置了打开密码（已加密），请另存为不加密的PDF后再导入") from None
+    except Exception as exc:  # noqa: BLE001 - pdfminer raises many kinds on a damaged file
+        log.debug("%s: %r", path, exc)
+        raise ValueError(f"PDF文件已损坏，无法读取；{_RESAVE}") from None
+    logging.getLogger("pdfminer").setLevel(logging.ERROR)  # font warnings on every page of Chromium's PDFs
+    with pdf:
+        try:
+            return _read(pdf, str(path))
+        except ValueError:
+            raise
+        except (PDFPasswordIncorrect, PDFEncryptionError):
+            raise ValueError("PDF设置了打开密码（已加密），请另存为不加密的PDF后再导入") from None
+        except Exception as exc:  # noqa: BLE001 - a damaged page stream, object or font
+            log.debug("%s: %r", path, exc)
+            raise ValueError(f"PDF文件的内容已损坏（页面无法解析）；{_RESAVE}") from None
+
+
+def _read(pdf, source: str) -> Document:
+    voc = vocabulary()
+    pages = pdf.pages
+    if len(pages) > voc.max_pdf_pages:
+        raise ValueError(f"PDF有{len(pages)}页（上限{voc.max_pdf_pages}页），不像是一份年度报告，未读取")
+    doc = Document(items=[], kind="pdf", source=source)
+    title = (pdf.metadata or {}).get("Title")
+    if isinstance(title, str) and title.strip():
+        doc.title = title.strip()
+    chars = images = 0
+    state = {"tables": 0, "paras": 0}
+    for page in pages:
+        chars += len(page.chars)
+        images += len(page.images)
+        if chars > voc.max_pdf_chars:
+            raise ValueError(f"PDF的文字超过{voc.max_pdf_chars}个，不像是一份年度报告，未读取")
+        _page(page, doc, state)
+    if not chars:
+        if images:
+            raise ValueError("PDF没有文字层（像是扫描件或图片），本工具不做文字识别；"
+                             "请使用可以复制文字的PDF，或改用Word/网页版本的报告")
+        raise ValueError("PDF中没有任何文字，不是一份年度报告")
+    return doc
+
+
+def _page(page, doc: Document, state: dict) -> None:
+    tables = _tables(page)
+    text_page = page
+    for table in tables:
+        text_page = text_page.outside_bbox(table.bbox)
+    lines = [ln for ln in text_page.extract_text_lines(strip=True, return_chars=False) if ln["text"].strip()]
+    blocks: list[tuple[float, object]] = [(t.bbox[1], t) for t in tables]
+    blocks += [(ln["top"], ln) for ln in lines]
+    blocks.sort(key=lambda b: b[0])
+    run: list[dict] = []
+    for _, block in blocks:
+        if isinstance(block, dict):
+            run.append(block)
+            continue
+        _paragraphs(run, page, doc, state)
+        run = []
+        _table(block, doc, state)
+    _paragraphs(run, page, doc, state)
+
+
+def _table(table, doc: Document, state: dict) -> None:
+    state["tables"] += 1
+    for r, row in enumerate(table.extract(), 1):
+        cells = [_cell(c) for c in row if c is not None]
+        if any(cells):
+            doc.items.append(Item(cells, f"第{state['tables']}个表格第{r}行", len(doc.items) + 1, is_row=True))
+
+
+def _cell(text: str) -> str:
+    return "".join(_clean(line) for line in text.split("\n"))
+
+
+def _rule(rect: dict) -> bool:
+    if rect.get("stroke"):
+        return True
+    colour = rect.get("non_stroking_color")
+    white = isinstance(colour, (tuple, list)) and len(colour) in (1, 3) and all(c == 1 for c in colour)
+    return min(rect["width"], rect["height"]) <= 3 and not white
+
+
+def _tables(page) -> list:
+    """The page's ruled tables with at least two columns. A table cut by a page break has no
+    bottom (or top) border: the vertical rules' ends close it, or its last merged cell would
+    take in the rows beside it. Filled boxes (a page's white background) are not rules."""
+    page = page.filter(lambda obj: obj.get("object_type") != "rect" or _rule(obj))
+    verticals = [e for e in page.edges if e["orientation"] == "v" and e["bottom"] - e["top"] > 2]
+    settings = {}
+    if verticals:
+        x0, x1 = min(e["x0"] for e in verticals), max(e["x1"] for e in verticals)
+        ends = {min(e["top"] for e in verticals), max(e["bottom"] for e in verticals)}
+        settings["explicit_horizontal_lines"] = [
+            {"x0": x0, "x1": x1, "top": y, "bottom": y, "width": x1 - x0, "height": 0, "orientation": "h",
+             "object_type": "line"} for y in ends]
+    return [t for t in page.find_tables(settings)
+            if max((sum(c is not None for c in row.cells) for row in t.rows), default=0) >= 2]
+
+
+def _clean(text: str) -> str:
+    return _CJK_SPACE.sub("", _SPACE.sub(" ", text.translate(_radicals())).strip())
+
+
+@lru_cache(maxsize=None)
+def _radicals() -> dict[int, str]:
+    """Radical code points some PDF writers put for an ideograph's glyph (⺠ for 民)."""
+    from toolkit.formats import TEMPLATES_DIR
+
+    table = json.loads((TEMPLATES_DIR / "import_radicals.json").read_text(encoding="utf-8"))
+    return {ord(k): v for k, v in table.items()}
+
+
+def _paragraphs(lines: list[dict], page, doc: Document, state: dict) -> None:
+    """Lines of running text -> paragraph items (see the module docstring)."""
+    voc = vocabulary()
+    lines = [dict(ln, text=_clean(ln["text"])) for ln in lines]
+    lines = [ln for ln in lines if ln["text"] and not any(p.match(ln["text"]) for p in voc.page_furniture)]
+    if not lines:
+        return
+    size = median(ln["bottom"] - ln["top"] for ln in lines) or 10.0
+    lines = _stacked_characters(_numbers_before_labels(lines, size), size)
+    left = min(ln["x0"] for ln in lines)
+    right = max(max(ln["x1"] for ln in lines), page.width - page.bbox[0] - left)
+    paragraphs: list[str] = []
+    prev = None
+    for ln in lines:
+        text = ln["text"]
+        if prev is not None and _continues(prev, ln, left, right, size):
+            paragraphs[-1] += text
+        else:
+            paragraphs.append(text)
+        prev = ln
+    for text in paragraphs:
+        state["paras"] += 1
+        doc.items.append(Item([text], f"第{state['paras']}段", len(doc.items) + 1))
+
+
+def _continues(prev: dict, line: dict, left: float, right: float, size: float) -> bool:
+    voc = vocabulary()
+    text = line["text"]
+    return (prev["x1"] >= right - 1.5 * size and line["x0"] <= left + 0.5 * size
+            and line["top"] - prev["bottom"] < size
+            and not _ENDS_IN_NUMBER.search(prev["text"]) and not _NUMBERS.match(text)
+            and not voc.part_number_text.match(text) and not voc.section_number_text.match(text))
+
+
+def _numbers_before_labels(lines: list[dict], size: float) -> list[dict]:
+    """A line of numbers only, just above a label line that has none: the numbers go after it."""
+    out: list[dict] = []
+    i = 0
+    while i < len(lines):
+        ln = lines[i]
+        nxt = lines[i + 1] if i + 1 < len(lines) else None
+        if (nxt is not None and _NUMBERS.match(ln["text"]) and nxt["top"] - ln["bottom"] < size
+                and not _NUMBERS.match(nxt["text"]) and not _ENDS_IN_NUMBER.search(nxt["text"])
+                and nxt["x0"] < ln["x0"]):
+            out.append(dict(nxt, text=f"{nxt['text']} {ln['text']}", top=ln["top"], x1=max(ln["x1"], nxt["x1"])))
+            i += 2
+            continue
+        out.append(ln)
+        i += 1
+    return out
+
+
+def _stacked_characters(lines: list[dict], size: float) -> list[dict]:
+    """Runs of one-character lines one under another (a label written down a tall cell) joined."""
+    out: list[dict] = []
+    for ln in lines:
+        prev = out[-1] if out else None
+        if (prev is not None and _ONE_CJK.match(ln["text"]) and prev.get("stacked", _ONE_CJK.match(prev["text"]))
+                and abs(ln["x0"] - prev["x0"]) < size and ln["top"] - prev["bottom"] < size):
+            out[-1] = dict(prev, text=prev["text"] + ln["text"], bottom=ln["bottom"], stacked=True)
+            continue
+        out.append(ln)
+    return out
