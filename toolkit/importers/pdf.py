@@ -34,6 +34,7 @@ _SPACE = re.compile(r"\s+")
 _NUMBERS = re.compile(r"^-?[\d,，]+(?:\.\d+)?(?:\s+-?[\d,，]+(?:\.\d+)?)*$")
 _ENDS_IN_NUMBER = re.compile(r"\s-?[\d,，]+(?:\.\d+)?$")
 _ONE_CJK = re.compile(rf"^[{_CJK}]$")
+_LOCKED = "PDF设置了打开密码（已加密），请另存为不加密的PDF后再导入"
 _RESAVE = "请重新导出PDF，或改用Word/网页版本的报告"
 
 
@@ -49,10 +50,11 @@ def read_pdf_file(path: str | Path) -> Document:
 
     try:
         pdf = pdfplumber.open(path)
-    except (PDFPasswordIncorrect, PDFEncryptionError):
-        raise ValueError("PDF设置了打开密码（已加密），请另存为不加密的PDF后再导入") from None
     except Exception as exc:  # noqa: BLE001 - pdfminer raises many kinds on a damaged file
         log.debug("%s: %r", path, exc)
+        cause = exc.args[0] if exc.args else exc  # pdfplumber wraps what pdfminer raised
+        if isinstance(cause, (PDFPasswordIncorrect, PDFEncryptionError)):
+            raise ValueError(_LOCKED) from None
         raise ValueError(f"PDF文件已损坏，无法读取；{_RESAVE}") from None
     logging.getLogger("pdfminer").setLevel(logging.ERROR)  # font warnings on every page of Chromium's PDFs
     with pdf:
@@ -61,7 +63,7 @@ def read_pdf_file(path: str | Path) -> Document:
         except ValueError:
             raise
         except (PDFPasswordIncorrect, PDFEncryptionError):
-            raise ValueError("PDF设置了打开密码（已加密），请另存为不加密的PDF后再导入") from None
+            raise ValueError(_LOCKED) from None
         except Exception as exc:  # noqa: BLE001 - a damaged page stream, object or font
             log.debug("%s: %r", path, exc)
             raise ValueError(f"PDF文件的内容已损坏（页面无法解析）；{_RESAVE}") from None
