@@ -111,15 +111,16 @@ def vertical_labels_html(data) -> str:
 
 
 def numbers_before_labels_html(data) -> str:
-    """The project's web draft printed without table rules, each row label set low in a tall
-    row and its numbers high, so in the PDF's text a row's numbers come on the line above its label."""
+    """The project's web draft with every row label set low in a tall row and its numbers high,
+    so that in the page's text a row's numbers come on the line above its label: 表三 and 表四
+    keep their rules, 表二 is printed without any."""
     from toolkit.render import render_report
 
-    style = ("<style>.nb-table th, .nb-table td { border: none !important; }"
-             ".nb-table th.nb-row { vertical-align: bottom; height: 2.4em; }"
-             ".nb-table td { vertical-align: top; }</style>")
+    style = ("<style>.nb-table th.nb-row { vertical-align: bottom; height: 2.6em; }"
+             ".nb-table td { vertical-align: top; }"
+             ".nb-table-t2 th, .nb-table-t2 td { border: none !important; }</style>")
     html = render_report(data, "html")
-    html = html.replace(' border="1"', ' border="0"')
+    html = html.replace('class="nb-table nb-table-t2" border="1"', 'class="nb-table nb-table-t2" border="0"')
     return html.replace("</head>", style + "</head>", 1)
 
 

@@ -100,6 +100,7 @@ def _page(page, doc: Document, state: dict) -> None:
     for table in tables:
         text_page = text_page.outside_bbox(table.bbox)
     lines = [ln for ln in text_page.extract_text_lines(strip=True, return_chars=False) if ln["text"].strip()]
+    right = max((ln["x1"] for ln in lines), default=0.0)
     blocks: list[tuple[float, object]] = [(t.bbox[1], t) for t in tables]
     blocks += [(ln["top"], ln) for ln in lines]
     blocks.sort(key=lambda b: b[0])
@@ -108,10 +109,10 @@ def _page(page, doc: Document, state: dict) -> None:
         if isinstance(block, dict):
             run.append(block)
             continue
-        _paragraphs(run, page, doc, state)
+        _paragraphs(run, right, doc, state)
         run = []
         _table(block, doc, state)
-    _paragraphs(run, page, doc, state)
+    _paragraphs(run, right, doc, state)
 
 
 def _table(table, doc: Document, state: dict) -> None:
@@ -164,8 +165,9 @@ def _radicals() -> dict[int, str]:
     return {ord(k): v for k, v in table.items()}
 
 
-def _paragraphs(lines: list[dict], page, doc: Document, state: dict) -> None:
-    """Lines of running text -> paragraph items (see the module docstring)."""
+def _paragraphs(lines: list[dict], right: float, doc: Document, state: dict) -> None:
+    """Lines of running text -> paragraph items (see the module docstring); ``right``: where
+    the page's longest line ends."""
     voc = vocabulary()
     lines = [dict(ln, text=_clean(ln["text"])) for ln in lines]
     lines = [ln for ln in lines if ln["text"] and not any(p.match(ln["text"]) for p in voc.page_furniture)]
@@ -174,7 +176,6 @@ def _paragraphs(lines: list[dict], page, doc: Document, state: dict) -> None:
     size = median(ln["bottom"] - ln["top"] for ln in lines) or 10.0
     lines = _stacked_characters(_numbers_before_labels(lines, size), size)
     left = min(ln["x0"] for ln in lines)
-    right = max(max(ln["x1"] for ln in lines), page.width - page.bbox[0] - left)
     paragraphs: list[str] = []
     prev = None
     for ln in lines:
