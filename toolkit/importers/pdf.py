@@ -99,8 +99,10 @@ def _page(page, doc: Document, state: dict) -> None:
     text_page = page
     for table in tables:
         text_page = text_page.outside_bbox(table.bbox)
-    lines = [ln for ln in text_page.extract_text_lines(strip=True, return_chars=False) if ln["text"].strip()]
-    right = max((ln["x1"] for ln in lines), default=0.0)
+    lines = [dict(ln, text=_clean(ln["text"])) for ln in text_page.extract_text_lines(strip=True, return_chars=False)]
+    lines = [ln for ln in lines if ln["text"]]
+    prose = [ln["x1"] for ln in lines if " " not in ln["text"]]  # not a row of a table without rules
+    right = max(prose or [ln["x1"] for ln in lines] or [0.0])
     blocks: list[tuple[float, object]] = [(t.bbox[1], t) for t in tables]
     blocks += [(ln["top"], ln) for ln in lines]
     blocks.sort(key=lambda b: b[0])
@@ -169,8 +171,7 @@ def _paragraphs(lines: list[dict], right: float, doc: Document, state: dict) -> 
     """Lines of running text -> paragraph items (see the module docstring); ``right``: where
     the page's longest line ends."""
     voc = vocabulary()
-    lines = [dict(ln, text=_clean(ln["text"])) for ln in lines]
-    lines = [ln for ln in lines if ln["text"] and not any(p.match(ln["text"]) for p in voc.page_furniture)]
+    lines = [ln for ln in lines if not any(p.match(ln["text"]) for p in voc.page_furniture)]
     if not lines:
         return
     size = median(ln["bottom"] - ln["top"] for ln in lines) or 10.0
@@ -180,7 +181,7 @@ def _paragraphs(lines: list[dict], right: float, doc: Document, state: dict) -> 
     prev = None
     for ln in lines:
         text = ln["text"]
-        if prev is not None and _continues(prev, ln, left, right, size):
+        if prev is not None and _continues(prev, ln, left, right):
             paragraphs[-1] += text
         else:
             paragraphs.append(text)
@@ -190,11 +191,12 @@ def _paragraphs(lines: list[dict], right: float, doc: Document, state: dict) -> 
         doc.items.append(Item([text], f"第{state['paras']}段", len(doc.items) + 1))
 
 
-def _continues(prev: dict, line: dict, left: float, right: float, size: float) -> bool:
+def _continues(prev: dict, line: dict, left: float, right: float) -> bool:
     voc = vocabulary()
     text = line["text"]
+    size = prev["bottom"] - prev["top"]
     return (prev["x1"] >= right - 1.5 * size and line["x0"] <= left + 0.5 * size
-            and line["top"] - prev["bottom"] < size
+            and line["top"] - prev["bottom"] < 1.5 * size
             and not _ENDS_IN_NUMBER.search(prev["text"]) and not _NUMBERS.match(text)
             and not voc.part_number_text.match(text) and not voc.section_number_text.match(text))
 
