@@ -1,4 +1,5 @@
-"""PDF reports (a Word or web report printed to PDF) -> Document, through pdfplumber (MIT).
+"""PDF reports (a Word or web report printed to PDF) -> Document: PDFium (pypdfium2, Apache-2.0/BSD)
+reads the characters and rules, pdfplumber (MIT) finds the tables and lines in them.
 
 Each page is read top to bottom. A ruled table (lines or cell borders drawn on the page) becomes
 row items from its cell grid: a merged cell appears once, in the row where it starts, and the
@@ -45,44 +46,39 @@ def read_pdf_file(path: str | Path) -> Document:
         head = fh.read(1024)
     if b"%PDF-" not in head:
         raise ValueError("不是PDF文件（文件头不是%PDF）")
-    import pdfplumber
-    from pdfminer.pdfdocument import PDFEncryptionError, PDFPasswordIncorrect
+    import pypdfium2 as pdfium
 
     try:
-        pdf = pdfplumber.open(path)
-    except Exception as exc:  # noqa: BLE001 - pdfminer raises many kinds on a damaged file
+        pdf = pdfium.PdfDocument(str(path))
+    except pdfium.PdfiumError as exc:
         log.debug("%s: %r", path, exc)
-        cause = exc.args[0] if exc.args else exc  # pdfplumber wraps what pdfminer raised
-        if isinstance(cause, (PDFPasswordIncorrect, PDFEncryptionError)):
+        if getattr(exc, "err_code", None) == pdfium.raw.FPDF_ERR_PASSWORD or "password" in str(exc).lower():
             raise ValueError(_LOCKED) from None
         raise ValueError(f"PDF文件已损坏，无法读取；{_RESAVE}") from None
-    logging.getLogger("pdfminer").setLevel(logging.ERROR)  # font warnings on every page of Chromium's PDFs
-    with pdf:
-        try:
-            return _read(pdf, str(path))
-        except ValueError:
-            raise
-        except (PDFPasswordIncorrect, PDFEncryptionError):
-            raise ValueError(_LOCKED) from None
-        except Exception as exc:  # noqa: BLE001 - a damaged page stream, object or font
-            log.debug("%s: %r", path, exc)
-            raise ValueError(f"PDF文件的内容已损坏（页面无法解析）；{_RESAVE}") from None
+    try:
+        return _read(pdf, str(path))
+    except ValueError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - a damaged page, object or font
+        log.debug("%s: %r", path, exc)
+        raise ValueError(f"PDF文件的内容已损坏（页面无法解析）；{_RESAVE}") from None
+    finally:
+        pdf.close()
 
 
 def _read(pdf, source: str) -> Document:
     voc = vocabulary()
-    pages = pdf.pages
-    if len(pages) > voc.max_pdf_pages:
-        raise ValueError(f"PDF有{len(pages)}页（上限{voc.max_pdf_pages}页），不像是一份年度报告，未读取")
+    if len(pdf) > voc.max_pdf_pages:
+        raise ValueError(f"PDF有{len(pdf)}页（上限{voc.max_pdf_pages}页），不像是一份年度报告，未读取")
     doc = Document(items=[], kind="pdf", source=source)
-    title = (pdf.metadata or {}).get("Title")
-    if isinstance(title, str) and title.strip():
-        doc.title = title.strip()
+    title = pdf.get_metadata_dict(skip_empty=True).get("Title", "").strip()
+    doc.title = title or None
     chars = images = 0
     state = {"tables": 0, "paras": 0}
-    for page in pages:
+    for index in range(len(pdf)):
+        page = _Page(pdf[index], voc.max_pdf_chars - chars)
         chars += len(page.chars)
-        images += len(page.images)
+        images += page.images
         if chars > voc.max_pdf_chars:
             raise ValueError(f"PDF的文字超过{voc.max_pdf_chars}个，不像是一份年度报告，未读取")
         _page(page, doc, state)
@@ -94,12 +90,88 @@ def _read(pdf, source: str) -> Document:
     return doc
 
 
-def _page(page, doc: Document, state: dict) -> None:
+class _Page:
+    """One page as pdfplumber's table finder and text utilities take it (characters and rules as
+    dicts, top-down coordinates), read by PDFium: much faster than pdfminer on the many font
+    subsets a browser writes."""
+
+    def __init__(self, page, max_chars: int):
+        import ctypes
+
+        import pypdfium2.raw as raw
+
+        self.width, self.height = page.get_size()
+        self.bbox = (0.0, 0.0, self.width, self.height)
+        self.chars: list[dict] = []
+        self.edges: list[dict] = []
+        self.images = 0
+        text = page.get_textpage()
+        count = text.count_chars()
+        if count > max_chars:
+            self.chars = [{}] * (max_chars + 1)
+            return
+        origin_x, origin_y = ctypes.c_double(), ctypes.c_double()
+        for i in range(count):
+            ch = chr(raw.FPDFText_GetUnicode(text, i))
+            if ch.isspace() or raw.FPDFText_IsGenerated(text, i) == 1 or ch == "\ufffe":
+                continue
+            left, _, right, _ = text.get_charbox(i, loose=True)
+            size = raw.FPDFText_GetFontSize(text, i) or 10.0
+            raw.FPDFText_GetCharOrigin(text, i, ctypes.byref(origin_x), ctypes.byref(origin_y))
+            top, bottom = origin_y.value + 0.88 * size, origin_y.value - 0.12 * size  # from the baseline: glyph
+            # boxes differ from glyph to glyph ("一" is flat) and some fonts give no box at all
+            self.chars.append({"text": ch, "x0": left, "x1": right, "top": self.height - top,
+                               "bottom": self.height - bottom, "doctop": self.height - top,
+                               "width": right - left, "height": top - bottom, "upright": True, "size": size,
+                               "fontname": "", "object_type": "char"})
+        for obj in page.get_objects(max_depth=3):
+            if obj.type == raw.FPDF_PAGEOBJ_IMAGE:
+                self.images += 1
+            elif obj.type == raw.FPDF_PAGEOBJ_PATH:
+                self.edges.extend(self._edges(obj, raw))
+
+    def _edges(self, obj, raw) -> list[dict]:
+        import ctypes
+
+        left, bottom, right, top = obj.get_bounds()
+        x0, x1, y0, y1 = left, right, self.height - top, self.height - bottom
+        fill, stroke = ctypes.c_int(), ctypes.c_int()
+        raw.FPDFPath_GetDrawMode(obj.raw, ctypes.byref(fill), ctypes.byref(stroke))
+        if min(x1 - x0, y1 - y0) <= 3:  # a rule: a thin filled box or a stroked line
+            if not stroke.value:
+                r, g, b, a = (ctypes.c_uint() for _ in range(4))
+                raw.FPDFPageObj_GetFillColor(obj.raw, *(ctypes.byref(c) for c in (r, g, b, a)))
+                if (r.value, g.value, b.value) == (255, 255, 255) or not a.value:
+                    return []
+            if x1 - x0 >= y1 - y0:
+                return [_edge("h", x0, x1, (y0 + y1) / 2, (y0 + y1) / 2)]
+            return [_edge("v", (x0 + x1) / 2, (x0 + x1) / 2, y0, y1)]
+        if not stroke.value:
+            return []  # a filled box (a page's background, a shaded cell): not a rule
+        return [_edge("h", x0, x1, y0, y0), _edge("h", x0, x1, y1, y1),
+                _edge("v", x0, x0, y0, y1), _edge("v", x1, x1, y0, y1)]
+
+    def extract_words(self, **_kwargs):
+        return []
+
+
+def _edge(orientation: str, x0: float, x1: float, top: float, bottom: float) -> dict:
+    return {"x0": x0, "x1": x1, "top": top, "bottom": bottom, "doctop": top, "width": x1 - x0,
+            "height": bottom - top, "orientation": orientation, "object_type": "line"}
+
+
+def _inside(obj: dict, bbox) -> bool:
+    x, y = (obj["x0"] + obj["x1"]) / 2, (obj["top"] + obj["bottom"]) / 2
+    return bbox[0] <= x <= bbox[2] and bbox[1] <= y <= bbox[3]
+
+
+def _page(page: _Page, doc: Document, state: dict) -> None:
+    from pdfplumber.utils import chars_to_textmap
+
     tables = _tables(page)
-    text_page = page
-    for table in tables:
-        text_page = text_page.outside_bbox(table.bbox)
-    lines = [dict(ln, text=_clean(ln["text"])) for ln in text_page.extract_text_lines(strip=True, return_chars=False)]
+    chars = [c for c in page.chars if not any(_inside(c, t.bbox) for t in tables)]
+    found = chars_to_textmap(chars).extract_text_lines(strip=True, return_chars=False) if chars else []
+    lines = [dict(ln, text=_clean(ln["text"])) for ln in found]
     lines = [ln for ln in lines if ln["text"]]
     prose = [ln["x1"] for ln in lines if " " not in ln["text"]]  # not a row of a table without rules
     right = max(prose or [ln["x1"] for ln in lines] or [0.0])
@@ -129,19 +201,12 @@ def _cell(text: str) -> str:
     return "".join(_clean(line) for line in text.split("\n"))
 
 
-def _rule(rect: dict) -> bool:
-    if rect.get("stroke"):
-        return True
-    colour = rect.get("non_stroking_color")
-    white = isinstance(colour, (tuple, list)) and len(colour) in (1, 3) and all(c == 1 for c in colour)
-    return min(rect["width"], rect["height"]) <= 3 and not white
-
-
 def _tables(page) -> list:
     """The page's ruled tables with at least two columns. A table cut by a page break has no
     bottom (or top) border: the vertical rules' ends close it, or its last merged cell would
-    take in the rows beside it. Filled boxes (a page's white background) are not rules."""
-    page = page.filter(lambda obj: obj.get("object_type") != "rect" or _rule(obj))
+    take in the rows beside it."""
+    from pdfplumber.table import TableFinder, TableSettings
+
     verticals = [e for e in page.edges if e["orientation"] == "v" and e["bottom"] - e["top"] > 2]
     settings = {}
     if verticals:
@@ -150,7 +215,7 @@ def _tables(page) -> list:
         settings["explicit_horizontal_lines"] = [
             {"x0": x0, "x1": x1, "top": y, "bottom": y, "width": x1 - x0, "height": 0, "orientation": "h",
              "object_type": "line"} for y in ends]
-    return [t for t in page.find_tables(settings)
+    return [t for t in TableFinder(page, TableSettings.resolve(settings)).tables
             if max((sum(c is not None for c in row.cells) for row in t.rows), default=0) >= 2]
 
 
