@@ -177,6 +177,9 @@ def test_too_many_pages_or_characters_are_not_read(tmp_path, monkeypatch, chromi
     result = import_report(chromium_pdfs["random2021"])
     (finding,) = result.findings
     assert result.data is None and "超过500个" in finding.message
+    monkeypatch.setattr(pdf_reader, "vocabulary", lambda: dataclasses.replace(voc, max_pdf_rules=50))
+    (finding,) = import_report(chromium_pdfs["random2021"]).findings
+    assert "线条过多" in finding.message
 
 
 def test_cli_imports_a_pdf(chromium_pdfs, tmp_path):

@@ -76,7 +76,7 @@ def _read(pdf, source: str) -> Document:
     chars = images = 0
     state = {"tables": 0, "paras": 0}
     for index in range(len(pdf)):
-        page = _Page(pdf[index], voc.max_pdf_chars - chars)
+        page = _Page(pdf[index], voc.max_pdf_chars - chars, voc.max_pdf_rules)
         chars += len(page.chars)
         images += page.images
         if chars > voc.max_pdf_chars:
@@ -95,7 +95,7 @@ class _Page:
     dicts, top-down coordinates), read by PDFium: much faster than pdfminer on the many font
     subsets a browser writes."""
 
-    def __init__(self, page, max_chars: int):
+    def __init__(self, page, max_chars: int, max_rules: int):
         import ctypes
 
         import pypdfium2.raw as raw
@@ -129,6 +129,8 @@ class _Page:
                 self.images += 1
             elif obj.type == raw.FPDF_PAGEOBJ_PATH:
                 self.edges.extend(self._edges(obj, raw))
+                if len(self.edges) > max_rules:
+                    raise ValueError("PDF页面上的线条过多，不像是一份年度报告，未读取")
 
     def _edges(self, obj, raw) -> list[dict]:
         import ctypes

@@ -37,6 +37,7 @@ class ImportVocabulary:
     max_docx_xml_bytes: int
     max_pdf_pages: int
     max_pdf_chars: int
+    max_pdf_rules: int
 
 
 @lru_cache(maxsize=None)
@@ -67,4 +68,5 @@ def vocabulary() -> ImportVocabulary:
         max_docx_xml_bytes=int(data["max_docx_xml_bytes"]),
         max_pdf_pages=int(data["max_pdf_pages"]),
         max_pdf_chars=int(data["max_pdf_chars"]),
+        max_pdf_rules=int(data["max_pdf_rules"]),
     )
