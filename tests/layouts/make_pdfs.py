@@ -15,7 +15,6 @@
 
 from __future__ import annotations
 
-import html as html_lib
 import shutil
 import sys
 from decimal import Decimal
