@@ -8,10 +8,10 @@ character per line down a tall merged cell ("行" / "政" / "复" / "议") reads
 outside the tables becomes paragraph items, lines joined where the page shows one paragraph
 (a line running to the right margin followed by one that is not indented). In text that is not
 ruled, a line of numbers printed just above a label without numbers (the label set lower in its
-row) is moved after its label, and single characters stacked line by line are joined.
+row) is moved after its label.
 
 A file that cannot be read raises ValueError with a Chinese reason: not a PDF, damaged, locked
-with a password, too many pages or characters, or no text layer at all (a scan: no OCR here).
+with a password, too many pages, characters or rules, or no text layer at all (a scan: no OCR here).
 What the parser said goes to the ``toolkit.importers`` log only.
 """
 
@@ -34,7 +34,6 @@ _CJK_SPACE = re.compile(rf"(?<=[{_CJK}])\s+|\s+(?=[{_CJK}])")
 _SPACE = re.compile(r"\s+")
 _NUMBERS = re.compile(r"^-?[\d,，]+(?:\.\d+)?(?:\s+-?[\d,，]+(?:\.\d+)?)*$")
 _ENDS_IN_NUMBER = re.compile(r"\s-?[\d,，]+(?:\.\d+)?$")
-_ONE_CJK = re.compile(rf"^[{_CJK}]$")
 _LOCKED = "PDF设置了打开密码（已加密），请另存为不加密的PDF后再导入"
 _RESAVE = "请重新导出PDF，或改用Word/网页版本的报告"
 
@@ -242,7 +241,7 @@ def _paragraphs(lines: list[dict], right: float, doc: Document, state: dict) -> 
     if not lines:
         return
     size = median(ln["bottom"] - ln["top"] for ln in lines) or 10.0
-    lines = _stacked_characters(_numbers_before_labels(lines, size), size)
+    lines = _numbers_before_labels(lines, size)
     left = min(ln["x0"] for ln in lines)
     paragraphs: list[str] = []
     prev = None
@@ -283,17 +282,4 @@ def _numbers_before_labels(lines: list[dict], size: float) -> list[dict]:
             continue
         out.append(ln)
         i += 1
-    return out
-
-
-def _stacked_characters(lines: list[dict], size: float) -> list[dict]:
-    """Runs of one-character lines one under another (a label written down a tall cell) joined."""
-    out: list[dict] = []
-    for ln in lines:
-        prev = out[-1] if out else None
-        if (prev is not None and _ONE_CJK.match(ln["text"]) and prev.get("stacked", _ONE_CJK.match(prev["text"]))
-                and abs(ln["x0"] - prev["x0"]) < size and ln["top"] - prev["bottom"] < size):
-            out[-1] = dict(prev, text=prev["text"] + ln["text"], bottom=ln["bottom"], stacked=True)
-            continue
-        out.append(ln)
     return out
