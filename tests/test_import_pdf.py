@@ -144,6 +144,12 @@ def test_broken_pdfs_are_one_clear_finding(chromium_pdfs, tmp_path):
     _unreadable(tmp_path / "乱码.pdf", "损坏")
     (tmp_path / "文本.pdf").write_text("这不是PDF", encoding="utf-8")
     _unreadable(tmp_path / "文本.pdf", "不是PDF文件")
+    from toolkit.importers.vocabulary import vocabulary
+
+    with open(tmp_path / "巨大.pdf", "wb") as fh:  # sparse: no disk used
+        fh.write(whole[:1024])
+        fh.truncate(vocabulary().max_file_bytes + 1)
+    _unreadable(tmp_path / "巨大.pdf", "文件过大")
 
 
 def test_encrypted_pdf_is_one_clear_finding(tmp_path):
