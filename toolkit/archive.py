@@ -29,7 +29,7 @@ from toolkit.files import printable
 from toolkit.identity import match_unit, unit_key
 from toolkit.model import WARNING, FileReport, Finding, Report, ReportData
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 3
 APPLICATION_ID = 0x4E42414F  # "NBAO": marks the file as a nianbao archive
 SOURCES = ("check", "import")
 
@@ -68,6 +68,15 @@ _MIGRATIONS: dict[int, str] = {
     );
     """,
 }
+
+
+def _published_migration() -> str:
+    from toolkit.audit.published import MIGRATION
+
+    return MIGRATION
+
+
+_MIGRATIONS[3] = _published_migration()
 
 
 class ArchiveNotRecorded(FindingType):
@@ -218,6 +227,8 @@ class Archive:
                 f"档案文件 {self.path} 由更新版本的工具箱创建（结构版本 {version}），请升级工具箱后再使用"
             )
         for target in range(version + 1, SCHEMA_VERSION + 1):
+            if target not in _MIGRATIONS:  # 2 is issue 15's (i15-core), not merged here yet
+                continue
             with self._transaction():
                 for statement in _split_sql(_MIGRATIONS[target]):
                     db.execute(statement)
