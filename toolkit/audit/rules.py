@@ -145,8 +145,8 @@ def _blanks(s: Subject) -> Iterator[Finding]:
         raw = s.data.raw.get(cell.id)
         (slash if isinstance(raw, str) and raw.strip() in ("/", "／", "-", "—", "——") else blank).append(cell)
     if blank or slash:
-        names = "、".join(c.label for c in (slash + blank)[:5])
-        more = "等" if len(blank) + len(slash) > 5 else ""
+        names = "、".join(c.label for c in (slash + blank)[:3])
+        more = "等" if len(blank) + len(slash) > 3 else ""
         first = (slash + blank)[0]
         source = s.data.cells.get(first.id)
         yield af.AuditBlankCells.make(blank=len(blank), slash=len(slash), cells=names + more,
