@@ -366,10 +366,9 @@ def _rule(data: dict, fmt: Format) -> Rule:
                 if term.cell not in fmt.cells:
                     raise FormatError(f"{where}: unknown cell {term.cell!r}")
             rule.instances.append(RuleInstance(rule, tuple(binding.items()), left, right))
-    for key in ("cells",):
-        for cell_id in params.get(key, []):
-            if cell_id not in fmt.cells:
-                raise FormatError(f"{where}: unknown cell {cell_id!r}")
+    for cell_id in [*params.get("cells", []), *(c for group in params.get("also", []) for c in group)]:
+        if cell_id not in fmt.cells:
+            raise FormatError(f"{where}: unknown cell {cell_id!r}")
     for name in params.get("parts", []):
         if name not in {p.id for p in fmt.parts}:
             raise FormatError(f"{where}: unknown narrative part {name!r}")

@@ -26,6 +26,8 @@ class ReportData:
     typed); ``raw`` keeps what was typed, for messages; ``narrative`` maps part ids to text;
     ``formulas`` maps a cell id to the formula found in the file (without "="), for cells that
     hold one, and is None when the source cannot tell (text reports, value-only readers).
+    ``absent`` holds the cells a source does not have at all (rows missing from a published
+    report, a report cut inside a table); rules that use one are not evaluated.
     """
 
     format: str
@@ -38,6 +40,7 @@ class ReportData:
     source: str | None = None
     cells: dict[str, CellSource] = field(default_factory=dict)
     formulas: dict[str, str] | None = None
+    absent: set[str] = field(default_factory=set)  # cells the source does not have (a row a published report lacks)
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form; numbers as strings so that what was typed is what comes back."""

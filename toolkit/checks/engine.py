@@ -265,6 +265,7 @@ class Evaluation:
             if self.prior_fmt is not None:
                 self.prior_computed = recompute(self.prior_fmt, prior.values)
         self.typed_over_reported: set[str] = set()
+        self.skipped: dict[str, int] = {}  # table id -> rule instances not evaluated (cells absent)
 
     # values
     def value(self, cell_id: str) -> Decimal:
@@ -307,7 +308,14 @@ class Evaluation:
         flags = rule.__dict__.get("_uses_prior")
         if flags is None:
             flags = rule.__dict__["_uses_prior"] = [inst.uses_prior for inst in rule.instances]
+        absent = self.data.absent
         for inst, uses_prior in zip(rule.instances, flags):
+            if absent:
+                missing = next((t.cell for t in (*inst.left, *inst.right) if not t.prior and t.cell in absent), None)
+                if missing is not None:
+                    table = self.fmt.cells[missing].table.id
+                    self.skipped[table] = self.skipped.get(table, 0) + 1
+                    continue
             if uses_prior:
                 if self.prior_fmt is None:
                     continue
@@ -491,18 +499,19 @@ def _narrative_zero_rule(rule: Rule, ev: Evaluation) -> Iterator[Hit]:
 @rule_kind("narrative_number", codes=(rf.NarrativeNumberDiffers,), fields=("part", "quote"))
 def _narrative_number_rule(rule: Rule, ev: Evaluation) -> Iterator[Hit]:
     """A narrative part in ``parts`` states a number (``pattern``'s digit group) that differs
-    from the sum of ``cells``; with ``skip_when_zero`` nothing is said when that sum is 0 (a
+    from the sum of ``cells`` (and from the sum of each cell group in ``also``); with ``skip_when_zero`` nothing is said when that sum is 0 (a
     ``narrative_zero`` rule covers it). One finding, at the first differing statement."""
     cells = rule.params["cells"]
     expected = sum((ev.value(c) for c in cells), ZERO)
     if rule.params.get("skip_when_zero") and expected == 0:
         return
+    accepted = {expected, *(sum((ev.value(c) for c in group), ZERO) for group in rule.params.get("also", ()))}
     pattern = re.compile(rule.params["pattern"])
     labels = {p.id: p.label for p in ev.fmt.parts}
     for part_id in rule.params["parts"]:
         for match in pattern.finditer(ev.data.narrative.get(part_id) or ""):
             numbers = _numbers_in(match)
-            if not numbers or Decimal(numbers[-1]) == expected:
+            if not numbers or Decimal(numbers[-1]) in accepted:
                 continue
             quote = match.group(0)
             yield Hit(rf.NarrativeNumberDiffers, cells[0], expected, Decimal(numbers[-1]),
@@ -580,6 +589,18 @@ def iter_findings(data: ReportData, fmt: Format | None = None, *, prior: ReportD
             raise FormatError(f"{fmt.path.name}: rule {rule.id!r} has unknown kind {rule.kind!r}")
         for hit in kind.fn(rule, ev):
             yield _finding(ev, rule, hit)
+    yield from _incomplete_tables(ev)
+
+
+def _incomplete_tables(ev: Evaluation) -> Iterator[Finding]:
+    """One finding for each table that is partly absent and had rules left unevaluated."""
+    for table in ev.fmt.tables:
+        rules = ev.skipped.get(table.id)
+        if not rules:
+            continue
+        missing = sum(1 for c in table.cells if c.id in ev.data.absent)
+        if missing < len(table.cells):
+            yield rf.TableIncomplete.make(table=table.number, missing=missing, rules=rules, sheet=table.sheet)
 
 
 def check_data(data: ReportData, fmt: Format | None = None, *, prior: ReportData | None = None,

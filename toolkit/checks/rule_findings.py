@@ -51,6 +51,18 @@ class TotalFormulaDeleted(FindingType):
         "can see formulas). The checks use the recomputed value. Raised once per cell.")
 
 
+class TableIncomplete(FindingType):
+    code = "table-incomplete"
+    severity = WARNING
+    title = "统计表不完整，部分勾稽关系未校验"
+    template = ("{table}不完整（缺{missing}个单元格），涉及所缺单元格的{rules}条勾稽关系未校验；"
+                "请对照完整的统计表核实。")
+    description = (
+        "The source lacks some cells of a table (rows missing from a published report, a report cut "
+        "inside the table) but not the whole table: rules that use a missing cell are not evaluated, "
+        "instead of reporting imbalances of partial rows. One finding per table.")
+
+
 class RuleNotEqual(FindingType):
     code = "rule-not-equal"
     severity = ERROR

@@ -91,6 +91,7 @@ class ValueRow:
     values: list[str]  # value cells, blanks kept where the source has cell boundaries
     explicit: bool  # cell boundaries are real (tabs, |, HTML/Word cells)
     order: int = 0
+    blank: bool = False  # a label with every cell after it empty: the row's cells are blank
 
     @property
     def where(self) -> str:
@@ -116,6 +117,10 @@ def _split_row(item: Item) -> ValueRow | HeaderRow | None:
             break
         last_label = i
     if first_value is None:
+        filled = [i for i, c in enumerate(cells) if c]
+        if len(filled) == 1 and filled[0] < len(cells) - 1:
+            labels = [part for part in _PATH.split(cells[filled[0]]) if part.strip()]
+            return ValueRow(item, labels, cells[filled[0] + 1:], explicit=True, blank=True)
         return HeaderRow(item, [c for c in cells if c]) if any(cells) else None
     labels = [part for c in cells[: last_label + 1] if c for part in _PATH.split(c) if part.strip()]
     return ValueRow(item, labels, cells[last_label + 1:], explicit=True)
@@ -282,7 +287,7 @@ def find_sections(doc: Document, fmt: Format) -> tuple[dict[str, Region], list[F
     while True:
         regions = regions_for(heads)
         bad = [h for h in heads if h[1].table and not any(
-            isinstance(r, ValueRow) for r in table_rows(_region_slice(doc, heads, h)))]
+            isinstance(r, ValueRow) and not r.blank for r in table_rows(_region_slice(doc, heads, h)))]
         if not bad:
             break
         heads = [h for h in heads if h not in bad]
@@ -509,6 +514,7 @@ class TableReader:
             anchors.append((row, m.key, m))
             last = self._last_index(m.key)
         anchored_rows = {id(r) for r, _, _ in anchors}
+        value_rows = [r for r in value_rows if not r.blank or id(r) in anchored_rows]  # an empty header line
         taken = {self._first_index(n) for _, n, _ in anchors if n.is_leaf}
         groups: list[tuple[ValueRow, Node]] = []
         for row, node, m in anchors:
@@ -630,10 +636,11 @@ class TableReader:
         columns = self._columns(slot.block)
         header = self._header_map(row, slot.block)
         n = len(header) if header and len(header) != len(columns) else len(columns)
-        values = _trim(row.values, n) if row.explicit else list(row.values)
+        values = [""] * n if row.blank else _trim(row.values, n) if row.explicit else list(row.values)
         first = self.addresses[self._cell_id(slot.block, slot.node, columns[0])].a1
         if len(values) < n:
             self.placed[slot.index] = None
+            self._absent(slot)
             self._missing_row(slot, row, values)
             return
         targets: list[Node | None] = header if header and len(header) == len(values[:n]) else columns
@@ -691,7 +698,13 @@ class TableReader:
             actual=len([v for v in values if v.strip()]), found="、".join(v for v in values if v.strip()) or "无",
             sheet=self.table.sheet, cell=first))
 
+    def _absent(self, slot: Slot) -> None:
+        for column in self._columns(slot.block):
+            self.data.absent.add(self._cell_id(slot.block, slot.node, column))
+
     def _table_missing(self) -> None:
+        for slot in self.slots:
+            self._absent(slot)
         self.findings.append(imf.ImportTableMissing.make(
             table=self.table.number, caption=self.table.caption, sheet=self.table.sheet))
 
@@ -701,6 +714,7 @@ class TableReader:
             self._table_missing()
             return
         for s in missing:
+            self._absent(s)
             columns = self._columns(s.block)
             first = self.addresses[self._cell_id(s.block, s.node, columns[0])].a1
             self.findings.append(imf.ImportRowMissing.make(

@@ -84,8 +84,8 @@ def parse_text(text: str, *, kind: str = "text", source: str | None = None) -> D
         if not stripped or any(p.match(stripped) for p in voc.page_furniture):
             i += 1
             continue
-        if stripped.startswith("|") and stripped.count("|") >= 2:
-            cells = [c.strip() for c in stripped.strip("|").split("|")]
+        if _is_bar_row(stripped):
+            cells = _bar_cells(stripped)
             if not all(_MD_RULE.match(c.replace(" ", "")) or c in voc.rule_cells for c in cells):
                 doc.items.append(Item(cells, f"第{number}行", number, is_row=True))
             i += 1
@@ -107,6 +107,22 @@ def parse_text(text: str, *, kind: str = "text", source: str | None = None) -> D
             lengths = sorted(prose)
             doc.line_width = lengths[int(0.9 * (len(lengths) - 1))]
     return doc
+
+
+def _is_bar_row(line: str) -> bool:
+    """A table row written with ``|`` between cells: Markdown (``| a | 1 |``), or as an HTML
+    table reads once rendered to text (``a | 1 | 2``, with or without a trailing ``|``)."""
+    if line.startswith("|"):
+        return line.count("|") >= 2
+    return line.count(" | ") + line.endswith(" |") >= 1 and len(_bar_cells(line)) >= 2
+
+
+def _bar_cells(line: str) -> list[str]:
+    """The cells of a ``|`` row; the edge bars are not cells, empty cells between bars are."""
+    body = line[1:] if line.startswith("|") else line
+    if body.endswith("|"):
+        body = body[:-1]
+    return [c.strip() for c in body.split("|")]
 
 
 def _markdown_line(line: str) -> str:
