@@ -13,19 +13,19 @@ from toolkit.cli.common import archive_option, json_option
 
 @app.command("audit")
 def audit_command(
-    reports: List[Path] = typer.Argument(..., help="已发布的年度报告（.txt .md .html .htm .docx）或其所在文件夹。",
+    reports: List[Path] = typer.Argument(..., help="已发布的年度报告或其所在文件夹。",
                                          show_default=False),
     xlsx: Optional[Path] = typer.Option(None, "--xlsx", help="写出评分表、排名和常见问题的 Excel 文件。"),
     html_out: Optional[Path] = typer.Option(None, "--html", help="写出便于阅读的评分网页。"),
     as_json: bool = json_option("以 JSON 输出评估结果（标准输出只有 JSON）。"),
-    archive: Optional[Path] = archive_option("年报档案文件：记入每份报告文件的摘要，下次评估时发现发布后被修改的报告。"),
-    scorecard: Optional[Path] = typer.Option(None, "--scorecard", help="评分模板（默认为内置的 templates/audit.yaml，可复制后修改权重和限值）。"),
+    archive: Optional[Path] = archive_option("年报档案文件：记入报告文件摘要，以发现发布后的修改。"),
+    scorecard: Optional[Path] = typer.Option(None, "--scorecard", help="评分模板（默认 templates/audit.yaml）。"),
 ) -> None:
-    """按评估机构的做法逐份评估已发布的年度报告：完整性、数据、内容、形式各项打分，排名并统计常见问题。
+    """评估已发布的年度报告：逐项打分、排名并统计常见问题。
 
     例：nianbao audit 报告/ --xlsx 评估.xlsx --html 评估.html
 
-    有报告存在错误时退出码为 1，没有错误为 0，用法错误为 2。
+    有报告存在错误时退出码为 1，否则为 0，用法错误为 2。
     """
     from toolkit.audit import audit_reports, load_scorecard
     from toolkit.audit.outputs import console_lines, write_html, write_xlsx
