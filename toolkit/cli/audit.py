@@ -19,7 +19,7 @@ def audit_command(
     html_out: Optional[Path] = typer.Option(None, "--html", help="写出便于阅读的评分网页。"),
     as_json: bool = json_option("以 JSON 输出评估结果（标准输出只有 JSON）。"),
     archive: Optional[Path] = archive_option("年报档案文件：记入报告文件摘要，以发现发布后的修改。"),
-    scorecard: Optional[Path] = typer.Option(None, "--scorecard", help="评分模板（默认 templates/audit.yaml）。"),
+    scorecard: Optional[Path] = typer.Option(None, "--scorecard", help="评分模板（默认用内置的评分模板）。"),
 ) -> None:
     """评估已发布的年度报告：逐项打分、排名并统计常见问题。
 
