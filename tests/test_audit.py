@@ -131,8 +131,8 @@ def test_shared_reports_carry_their_known_errors():
     assert t4 and all(f.message.startswith("表四") for f in t4)  # 表四 总计 written as 0
     assert "narrative-number-differs" in _codes(by_name["002.txt"])  # text says another count than 表三
     assert "audit-section-missing" in _codes(by_name["004.txt"])  # no 五、存在的主要问题及改进情况
-    assert by_name["README.md"].score == 0.0
-    ranked = [r for r in result.ranking() if r.format]
+    assert by_name["README.md"].score == 0.0 and by_name["README.md"] not in result.ranking()
+    ranked = result.ranking()
     assert [r.score for r in ranked] == sorted((r.score for r in ranked), reverse=True)
     assert result.defect_counts()[0][1] >= result.defect_counts()[-1][1]
 

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import io
 from pathlib import Path
 
 from toolkit.audit.run import AuditResult, AuditedReport
-from toolkit.files import write_bytes_atomic, write_text_atomic
+from toolkit.files import write_text_atomic
 from toolkit.model import ERROR, Finding
 
 SEVERITY = {ERROR: "错误", "warning": "警告"}
@@ -44,45 +43,44 @@ def console_lines(result: AuditResult) -> list[str]:
 
 
 def write_xlsx(result: AuditResult, out: str | Path) -> Path:
-    """Three sheets: 评分表 (every rule of every report), 排名, 常见问题."""
-    from openpyxl import Workbook
-    from openpyxl.styles import Alignment, Font
+    """Three list sheets (columns in templates/looks.yaml): 评分表 (every rule of every report),
+    排名, 常见问题; written atomically."""
+    import xlsxwriter
 
-    wb = Workbook()
-    card = wb.active
-    card.title = "评分表"
-    card.append(["报告文件", "单位", "年度", "类别", "评估项", "权重", "结果", "位置", "问题"])
-    for rep in result.reports:
-        for rule in rep.results:
-            if rule.passed:
-                card.append([Path(rep.path).name, rep.unit, rep.year, rule.spec.group, rule.spec.title,
-                             rule.spec.weight, "通过", "", ""])
-            for f in rule.findings:
-                card.append([Path(rep.path).name, rep.unit, rep.year, rule.spec.group, rule.spec.title,
-                             rule.spec.weight, "扣分", place(f), f.message])
-    rank = wb.create_sheet("排名")
-    rank.append(["名次", "单位", "年度", "得分", "错误", "未通过的评估项", "报告文件"])
-    for n, rep in enumerate(result.ranking(), 1):
-        failed = "、".join(r.spec.title for r in rep.results if not r.passed)
-        rank.append([n, rep.unit, rep.year, rep.score, rep.errors, failed, Path(rep.path).name])
-    defects = wb.create_sheet("常见问题")
-    defects.append(["评估项", "类别", "权重", "存在该问题的报告数"])
-    for spec, n in result.defect_counts():
-        defects.append([spec.title, spec.group, spec.weight, n])
-    widths = {"评分表": (22, 20, 6, 8, 26, 6, 6, 30, 70), "排名": (6, 24, 6, 6, 6, 50, 24),
-              "常见问题": (30, 8, 6, 18)}
-    for ws in wb.worksheets:
-        for i, w in enumerate(widths[ws.title]):
-            ws.column_dimensions[chr(65 + i)].width = w
-        for cell in ws[1]:
-            cell.font = Font(bold=True)
-        for row in ws.iter_rows(min_row=2):
-            for cell in row:
-                cell.alignment = Alignment(wrap_text=True, vertical="top")
-        ws.freeze_panes = "A2"
-    buf = io.BytesIO()
-    wb.save(buf)
-    return write_bytes_atomic(out, buf.getvalue())
+    from toolkit.files import atomic_path
+    from toolkit.output_labels import severity_label
+    from toolkit.workbook.lists import list_columns, list_styles, write_list
+
+    with atomic_path(out) as tmp:
+        wb = xlsxwriter.Workbook(str(tmp), {"strings_to_formulas": False, "strings_to_urls": False})
+        styles = list_styles(wb)
+        rows, cell_styles = [], {}
+        for rep in result.reports:
+            base = {"file": Path(rep.path).name, "unit": rep.unit, "year": rep.year}
+            for rule in rep.results:
+                spec = {"group": rule.spec.group, "rule": rule.spec.title, "weight": rule.spec.weight}
+                if rule.passed:
+                    cell_styles[(len(rows), "result")] = styles["ok"]
+                    rows.append({**base, **spec, "result": "通过"})
+                for f in rule.findings:
+                    cell_styles[(len(rows), "result")] = styles[f.severity]
+                    rows.append({**base, **spec, "result": severity_label(f.severity), "place": place(f),
+                                 "message": f.message, "code": f.code})
+            for f in rep.other:
+                cell_styles[(len(rows), "result")] = styles[f.severity]
+                rows.append({**base, "group": "其他", "weight": 0, "result": severity_label(f.severity),
+                             "place": place(f), "message": f.message, "code": f.code})
+        write_list(wb.add_worksheet("评分表"), list_columns("audit_card_sheet"), rows, styles, cell_styles)
+        ranking = [{"n": n, "unit": rep.unit, "year": rep.year, "score": rep.score, "errors": rep.errors,
+                    "failed": "、".join(r.spec.title for r in rep.results if not r.passed),
+                    "file": Path(rep.path).name} for n, rep in enumerate(result.ranking(), 1)]
+        write_list(wb.add_worksheet("排名"), list_columns("audit_ranking_sheet"), ranking, styles)
+        audited = len(result.ranking()) or 1
+        defects = [{"rule": spec.title, "group": spec.group, "weight": spec.weight, "reports": n,
+                    "share": f"{100 * n / audited:.0f}%"} for spec, n in result.defect_counts()]
+        write_list(wb.add_worksheet("常见问题"), list_columns("audit_defects_sheet"), defects, styles)
+        wb.close()
+    return Path(out)
 
 
 def render_html(result: AuditResult) -> str:

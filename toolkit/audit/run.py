@@ -120,8 +120,8 @@ class AuditResult:
         return all(r.errors == 0 for r in self.reports)
 
     def ranking(self) -> list[AuditedReport]:
-        """The reports best first (ties by unit and year)."""
-        return sorted(self.reports, key=lambda r: (-r.score, r.unit or "", r.year or 0, r.path))
+        """The reports best first (ties by unit and year); files that are not reports left out."""
+        return sorted((r for r in self.reports if r.format), key=lambda r: (-r.score, r.unit or "", r.year or 0, r.path))
 
     def defect_counts(self) -> list[tuple[RuleSpec, int]]:
         """How many reports fail each rule, most common first (rules no report fails left out)."""
