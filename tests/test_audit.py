@@ -192,3 +192,48 @@ def test_xlsx_through_libreoffice(tmp_path):
     xlsx = write_xlsx(audit_reports([path]), tmp_path / "audit.xlsx")
     pdf = soffice_convert([xlsx], tmp_path / "pdf", to="pdf", recalc=False)
     assert pdf and pdf[0].stat().st_size > 5_000
+
+
+def _county_set():
+    towns = [synthetic_report("2021", name, 2024, seed=7) for name in ("甲镇人民政府", "乙街道办事处")]
+    dept = synthetic_report("2021", "县教育局", 2024, seed=7)
+    county = synthetic_report("2021", "某县人民政府", 2024, seed=7)
+    members = [*towns, dept]
+    for cell_id, value in list(county.values.items()):
+        if cell_id.startswith(("t3.", "t4.")) and value is not None:
+            county.values[cell_id] = sum((m.values[cell_id] or 0 for m in members), Decimal(0))
+    county.narrative["overview.on_request"] = ""
+    return county, members
+
+
+def test_county_figures_against_its_units_in_the_set(tmp_path):
+    county, members = _county_set()
+    county_path = _write(tmp_path, county, "txt")
+    for m in members:
+        _write(tmp_path, m, "md")
+    rep = next(r for r in audit_reports([tmp_path]).reports if r.path == str(county_path))
+    assert "audit-county-sum" not in _codes(rep)
+    (tmp_path / "县教育局2024年报.md").unlink()
+    rep = next(r for r in audit_reports([tmp_path]).reports if r.path == str(county_path))
+    off = [f for f in rep.findings if f.code == "audit-county-sum"]
+    dept = members[2]
+    differing = [c for c in ("t3.new.total", "t3.results_total.total", "t4.review.total", "t4.suit_direct.total",
+                             "t4.suit_after_review.total") if dept.values[c]]
+    assert len(off) == len(differing) > 0
+    for f in off:
+        assert f.actual - f.expected in {dept.values[c] for c in differing}
+        assert f.row and f.row.startswith("第")
+
+
+def test_county_figures_against_the_archive(tmp_path):
+    from toolkit.archive import open_archive
+
+    county, members = _county_set()
+    county_path = _write(tmp_path, county, "txt")
+    archive = tmp_path / "nianbao.db"
+    with open_archive(archive) as arc:
+        for m in members[:2]:  # 县教育局 has not returned its workbook
+            arc.record_data(m, source="check")
+    rep = audit_reports([county_path], archive=archive).reports[0]
+    off = [f for f in rep.findings if f.code == "audit-county-sum"]
+    assert off and all("报回的填报表" in f.message for f in off)

@@ -101,3 +101,12 @@ class AuditChanged(FindingType):
     title = "发布后被修改"
     template = "{file}与{first_seen}记入档案时的版本不同（摘要由{old}变为{new}），发布后被修改过。"
     description = "The file's SHA-256 differs from the one recorded in the archive when the set was last audited."
+
+
+class AuditCountySum(FindingType):
+    code = "audit-county-sum"
+    severity = WARNING
+    title = "县级数字与所属单位之和不符"
+    template = "{cell_label}：本报告为{actual}，{count}个所属单位{source}之和为{expected}。"
+    description = ("A county government's figure differs from the sum of the same cell over its townships' and "
+                   "departments' reports of the year (the set, or the archive's returned data with --archive).")

@@ -45,6 +45,9 @@ class Subject:
     base_findings: list[Finding] = field(default_factory=list)  # import + format rules
     prior: "Subject | None" = None
     headings: dict[str, Heading] = field(default_factory=dict)
+    members: list[ReportData] | None = None  # a county government's townships and departments
+    members_source: str = "报告"
+    county_cells: tuple[str, ...] = ()
 
     @property
     def data(self) -> ReportData | None:
@@ -90,6 +93,14 @@ def _sections(s: Subject) -> Iterator[Finding]:
 def _period(s: Subject) -> Iterator[Finding]:
     if s.doc is not None and s.data is not None and period_item(s.doc) is None:
         yield af.AuditPeriodMissing.make(year=s.data.year or "××××")
+
+
+@audit_rule("county-sum")
+def _county_sum(s: Subject) -> Iterator[Finding]:
+    from toolkit.audit.county import county_findings
+
+    if s.data is not None and s.members:
+        yield from county_findings(s.data, s.members, s.members_source, list(s.county_cells))
 
 
 # ---------------------------------------------------------------- substance

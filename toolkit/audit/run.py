@@ -30,6 +30,7 @@ class Scorecard:
 
     rules: tuple[RuleSpec, ...]
     limits: dict[str, Any]
+    county: dict[str, Any]
 
     @property
     def total_weight(self) -> float:
@@ -59,7 +60,7 @@ def _parse(path: Path) -> Scorecard:
         if spec.id not in AUDIT_RULES and not spec.codes and spec.id != "unchanged":
             raise ValueError(f"{path.name}: rule {spec.id!r} has neither a rule function nor codes")
         rules.append(spec)
-    return Scorecard(tuple(rules), dict(raw.get("limits", {})))
+    return Scorecard(tuple(rules), dict(raw.get("limits", {})), dict(raw.get("county") or {}))
 
 
 @dataclass
@@ -156,6 +157,12 @@ def audit_reports(paths: Iterable[str | Path], *, scorecard: Scorecard | None = 
     scorecard = scorecard or load_scorecard()
     subjects = [_read(Path(p), scorecard) for p in expand_reports([Path(p) for p in paths])]
     _link_priors(subjects)
+    if scorecard.county:
+        from toolkit.audit.county import county_members
+
+        for s in subjects:
+            s.county_cells = tuple(scorecard.county["cells"])
+        county_members(subjects, scorecard.county, archive)
     hashes = _hashes(subjects, archive)
     reports = [_audit(s, scorecard, hashes.get(s.path)) for s in subjects]
     return AuditResult(reports, scorecard)
