@@ -30,11 +30,12 @@ def audit_command(
     from toolkit.audit import audit_reports, load_scorecard
     from toolkit.audit.outputs import console_lines, write_html, write_xlsx
     from toolkit.cli.common import console, interruptible, print_json, require_some, usage
+    from toolkit.importers import SUFFIXES
     from toolkit.importers.batch import expand_reports
 
     require_some(reports, "要评估的报告")
     if not expand_reports(reports):
-        usage("在给出的文件夹中没有找到报告文件（.txt .md .html .htm .docx）")
+        usage(f"在给出的文件夹中没有找到报告文件（{' '.join(SUFFIXES)}）")
     if scorecard is not None and not scorecard.is_file():
         usage(f"找不到评分模板：{scorecard}")
     with interruptible():
