@@ -6,9 +6,9 @@ from pathlib import Path
 
 from toolkit.audit.run import AuditResult, AuditedReport
 from toolkit.files import write_text_atomic
-from toolkit.model import ERROR, Finding
+from toolkit.model import ERROR, WARNING, Finding
+from toolkit.output_labels import severity_label
 
-SEVERITY = {ERROR: "错误", "warning": "警告"}
 
 
 def place(f: Finding) -> str:
@@ -28,9 +28,9 @@ def console_lines(result: AuditResult) -> list[str]:
         lines.append(f"{rep.path}  {_name(rep)}  得分 {rep.score:g}")
         for rule in rep.results:
             for f in rule.findings:
-                lines.append(f"  [{SEVERITY.get(f.severity, f.severity)}] {rule.spec.title}｜{place(f) or '—'}｜{f.message}")
+                lines.append(f"  [{severity_label(f.severity)}] {rule.spec.title}｜{place(f) or '—'}｜{f.message}")
         for f in rep.other:
-            lines.append(f"  [{SEVERITY.get(f.severity, f.severity)}] 其他｜{place(f) or '—'}｜{f.message}")
+            lines.append(f"  [{severity_label(f.severity)}] 其他｜{place(f) or '—'}｜{f.message}")
     lines.append("排名：")
     for n, rep in enumerate(result.ranking(), 1):
         lines.append(f"  {n}. {_name(rep)}  {rep.score:g}分  （{Path(rep.path).name}）")
@@ -48,7 +48,6 @@ def write_xlsx(result: AuditResult, out: str | Path) -> Path:
     import xlsxwriter
 
     from toolkit.files import atomic_path
-    from toolkit.output_labels import severity_label
     from toolkit.workbook.lists import list_columns, list_styles, write_list
 
     with atomic_path(out) as tmp:
@@ -91,9 +90,10 @@ def render_html(result: AuditResult) -> str:
 
     env = Environment(loader=FileSystemLoader(str(_templates_dir() / "audit")),
                       autoescape=select_autoescape(["html", "j2"]))
+    words = {s: severity_label(s) for s in (ERROR, WARNING)}
     return env.get_template("audit.html.j2").render(result=result, ranking=result.ranking(),
-                                                    defects=result.defect_counts(), place=place,
-                                                    severity=SEVERITY, name=_name, basename=lambda p: Path(p).name)
+                                                    defects=result.defect_counts(), place=place, severity=words,
+                                                    name=_name, basename=lambda p: Path(p).name)
 
 
 def write_html(result: AuditResult, out: str | Path) -> Path:
