@@ -5,10 +5,13 @@ publishing flattens them."""
 
 from __future__ import annotations
 
-import re
 from collections import Counter
+from decimal import Decimal
 
 import pytest
+
+import sys
+from pathlib import Path
 
 from toolkit.checks.engine import check_data
 from toolkit.demo.synthetic import synthetic_report
@@ -16,27 +19,14 @@ from toolkit.formats import load_format
 from toolkit.importers import import_text
 from toolkit.render import render_report
 
-UNIT = "蓼堤镇人民政府"
+sys.path.insert(0, str(Path(__file__).resolve().parent / "layouts"))
+from make_text_layouts import (STYLES, UNIT, consistent, one_cell_per_line, three_small_tables,  # noqa: E402
+                               without_edges)
 
 
-def _markdown(fmt_id: str, year: int, seed: int):
-    data = synthetic_report(fmt_id, UNIT, year, seed=seed)
+def _markdown(fmt_id: str, year: int, seed: int, scale: int = 1):
+    data = consistent(fmt_id, year, seed, scale)
     return data, render_report(data, "md")
-
-
-def without_edges(md: str, *, trailing: bool) -> str:
-    """Markdown as an HTML page's table reads once copied to text: cells joined by `` | ``, no
-    leading bar, no separator rows, headings and emphasis gone."""
-    out = []
-    for line in md.split("\n"):
-        if line.startswith("| ") and line.endswith(" |"):
-            cells = line[2:-2].split(" | ")
-            if all(re.fullmatch(r"-+", c) for c in cells):
-                continue
-            out.append(" | ".join(cells) + (" |" if trailing else ""))
-        else:
-            out.append(line.replace("**", "").lstrip("# "))
-    return "\n".join(out)
 
 
 def differing(data, got) -> set[str]:
@@ -45,9 +35,9 @@ def differing(data, got) -> set[str]:
 
 @pytest.mark.parametrize("trailing", [False, True], ids=["no-edges", "trailing-bar"])
 @pytest.mark.parametrize("fmt_id,year", [("2021", 2025), ("2019", 2020)])
-@pytest.mark.parametrize("seed", range(3))
-def test_bar_rows_without_edges_import_to_the_data(fmt_id, year, seed, trailing):
-    data, md = _markdown(fmt_id, year, seed)
+@pytest.mark.parametrize("seed,scale", [(0, 1), (1, 1), (2, 0), (3, 987_654)])
+def test_bar_rows_without_edges_import_to_the_data(fmt_id, year, seed, scale, trailing):
+    data, md = _markdown(fmt_id, year, seed, scale)
     got, findings = import_text(without_edges(md, trailing=trailing))
     assert got.format == fmt_id and (got.unit, got.year) == (UNIT, year)
     assert differing(data, got) == set()
@@ -126,3 +116,94 @@ def test_a_received_count_including_carried_over_applications_is_no_contradictio
     assert Counter(f.code for f in with_text) == Counter(f.code for f in base)
     data.narrative["overview.on_request"] = "2025年共受理政府信息公开申请19件，均已按期答复。"
     assert any(f.code == "narrative-number-differs" for f in check_data(data))
+
+
+@pytest.mark.parametrize("edges", [True, False], ids=["markdown", "no-edges"])
+@pytest.mark.parametrize("fmt_id,year", [("2021", 2025), ("2019", 2020)])
+def test_table_four_as_three_small_tables(fmt_id, year, edges):
+    data = synthetic_report(fmt_id, UNIT, year, seed=4)
+    for k, group in enumerate(("review", "suit_direct", "suit_after_review")):  # a shifted column shows
+        counts = {"upheld": k + 1, "corrected": k + 3, "other": 0, "pending": 2 * k}
+        for column, n in counts.items():
+            data.values[f"t4.{group}.{column}"] = Decimal(n)
+        data.values[f"t4.{group}.total"] = Decimal(sum(counts.values()))
+    text = three_small_tables(render_report(data, "md"), edges=edges)
+    got, findings = import_text(text, kind="markdown" if edges else "text")
+    assert {k for k in differing(data, got) if k.startswith("t4.")} == set()
+    assert [f.message for f in findings if f.severity == "error"] == []
+    lines = text.split("\n")
+    after = lines.index("行政诉讼（复议后起诉）") + 3  # its row, 1-based
+    assert got.cells["t4.suit_after_review.total"].line == after
+
+
+@pytest.mark.parametrize("style", STYLES)
+@pytest.mark.parametrize("fmt_id,year", [("2021", 2025), ("2019", 2020)])
+@pytest.mark.parametrize("seed,scale", [(0, 1), (1, 0), (2, 987_654)])
+def test_one_cell_per_line_imports_to_the_data(fmt_id, year, seed, scale, style):
+    data, md = _markdown(fmt_id, year, seed, scale)
+    got, findings = import_text(one_cell_per_line(md, style))
+    assert differing(data, got) == set()
+    assert [f.message for f in findings if f.severity == "error"] == []
+
+
+def test_a_short_row_printed_one_cell_per_line_is_named():
+    data, md = _markdown("2021", 2025, 0)
+    text = one_cell_per_line(md, "plain").split("\n")
+    label = text.index("行政规范性文件")
+    del text[label + 2]  # one of its three numbers is lost
+    got, findings = import_text("\n".join(text))
+    short = [f for f in findings if f.code == "import-cells-missing"]
+    assert short and "行政规范性文件" in short[0].message and f"第{label + 1}行" in short[0].message
+
+
+def test_a_report_mixing_layouts_reads():
+    """表二 one cell per line, 表三 as `` | `` rows without edges, 表四 as three small tables."""
+    data, md = _markdown("2021", 2025, 2)
+    part2, rest = md.split("## 三、", 1)
+    part3, part4 = rest.split("## 四、", 1)
+    text = "\n".join([one_cell_per_line(part2, "indented"), "三、" + without_edges(part3, trailing=True),
+                      three_small_tables("四、" + part4, edges=True)])
+    got, findings = import_text(text)
+    assert differing(data, got) == set()
+    assert [f.message for f in findings if f.severity == "error"] == []
+
+
+# the browser's copy of a published page: what a clerk gets selecting the page and pasting it
+_PIPE_ROWS = """() => {
+  for (const table of document.querySelectorAll('table')) {
+    const lines = [...table.rows].map(r => [...r.cells].map(c => c.innerText.trim()).join(' | '));
+    const pre = document.createElement('pre');
+    pre.textContent = lines.join('\\n');
+    table.replaceWith(pre);
+  }
+}"""
+
+
+@pytest.fixture(scope="module")
+def chromium():
+    from browser import browser
+
+    with browser() as launched:
+        yield launched
+
+
+@pytest.mark.parametrize("fmt_id,year", [("2021", 2025), ("2019", 2020)])
+@pytest.mark.parametrize("seed,scale", [(0, 1), (1, 987_654)])
+@pytest.mark.parametrize("how", ["copied", "pipe-rows"])
+def test_html_page_as_a_browser_gives_its_text(chromium, fmt_id, year, seed, scale, how):
+    """The project's HTML draft opened in Chromium and taken as text: the page's own text as a
+    browser copies it (tabs between cells), or each table row as ` | `-joined cells."""
+    data = consistent(fmt_id, year, seed, scale)
+    page = chromium.new_page()
+    try:
+        page.set_content(render_report(data, "html"))
+        if how == "pipe-rows":
+            page.evaluate(_PIPE_ROWS)
+        text = page.inner_text("body")
+    finally:
+        page.close()
+    if how == "pipe-rows":
+        assert " | " in text and "\t" not in text
+    got, findings = import_text(text)
+    assert differing(data, got) == set()
+    assert [f.message for f in findings if f.severity == "error"] == []

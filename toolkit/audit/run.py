@@ -200,7 +200,7 @@ def _link_priors(subjects: list[Subject]) -> None:
 def _hashes(subjects: list[Subject], archive: str | Path | None) -> dict[str, list[Finding]]:
     if archive is None:
         return {}
-    from toolkit.audit.published import record_published
+    from toolkit.archive.published import record_published
 
     return record_published(archive, [s.path for s in subjects])
 

@@ -7,7 +7,7 @@ Tables in published text come in several shapes, all turned into row items here:
   over lines continuing on a line without a tab ("⇥本年新" / "制作数量");
 - Markdown ``|``-separated rows (separator rows ``|---|`` dropped);
 - PDF-extracted text with cells separated by spaces: left as lines here; the assembler splits a
-  line of a table section into label and numbers (toolkit/importers/assemble.py).
+  line of a table section into label and numbers (toolkit/importers/rows.py).
 
 Front matter (``title: …`` lines at the top) and page furniture ("- 3 -") are removed.
 """
@@ -81,9 +81,11 @@ def parse_text(text: str, *, kind: str = "text", source: str | None = None) -> D
             if any(cells):
                 doc.items.append(Item(cells, f"第{number}行", number, is_row=True))
             continue
-        if not stripped or any(p.match(stripped) for p in voc.page_furniture):
+        if not stripped or any(p.match(stripped) for p in voc.page_furniture) or _row_mark(stripped):
             i += 1
             continue
+        if stripped.endswith(" |") and not _is_bar_row(stripped):  # one cell per line, each followed by " |"
+            stripped = stripped[:-2].strip()
         if _is_bar_row(stripped):
             cells = _bar_cells(stripped)
             if not all(_MD_RULE.match(c.replace(" ", "")) or c in voc.rule_cells for c in cells):
@@ -115,6 +117,12 @@ def _is_bar_row(line: str) -> bool:
     if line.startswith("|"):
         return line.count("|") >= 2
     return line.count(" | ") + line.endswith(" |") >= 1 and len(_bar_cells(line)) >= 2
+
+
+def _row_mark(line: str) -> bool:
+    """A line that only separates cells or rows of a table printed one cell per line: ``|``,
+    ``||``."""
+    return bool(line) and set(line) <= {"|", " "}
 
 
 def _bar_cells(line: str) -> list[str]:

@@ -1,5 +1,5 @@
-"""Published files' hashes in the archive (schema migration 3): a report changed after it was
-published is found the next time the set is audited."""
+"""Published reports' hashes in the archive (schema migration 3, for ``nianbao audit --archive``):
+a report changed after it was published is found the next time the set is audited."""
 
 from __future__ import annotations
 
@@ -22,7 +22,7 @@ CREATE TABLE published_files (
 def record_published(archive: str | Path, paths: list[str]) -> dict[str, list[Finding]]:
     """Record each file's SHA-256 under its absolute path; a file whose hash differs from the one
     recorded first gets an ``audit-changed-after-publication`` finding (the first hash is kept)."""
-    from toolkit.archive import _now, file_sha256, open_archive
+    from toolkit.archive.store import _now, file_sha256, open_archive
     from toolkit.audit.findings import AuditChanged
 
     out: dict[str, list[Finding]] = {}
