@@ -237,3 +237,28 @@ def test_county_figures_against_the_archive(tmp_path):
     rep = audit_reports([county_path], archive=archive).reports[0]
     off = [f for f in rep.findings if f.code == "audit-county-sum"]
     assert off and all("报回的填报表" in f.message for f in off)
+
+
+def test_archive_of_schema_2_migrates_to_published_files(tmp_path):
+    import sqlite3
+
+    from toolkit.archive import open_archive
+    from toolkit.archive.schema import APPLICATION_ID, MIGRATIONS, split_sql
+
+    path = tmp_path / "old.db"
+    db = sqlite3.connect(path)
+    for version in (1, 2):
+        for statement in split_sql(MIGRATIONS[version]):
+            db.execute(statement)
+    db.execute("INSERT INTO units (name, key, created_at) VALUES ('甲镇人民政府', '甲镇', '2026-01-01')")
+    db.execute(f"PRAGMA application_id = {APPLICATION_ID}")
+    db.execute("PRAGMA user_version = 2")
+    db.commit()
+    db.close()
+    report = _write(tmp_path, synthetic_report("2021", TOWN, 2024, seed=4), "txt")
+    assert audit_reports([report], archive=path).valid
+    with open_archive(path) as arc:
+        assert arc.schema_version == 3 and "甲镇人民政府" in arc.units()
+    db = sqlite3.connect(path)
+    assert db.execute("SELECT count(*) FROM published_files").fetchone()[0] == 1
+    db.close()
