@@ -3,7 +3,9 @@ user_version`` holds the version; ``application_id`` marks the file as a nianbao
 
 from __future__ import annotations
 
-SCHEMA_VERSION = 2
+from toolkit.archive.published import MIGRATION as PUBLISHED_FILES
+
+SCHEMA_VERSION = 3
 APPLICATION_ID = 0x4E42414F  # "NBAO": marks the file as a nianbao archive
 SOURCES = ("check", "import")
 
@@ -65,6 +67,7 @@ MIGRATIONS: dict[int, str] = {
         PRIMARY KEY (unit_id, year, finding_key)
     );
     """,
+    3: PUBLISHED_FILES,  # issue 16: published reports' hashes (nianbao audit --archive)
 }
 
 
