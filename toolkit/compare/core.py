@@ -1,5 +1,5 @@
 """This year's report beside last year's: every cell of the tables with its change, the changes
-beyond the thresholds of templates/compare.yaml flagged, and the findings that need both years
+beyond the thresholds of templates/compare/compare.yaml flagged, and the findings that need both years
 (the format's ``prior:`` rules, evaluated by the checks' engine), the narrative copied from last
 year, and this year's narrative numbers against this year's tables."""
 
@@ -24,8 +24,8 @@ HUNDRED = Decimal(100)
 
 @lru_cache(maxsize=None)
 def compare_template() -> dict[str, Any]:
-    """templates/compare.yaml: the flags, the sentence length, the words of the outputs."""
-    return load_yaml(TEMPLATES_DIR / "compare.yaml")
+    """templates/compare/compare.yaml: the flags, the sentence length, the words of the outputs."""
+    return load_yaml(TEMPLATES_DIR / "compare" / "compare.yaml")
 
 
 @dataclass(frozen=True)
@@ -46,7 +46,7 @@ class Flag:
 
 
 def load_flags(spec: list[dict[str, Any]] | None = None) -> list[Flag]:
-    """The flags of templates/compare.yaml (or of ``spec``, in the same form)."""
+    """The flags of templates/compare/compare.yaml (or of ``spec``, in the same form)."""
     spec = compare_template()["flags"] if spec is None else spec
     return [Flag(str(f["id"]), str(f["label"]), {k: Decimal(str(v)) for k, v in f["when"].items()}) for f in spec]
 

@@ -22,5 +22,5 @@ class ChangeFlagged(FindingType):
     title = "与上年相比变化较大"
     template = "{cell_label}：上年{expected}，本年{actual}，{flag}，请核实（{cell}）"
     description = (
-        "nianbao compare: a cell's change from last year matches a flag of templates/compare.yaml "
+        "nianbao compare: a cell's change from last year matches a flag of templates/compare/compare.yaml "
         "(e.g. a count at least doubling, or dropping to zero, from at least 5).")
