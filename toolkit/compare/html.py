@@ -12,7 +12,8 @@ import jinja2
 from toolkit.compare.core import Comparison, compare_template
 from toolkit.formats import TEMPLATES_DIR
 from toolkit.grid import VALUE, table_grid
-from toolkit.model import format_decimal
+from toolkit.model import ERROR, WARNING, format_decimal
+from toolkit.output_labels import severity_label
 
 COMPARE_DIR = TEMPLATES_DIR / "compare"
 
@@ -63,7 +64,8 @@ def comparison_html(comparison: Comparison) -> str:
     for sentence in comparison.carried:
         carried.setdefault(sentence.label, []).append(sentence.sentence)
     return env.get_template("compare.html.j2").render(
-        title=title(comparison), css=css, texts=compare_template()["texts"], findings=comparison.findings,
+        title=title(comparison), css=css, texts=compare_template()["texts"],
+        severity={s: severity_label(s) for s in (ERROR, WARNING)}, findings=comparison.findings,
         tables=comparison_grids(comparison), carried=list(carried.items()))
 
 

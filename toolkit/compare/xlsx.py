@@ -29,6 +29,8 @@ def comparison_xlsx(comparison: Comparison) -> bytes:
     summary.write(0, 0, title(comparison), bold)
     summary.set_column(0, 0, 10)
     summary.set_column(1, 1, 100)
+    summary.set_landscape()
+    summary.fit_to_pages(1, 0)
     for i, finding in enumerate(comparison.findings, start=2):
         summary.write(i, 0, severity_label(finding.severity))
         summary.write(i, 1, finding.message)
@@ -43,10 +45,13 @@ def comparison_xlsx(comparison: Comparison) -> bytes:
         for col, text in enumerate(texts["columns"]):
             sheet.write(0, col, text, head)
         sheet.freeze_panes(1, 1)
+        sheet.set_landscape()
+        sheet.fit_to_pages(1, 0)
+        sheet.repeat_rows(0)
         rows = [c for c in comparison.cells if c.table == table.number]
         for r, change in enumerate(rows, start=1):
             style = flagged if change.flag else changed if change.changed else number
-            sheet.write(r, 0, change.label, plain)
+            sheet.write(r, 0, change.label.removeprefix(f"{table.number} "), plain)
             for col, value in enumerate((change.last, change.this, change.change, change.percent), start=1):
                 if value is None:
                     sheet.write_blank(r, col, None, style)
