@@ -307,3 +307,16 @@ def test_published_report_inputs(years, tmp_path, kind):
         [(f.code, f.rule, f.row, f.column) for f in _cross_year(expected)]
     assert any(f.rule == "t3-carry-prior" for f in result.findings)
     assert [c.part_id for c in result.carried] == ["problems.text", "problems.text"]
+
+
+def test_docx_output_lists_the_changed_cells(years, tmp_path):
+    import docx
+
+    last, this = _planted(years)
+    result = compare_reports(last, this)
+    document = docx.Document(str(write_comparison(result, tmp_path / "对比.docx")))
+    assert len(document.tables) == len(FMT.tables)
+    listed = sum(len(t.rows) - 1 for t in document.tables)
+    assert listed == sum(1 for c in result.cells if c.changed)
+    text = "\n".join(p.text for p in document.paragraphs)
+    assert "上年结转" in text and PROBLEMS.split("。")[0] in text

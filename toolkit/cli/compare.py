@@ -15,7 +15,7 @@ from toolkit.cli.common import archive_option, json_option, usage
 def compare_command(
     last: str = typer.Argument(..., help="上年度的报告（填报表、数据 JSON 或已发布的报告）；用 --archive 时为单位名称。"),
     this: Optional[Path] = typer.Argument(None, help="本年度的报告（同上）；用 --archive 时不填。"),
-    out: Optional[Path] = typer.Option(None, "--out", "-o", help="写出对比结果：.html（标出变化的官方表格）或 .xlsx（每表一页）。"),
+    out: Optional[Path] = typer.Option(None, "--out", "-o", help="写出对比结果：.html（标出变化的官方表格）、.xlsx（每表一页）或 .docx（列出有变化的格子）。"),
     archive: Optional[Path] = archive_option("从年报档案中取两个年度的数据（与 --years 一起用）。"),
     years: Optional[Tuple[int, int]] = typer.Option(None, "--years", help="用 --archive 时比较的两个年度，如 --years 2024 2025。"),
     as_json: bool = json_option("以 JSON 输出对比结果（标准输出只有 JSON）。"),
@@ -32,7 +32,7 @@ def compare_command(
     from toolkit.compare import OUTPUT_SUFFIXES, archive_sides, compare_reports, load_side, write_comparison
 
     if out is not None and out.suffix.lower() not in OUTPUT_SUFFIXES:
-        usage(f"-o/--out 应是 .html 或 .xlsx 文件：{out}")
+        usage(f"-o/--out 应是 .html、.xlsx 或 .docx 文件：{out}")
     if archive is not None:
         if this is not None:
             usage("用 --archive 时只需给出单位名称，不需要两个文件")

@@ -6,11 +6,11 @@ from pathlib import Path
 
 from toolkit.compare.core import Comparison
 
-OUTPUT_SUFFIXES = (".html", ".xlsx")
+OUTPUT_SUFFIXES = (".html", ".xlsx", ".docx")
 
 
 def write_comparison(comparison: Comparison, target: str | Path) -> Path:
-    """``comparison`` written to ``target`` (.html or .xlsx), atomically."""
+    """``comparison`` written to ``target`` (.html, .xlsx or .docx), atomically."""
     suffix = Path(target).suffix.lower()
     if suffix in (".html", ".htm"):
         from toolkit.compare.html import write_html
@@ -20,4 +20,8 @@ def write_comparison(comparison: Comparison, target: str | Path) -> Path:
         from toolkit.compare.xlsx import write_xlsx
 
         return write_xlsx(comparison, target)
+    if suffix == ".docx":
+        from toolkit.compare.docx import write_docx
+
+        return write_docx(comparison, target)
     raise ValueError(f"unsupported comparison output: {target}")
