@@ -2,11 +2,25 @@
 
 from __future__ import annotations
 
+import json
+import os
+import subprocess
+import sys
+from decimal import Decimal
+from pathlib import Path
+
 import pytest
 
+from toolkit.archive import Archive
+from toolkit.compare import archive_sides, compare_reports, cross_year_rule_ids, load_flags, load_side, write_comparison
 from toolkit.demo.synthetic import synthetic_report
+from toolkit.formats import load_format
+from toolkit.layout import cell_addresses
 from toolkit.narrative import carried_over, normalise_sentence, split_sentences
+from toolkit.workbook.writer import write_workbook
 
+ROOT = Path(__file__).resolve().parents[1]
+FMT = load_format("2021")
 UNIT = "某某县财政局"
 PROBLEMS = "一是政策解读形式还比较单一，图解、视频解读数量偏少。二是依申请公开答复的规范化水平有待提高。"
 
@@ -56,23 +70,6 @@ def test_sentence_moved_to_another_part_is_found(years):
 
 
 # ---------------------------------------------------------------- compare_reports
-
-import json  # noqa: E402
-import os  # noqa: E402
-import subprocess  # noqa: E402
-import sys  # noqa: E402
-from decimal import Decimal  # noqa: E402
-from pathlib import Path  # noqa: E402
-
-from toolkit.archive import Archive  # noqa: E402
-from toolkit.compare import (archive_sides, compare_reports, cross_year_rule_ids, load_flags,  # noqa: E402
-                             load_side, write_comparison)
-from toolkit.formats import load_format  # noqa: E402
-from toolkit.layout import cell_addresses  # noqa: E402
-from toolkit.workbook.writer import write_workbook  # noqa: E402
-
-ROOT = Path(__file__).resolve().parents[1]
-FMT = load_format("2021")
 
 
 def _a1(cell_id: str) -> tuple[str, str]:
