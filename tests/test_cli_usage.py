@@ -24,7 +24,7 @@ ALLOWED_WORDS = {
     "none", "auto", "cpu", "nianbao_debug", "nianbao_tz", "nianbao_smtp_password", "asia", "shanghai", "utc",
     "libreoffice", "roster", "outbox", "demo", "python", "m", "toolkit", "check", "blank", "render", "send",
     "status", "history", "import", "audit", "formats", "o", "t", "h", "nianbao-demo",
-    "serve", "http", "ctrl", "c", "nianbao_password",
+    "serve", "http", "ctrl", "c", "nianbao_password", "compare",
 }
 
 

@@ -61,6 +61,7 @@ from toolkit.cli import check  # noqa: E402,F401  (issue 3: check returned workb
 from toolkit.cli import import_  # noqa: E402,F401  (issue 5: import published reports)
 from toolkit.cli import serve  # noqa: E402,F401  (issue 15: the web portal)
 from toolkit.cli import audit  # noqa: E402,F401  (issue 16: audit published reports)
+from toolkit.cli import compare  # noqa: E402,F401  (issue 16: year over year)
 
 
 def main() -> None:

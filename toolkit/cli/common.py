@@ -27,6 +27,7 @@ DEBUG_ENV = "NIANBAO_DEBUG"
 # exception (module:name) -> exit code and the prefix of its one-line message; first match wins
 EXIT_CODES: tuple[tuple[str, int, str], ...] = (
     ("toolkit.round:UnknownUnit", PROBLEMS, "错误："),
+    ("toolkit.compare.sides:CompareInputError", PROBLEMS, "错误："),
     ("toolkit.batch:CheckSetupError", USAGE, "用法错误："),
     ("toolkit.importers.batch:ImportSetupError", USAGE, "用法错误："),
     ("toolkit.formats:FormatError", USAGE, "用法错误："),
