@@ -88,7 +88,8 @@ def test_planted_defects_each_found_at_its_place(tmp_path):
 def test_problems_copied_from_last_year_in_the_set(tmp_path):
     last = synthetic_report("2021", TOWN, 2023, seed=1)
     this = synthetic_report("2021", TOWN, 2024, seed=1, prior=last)
-    text = "存在的问题：一是信息公开的及时性有待提高。二是政策解读形式还比较单一。下一步将加强培训。"
+    text = ("存在的问题：一是部分栏目信息公开的及时性还有待进一步提高。二是政策解读的形式还比较单一，"
+            "图解和视频解读偏少。下一步将加强业务培训，提升信息公开工作人员的能力。")
     last.narrative["problems.text"] = this.narrative["problems.text"] = text
     _write(tmp_path, last, "txt")
     path = _write(tmp_path, this, "docx")

@@ -14,7 +14,7 @@ from decimal import Decimal
 from typing import Any, Callable, Iterator
 
 from toolkit.audit import findings as af
-from toolkit.audit.places import Heading, find_headings, period_item, stated_date, title_item
+from toolkit.audit.places import Heading, period_item, stated_date, title_item
 from toolkit.formats import Format
 from toolkit.importers.document import Document
 from toolkit.model import Finding, ReadResult, ReportData
@@ -105,13 +105,13 @@ def _county_sum(s: Subject) -> Iterator[Finding]:
 
 # ---------------------------------------------------------------- substance
 
-_SENTENCE_END = re.compile(r"(?<=[。！？；!?;])|\n")
-
-
 def sentences(text: str) -> list[str]:
-    """The sentences of ``text`` that say something (at least 8 characters, spaces ignored)."""
-    parts = (re.sub(r"\s+", "", p) for p in _SENTENCE_END.split(text or ""))
-    return [p for p in parts if len(p) >= 8]
+    """The sentences of ``text`` that say something, as compared (toolkit.narrative: normalised,
+    at least its MIN_CHARS long)."""
+    from toolkit.narrative import MIN_CHARS, normalise_sentence, split_sentences
+
+    keys = (normalise_sentence(x) for x in split_sentences(text))
+    return [k for k in keys if len(k) >= MIN_CHARS]
 
 
 @audit_rule("problems")
