@@ -67,7 +67,7 @@ def test_folders_skip_lock_files_hidden_files_and_the_annotate_folder(tmp_path):
     good = write_returned(tmp_path / "a.xlsx", fmt, clean_report(fmt, year=RETURN_YEAR))
     (tmp_path / "~$a.xlsx").write_bytes(b"lock")
     (tmp_path / ".a.xlsx.part").write_bytes(b"half")
-    (tmp_path / "notes.pdf").write_bytes(b"%PDF")
+    (tmp_path / "notes.doc").write_bytes(b"\xd0\xcf\x11\xe0")
     (tmp_path / "out").mkdir()
     (tmp_path / "out" / "a.xlsx").write_bytes(good.read_bytes())
     assert expand_paths([tmp_path], exclude=[tmp_path / "out"]) == [good]

@@ -23,7 +23,8 @@ ALLOWED_WORDS = {
     "png", "svg", "eml", "pem", "db", "word", "markdown", "excel", "utf", "gbk", "smtp", "starttls", "ssl",
     "none", "auto", "cpu", "nianbao_debug", "nianbao_tz", "nianbao_smtp_password", "asia", "shanghai", "utc",
     "libreoffice", "roster", "outbox", "demo", "python", "m", "toolkit", "check", "blank", "render", "send",
-    "status", "history", "import", "formats", "o", "t", "h", "nianbao-demo",
+    "status", "history", "import", "audit", "formats", "o", "t", "h", "nianbao-demo",
+    "serve", "http", "ctrl", "c", "nianbao_password",
 }
 
 

@@ -23,7 +23,7 @@ EXPECTED = {  # sample returned workbook -> finding codes its planted mistakes m
 
 def test_demo_runs_every_step(tmp_path):
     result = run_demo(tmp_path / "demo")
-    assert [s.name for s in result.steps] == [s.name for s in STEPS] == ["blank", "check", "render", "round"]
+    assert [s.name for s in result.steps] == [s.name for s in STEPS] == ["blank", "check", "render", "audit", "round"]
     assert result.ok, [(s.name, s.summary) for s in result.steps if not s.ok]
     blanks = list((tmp_path / "demo" / "blank").glob("*.xlsx"))
     assert len(blanks) == 12

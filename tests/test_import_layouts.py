@@ -5,11 +5,13 @@ publishing flattens them."""
 
 from __future__ import annotations
 
-import re
 from collections import Counter
 from decimal import Decimal
 
 import pytest
+
+import sys
+from pathlib import Path
 
 from toolkit.checks.engine import check_data
 from toolkit.demo.synthetic import synthetic_report
@@ -17,27 +19,14 @@ from toolkit.formats import load_format
 from toolkit.importers import import_text
 from toolkit.render import render_report
 
-UNIT = "蓼堤镇人民政府"
+sys.path.insert(0, str(Path(__file__).resolve().parent / "layouts"))
+from make_text_layouts import (STYLES, UNIT, consistent, one_cell_per_line, three_small_tables,  # noqa: E402
+                               without_edges)
 
 
-def _markdown(fmt_id: str, year: int, seed: int):
-    data = synthetic_report(fmt_id, UNIT, year, seed=seed)
+def _markdown(fmt_id: str, year: int, seed: int, scale: int = 1):
+    data = consistent(fmt_id, year, seed, scale)
     return data, render_report(data, "md")
-
-
-def without_edges(md: str, *, trailing: bool) -> str:
-    """Markdown as an HTML page's table reads once copied to text: cells joined by `` | ``, no
-    leading bar, no separator rows, headings and emphasis gone."""
-    out = []
-    for line in md.split("\n"):
-        if line.startswith("| ") and line.endswith(" |"):
-            cells = line[2:-2].split(" | ")
-            if all(re.fullmatch(r"-+", c) for c in cells):
-                continue
-            out.append(" | ".join(cells) + (" |" if trailing else ""))
-        else:
-            out.append(line.replace("**", "").lstrip("# "))
-    return "\n".join(out)
 
 
 def differing(data, got) -> set[str]:
@@ -46,9 +35,9 @@ def differing(data, got) -> set[str]:
 
 @pytest.mark.parametrize("trailing", [False, True], ids=["no-edges", "trailing-bar"])
 @pytest.mark.parametrize("fmt_id,year", [("2021", 2025), ("2019", 2020)])
-@pytest.mark.parametrize("seed", range(3))
-def test_bar_rows_without_edges_import_to_the_data(fmt_id, year, seed, trailing):
-    data, md = _markdown(fmt_id, year, seed)
+@pytest.mark.parametrize("seed,scale", [(0, 1), (1, 1), (2, 0), (3, 987_654)])
+def test_bar_rows_without_edges_import_to_the_data(fmt_id, year, seed, scale, trailing):
+    data, md = _markdown(fmt_id, year, seed, scale)
     got, findings = import_text(without_edges(md, trailing=trailing))
     assert got.format == fmt_id and (got.unit, got.year) == (UNIT, year)
     assert differing(data, got) == set()
@@ -129,24 +118,6 @@ def test_a_received_count_including_carried_over_applications_is_no_contradictio
     assert any(f.code == "narrative-number-differs" for f in check_data(data))
 
 
-def three_small_tables(md: str, *, edges: bool) -> str:
-    """表四 printed as three small tables under their own sub-headings, each with a five-column
-    header and one row, as many reports publish it."""
-    lines = md.split("\n")
-    head = next(i for i, l in enumerate(lines) if l.startswith("| 行政复议 /"))
-    values = lines[head + 2][2:-2].split(" | ")
-    titles = ["行政复议", "行政诉讼（未经复议直接起诉）", "行政诉讼（复议后起诉）"]
-    header = ["结果维持", "结果纠正", "其他结果", "尚未审结", "总计"]
-
-    def row(cells):
-        return ("| " + " | ".join(cells) + " |") if edges else " | ".join(cells)
-
-    out = []
-    for k, title in enumerate(titles):
-        out += [title, row(header), row(values[5 * k: 5 * k + 5]), ""]
-    return "\n".join(lines[:head] + out + lines[head + 3:])
-
-
 @pytest.mark.parametrize("edges", [True, False], ids=["markdown", "no-edges"])
 @pytest.mark.parametrize("fmt_id,year", [("2021", 2025), ("2019", 2020)])
 def test_table_four_as_three_small_tables(fmt_id, year, edges):
@@ -165,39 +136,11 @@ def test_table_four_as_three_small_tables(fmt_id, year, edges):
     assert got.cells["t4.suit_after_review.total"].line == after
 
 
-def one_cell_per_line(md: str, style: str) -> str:
-    """Markdown tables printed one cell per line, in the styles published text has: plain lines,
-    a blank line after every line, indented, every cell followed by `` |`` with ``||`` between
-    rows, a lone ``|`` line between cells."""
-    out = []
-    for line in md.split("\n"):
-        if not (line.startswith("| ") and line.endswith(" |")):
-            out.append(line.replace("**", "").lstrip("# "))
-            continue
-        cells = line[2:-2].split(" | ")
-        if all(re.fullmatch(r"-+", c) for c in cells):
-            continue
-        if style == "plain":
-            out += cells
-        elif style == "blank-lines":
-            out += [x for c in cells for x in (c, "")]
-        elif style == "indented":
-            out += ["    " + c for c in cells]
-        elif style == "bars":
-            out += [c + " |" for c in cells] + ["||"]
-        elif style == "lone-bars":
-            out += [x for c in cells for x in (c, "|")]
-    return "\n".join(out)
-
-
-STYLES = ["plain", "blank-lines", "indented", "bars", "lone-bars"]
-
-
 @pytest.mark.parametrize("style", STYLES)
 @pytest.mark.parametrize("fmt_id,year", [("2021", 2025), ("2019", 2020)])
-@pytest.mark.parametrize("seed", range(2))
-def test_one_cell_per_line_imports_to_the_data(fmt_id, year, seed, style):
-    data, md = _markdown(fmt_id, year, seed)
+@pytest.mark.parametrize("seed,scale", [(0, 1), (1, 0), (2, 987_654)])
+def test_one_cell_per_line_imports_to_the_data(fmt_id, year, seed, scale, style):
+    data, md = _markdown(fmt_id, year, seed, scale)
     got, findings = import_text(one_cell_per_line(md, style))
     assert differing(data, got) == set()
     assert [f.message for f in findings if f.severity == "error"] == []
@@ -220,6 +163,47 @@ def test_a_report_mixing_layouts_reads():
     part3, part4 = rest.split("## 四、", 1)
     text = "\n".join([one_cell_per_line(part2, "indented"), "三、" + without_edges(part3, trailing=True),
                       three_small_tables("四、" + part4, edges=True)])
+    got, findings = import_text(text)
+    assert differing(data, got) == set()
+    assert [f.message for f in findings if f.severity == "error"] == []
+
+
+# the browser's copy of a published page: what a clerk gets selecting the page and pasting it
+_PIPE_ROWS = """() => {
+  for (const table of document.querySelectorAll('table')) {
+    const lines = [...table.rows].map(r => [...r.cells].map(c => c.innerText.trim()).join(' | '));
+    const pre = document.createElement('pre');
+    pre.textContent = lines.join('\\n');
+    table.replaceWith(pre);
+  }
+}"""
+
+
+@pytest.fixture(scope="module")
+def chromium():
+    from browser import browser
+
+    with browser() as launched:
+        yield launched
+
+
+@pytest.mark.parametrize("fmt_id,year", [("2021", 2025), ("2019", 2020)])
+@pytest.mark.parametrize("seed,scale", [(0, 1), (1, 987_654)])
+@pytest.mark.parametrize("how", ["copied", "pipe-rows"])
+def test_html_page_as_a_browser_gives_its_text(chromium, fmt_id, year, seed, scale, how):
+    """The project's HTML draft opened in Chromium and taken as text: the page's own text as a
+    browser copies it (tabs between cells), or each table row as ` | `-joined cells."""
+    data = consistent(fmt_id, year, seed, scale)
+    page = chromium.new_page()
+    try:
+        page.set_content(render_report(data, "html"))
+        if how == "pipe-rows":
+            page.evaluate(_PIPE_ROWS)
+        text = page.inner_text("body")
+    finally:
+        page.close()
+    if how == "pipe-rows":
+        assert " | " in text and "\t" not in text
     got, findings = import_text(text)
     assert differing(data, got) == set()
     assert [f.message for f in findings if f.severity == "error"] == []

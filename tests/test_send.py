@@ -440,3 +440,30 @@ def test_smtp_target_parsing():
             SmtpSettings.parse(bad)
     with pytest.raises(MailError):
         SmtpSettings.parse("host", "tls")
+
+
+def test_portal_url_puts_each_units_private_link_in_its_mail(tmp_path, roster):
+    from toolkit.portal.access import portal_links
+
+    outbox, db = tmp_path / "outbox", tmp_path / "nianbao.db"
+    result = CliRunner().invoke(app, ["send", "--roster", str(roster), "--year", "2025", "--outbox", str(outbox),
+                                      "--portal-url", "http://10.1.2.3:8765/", "--archive", str(db)])
+    assert result.exit_code == 1, result.output  # two roster units have no usable address
+    links = portal_links(db, list(REACHABLE), 2025, "http://10.1.2.3:8765")
+    for path in outbox.glob("*.eml"):
+        msg = email.message_from_bytes(path.read_bytes(), policy=policy.default)
+        unit = msg["To"].addresses[0].display_name
+        body = body_text(msg)
+        assert links[unit] in body and "专用链接" in body
+        assert all(link not in body for other, link in links.items() if other != unit)
+    plain = send_requests(roster, year=2025, outbox=tmp_path / "plain")
+    assert all("专用链接" not in body_text(email.message_from_bytes(p.read_bytes(), policy=policy.default))
+               for p in (tmp_path / "plain").glob("*.eml")) and plain.outcomes
+
+
+def test_portal_url_needs_the_archive_and_a_web_address(tmp_path, roster):
+    base = ["send", "--roster", str(roster), "--year", "2025", "--outbox", str(tmp_path / "o")]
+    missing = CliRunner().invoke(app, [*base, "--portal-url", "http://a:1"])
+    assert missing.exit_code == 2 and "--archive" in missing.output
+    wrong = CliRunner().invoke(app, [*base, "--portal-url", "10.1.2.3", "--archive", str(tmp_path / "a.db")])
+    assert wrong.exit_code == 2 and "http://" in wrong.output

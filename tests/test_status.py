@@ -80,10 +80,13 @@ def test_status_json_shape_exactly(roster, archive):
     data = json.loads(result.stdout)
     assert list(data) == ["year", "units"] and data["year"] == 2025
     for unit in data["units"]:
-        assert list(unit) == ["unit", "status", "errors", "warnings", "received"]
+        assert list(unit) == ["unit", "status", "errors", "warnings", "received", "state", "waived"]
     assert [(u["unit"], u["status"], u["errors"], u["warnings"]) for u in data["units"]] == [
         ("城关镇人民政府", "clean", 0, 1), ("蓼堤镇人民政府", "clean", 0, 0),
         ("西陵寺镇人民政府", "errors", 2, 1), ("北湖街道办事处", "missing", None, None)]
+    # the finer state the portal shows: a warning not yet marked 已核实 keeps 城关镇 at 仅有警告
+    assert [(u["state"], u["waived"]) for u in data["units"]] == [
+        ("warnings", 0), ("clean", 0), ("errors", 0), ("missing", 0)]
     assert data["units"][3]["received"] is None
     assert all(isinstance(u["received"], str) for u in data["units"][:3])
 
@@ -123,3 +126,21 @@ def test_missing_archive_is_a_usage_error(tmp_path, roster):
                                       "--archive", str(tmp_path / "none.db")])
     assert result.exit_code == 2 and "档案文件不存在" in result.output
     assert not (tmp_path / "none.db").exists()
+
+
+def test_a_unit_whose_warnings_are_all_marked_checked_is_clean(roster, archive):
+    from toolkit.archive import Archive
+    from toolkit.archive.portal import finding_key
+    from toolkit.round import round_status
+
+    with Archive(archive) as arch:
+        stored = arch.current("城关镇人民政府", 2025)
+        (warning,) = [f for f in stored.findings if f.severity == "warning"]
+        arch.waive("城关镇人民政府", 2025, finding_key(warning), "确有其事，已电话核实", "科员甲")
+        (mark,) = arch.waivers("城关镇", 2025)
+    assert (mark.unit, mark.note, mark.by) == ("城关镇人民政府", "确有其事，已电话核实", "科员甲")
+    status = {u.unit: u for u in round_status(roster, year=2025, archive=archive).units}
+    assert (status["城关镇人民政府"].state, status["城关镇人民政府"].waived) == ("clean", 1)
+    assert status["城关镇人民政府"].state_label == "已通过"
+    # a mark on another year counts for nothing
+    assert round_status(roster, year=2024, archive=archive).units[0].state == "missing"

@@ -49,6 +49,11 @@ def unit_counts_text(status: Any) -> str:
                                           **{s: status.count(s) for s in labels()["unit_status"]})
 
 
+def unit_state_label(state: str) -> str:
+    """未报送 / 未填报 / 有错误 / 仅有警告 / 已通过 for a unit's :attr:`UnitStatus.state`."""
+    return labels()["unit_state"][state]
+
+
 def unit_status_label(status: str) -> str:
     """未报送 / 有错误 / 已通过 for a roster unit's ``missing`` / ``errors`` / ``clean``."""
     return labels()["unit_status"][status]

@@ -59,6 +59,8 @@ from toolkit.cli import send, status, history  # noqa: E402,F401  (issue 8: the 
 from toolkit.cli import render  # noqa: E402,F401  (issue 4: report drafts)
 from toolkit.cli import check  # noqa: E402,F401  (issue 3: check returned workbooks)
 from toolkit.cli import import_  # noqa: E402,F401  (issue 5: import published reports)
+from toolkit.cli import serve  # noqa: E402,F401  (issue 15: the web portal)
+from toolkit.cli import audit  # noqa: E402,F401  (issue 16: audit published reports)
 
 
 def main() -> None:

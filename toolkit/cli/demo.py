@@ -30,4 +30,11 @@ def demo_command(
     except OSError as exc:
         fail(f"无法写入 {directory}：{exc.strerror or exc}")
     console.print(f"演示文件已写入：{result.out_dir.resolve()}")
+    from toolkit.demo.steps import DEMO_YEAR, ROSTER_COPY
+
+    out = result.out_dir
+    archive, roster = out / "round" / "nianbao.db", out / ROSTER_COPY
+    if archive.exists() and roster.exists():
+        console.print(f"在浏览器里继续（网上报送平台）：nianbao serve --archive {archive} --roster {roster} "
+                      f"--year {DEMO_YEAR}，然后打开 http://127.0.0.1:8765/")
     raise typer.Exit(0 if result.ok else 1)

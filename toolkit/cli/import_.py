@@ -13,7 +13,7 @@ from toolkit.cli.common import archive_option, format_option, json_option, usage
 
 @app.command("import")
 def import_command(
-    reports: List[Path] = typer.Argument(..., help="已发布的年度报告（.txt .md .html .htm .docx）或其所在文件夹。",
+    reports: List[Path] = typer.Argument(..., help="已发布的年度报告（.txt .md .html .htm .docx .pdf）或其所在文件夹。",
                                          show_default=False),
     out: Optional[Path] = typer.Option(None, "-o", "--out", help="输出文件：.xlsx（填好的标准填报表）或 .json（数据）；只用于一份报告。"),
     out_dir: Optional[Path] = typer.Option(None, "--out-dir", help="多份报告的输出文件夹，文件按单位和年度命名。"),
@@ -36,7 +36,7 @@ def import_command(
     check_format_id(format_id)
     require_some(reports, "要导入的报告")
     if not expand_reports(reports):
-        usage("在给出的文件夹中没有找到报告文件（.txt .md .html .htm .docx）")
+        usage("在给出的文件夹中没有找到报告文件（.txt .md .html .htm .docx .pdf）")
     err = console(stderr=True)
     with interruptible():
         batch = import_reports(reports, out=out, out_dir=out_dir, to=to, format_id=format_id, year=year,

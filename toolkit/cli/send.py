@@ -10,8 +10,8 @@ from typing import Optional
 import typer
 
 from toolkit.cli import app
-from toolkit.cli.common import (contact_option, deadline_option, format_option, json_option, roster_option, usage,
-                                year_option)
+from toolkit.cli.common import (archive_option, contact_option, deadline_option, format_option, json_option,
+                                roster_option, usage, year_option)
 
 _STATUS = {"sent": "已发送", "written": "已写入发件箱", "skipped": "已处理过，跳过", "failed": "失败"}
 
@@ -40,6 +40,10 @@ def send_command(
     contact_name: Optional[str] = contact_option("name"),
     contact_phone: Optional[str] = contact_option("phone"),
     contact_email: Optional[str] = contact_option("email"),
+    portal_url: Optional[str] = typer.Option(
+        None, "--portal-url", help="县政务公开平台（nianbao serve）的网址，如 http://10.1.2.3:8765；"
+                                   "每封填报通知附上该单位的专用链接（需同时给 --archive）。"),
+    archive: Optional[Path] = archive_option("平台使用的年报档案文件（与 nianbao serve --archive 相同）。"),
     as_json: bool = json_option("以 JSON 输出结果。"),
 ) -> None:
     """给名单中每个有邮箱的单位发送其空白填报表；加 --findings 则给有错误的单位发送校验意见和批注副本。
@@ -58,6 +62,13 @@ def send_command(
         usage("发送填报表时需要 --year（报告年度）")
     if annotated is not None and findings is None:
         usage("--annotated 只能和 --findings 一起使用")
+    if portal_url is not None and (findings is not None or archive is None):
+        usage("--portal-url 用于发送填报表，需要同时给 --archive（平台的年报档案）" if findings is None
+              else "--portal-url 不能和 --findings 一起使用")
+    if archive is not None and portal_url is None:
+        usage("--archive 需要和 --portal-url 一起使用")
+    if portal_url is not None and not portal_url.startswith(("http://", "https://")):
+        usage(f"--portal-url 应是以 http:// 或 https:// 开头的网址：{portal_url}")
     if smtp is None and (smtp_user or smtp_cafile):
         usage("--smtp-user、--smtp-cafile 需要和 --smtp 一起使用")
     check_format_id(format_id)
@@ -108,7 +119,17 @@ def send_command(
     if findings is not None:
         report = send_findings(findings, roster=roster, year=year, annotated=annotated, deadline=deadline, **common)
     else:
-        report = send_requests(roster, year=year, deadline=deadline, format_id=format_id, **common)
+        links = None
+        if portal_url is not None:
+            from toolkit.archive import ArchiveError
+            from toolkit.portal.access import portal_links
+            from toolkit.round import load_roster
+
+            try:
+                links = portal_links(archive, [e.unit for e in load_roster(roster)[0]], year, portal_url)
+            except (ArchiveError, RoundError) as exc:
+                usage(str(exc))
+        report = send_requests(roster, year=year, deadline=deadline, format_id=format_id, links=links, **common)
 
     for problem in report.problems:
         typer.echo(f"名单问题：{problem.message}", file=out)

@@ -157,10 +157,23 @@ def _round_step(ctx: DemoContext) -> StepResult:
     return StepResult("round", "年度报送全过程", summary, [result.out_dir], ok=result.ok)
 
 
+def _audit_step(ctx: DemoContext) -> StepResult:
+    from toolkit.audit import audit_reports
+    from toolkit.audit.outputs import write_html, write_xlsx
+
+    drafts = sorted((ctx.out_dir / "reports").glob("*.html"))
+    result = audit_reports(drafts)
+    written = [write_html(result, ctx.out_dir / "audit.html"), write_xlsx(result, ctx.out_dir / "audit.xlsx")]
+    scores = "、".join(f"{r.unit}{r.score:g}分" for r in result.ranking())
+    summary = f"按评估机构的做法给 {len(drafts)} 份报告草稿打分（{scores}），评分表在 {written[0]}"
+    return StepResult("audit", "评估已发布的年度报告", summary, written, ok=bool(drafts))
+
+
 STEPS: list[Step] = [
     Step("blank", "生成空白填报表", _blank_step),
     Step("check", "校验退回的填报表", _check_step),
     Step("render", "生成年度报告草稿", _render_step),
+    Step("audit", "评估已发布的年度报告", _audit_step),
     Step("round", "年度报送全过程", _round_step),
 ]
 

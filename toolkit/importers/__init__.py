@@ -1,11 +1,11 @@
-"""Import published reports (text, Markdown, HTML, Word) into ReportData, with findings.
+"""Import published reports (text, Markdown, HTML, Word, PDF) into ReportData, with findings.
 
 ``import_report(path)`` reads one report file into a ``ReadResult`` (the workbook reader's result
 type, so that ``nianbao check`` audits published reports with the same rules: it is the reader of
 :data:`SUFFIXES` in :mod:`toolkit.readers`).
 ``import_text`` and ``import_document`` read a report that is already in memory.
 
-The readers for each kind of file (text.py, html.py, docx.py) turn a file into a
+The readers for each kind of file (text.py, html.py, docx.py, pdf.py) turn a file into a
 :class:`~toolkit.importers.document.Document`; everything after that is shared (assemble.py).
 """
 
@@ -21,7 +21,8 @@ from toolkit.model import Finding, ReportData
 TEXT_SUFFIXES = (".txt", ".md", ".markdown")
 HTML_SUFFIXES = (".html", ".htm")
 WORD_SUFFIXES = (".docx",)
-SUFFIXES = TEXT_SUFFIXES + HTML_SUFFIXES + WORD_SUFFIXES
+PDF_SUFFIXES = (".pdf",)
+SUFFIXES = TEXT_SUFFIXES + HTML_SUFFIXES + WORD_SUFFIXES + PDF_SUFFIXES
 
 
 def import_document(doc: Document, *, format_id: str | None = None,
@@ -68,6 +69,10 @@ def read_document(path: str | Path) -> Document:
             from toolkit.importers.docx import read_docx_file
 
             return read_docx_file(path)
+        if suffix in PDF_SUFFIXES:
+            from toolkit.importers.pdf import read_pdf_file
+
+            return read_pdf_file(path)
         from toolkit.importers.text import read_text_file
 
         return read_text_file(path)
@@ -91,7 +96,7 @@ class ImportFileError(Exception):
 
 def import_report(path: str | Path, *, format_id: str | None = None, year: int | None = None,
                   expect_unit: str | None = None, **_options: Any):
-    """Read one published report file (.txt .md .html .htm .docx) into a ``ReadResult``.
+    """Read one published report file (.txt .md .html .htm .docx .pdf) into a ``ReadResult``.
 
     ``format_id`` is a hint: the format is always the one the tables' labels follow, and a
     different ``format_id`` is reported. ``year`` and ``expect_unit`` are used when the report
@@ -124,4 +129,6 @@ def _kind(path: Path) -> str:
         return "html"
     if suffix in WORD_SUFFIXES:
         return "docx"
+    if suffix in PDF_SUFFIXES:
+        return "pdf"
     return "md" if suffix in (".md", ".markdown") else "txt"

@@ -7,7 +7,7 @@ Tables in published text come in several shapes, all turned into row items here:
   over lines continuing on a line without a tab ("⇥本年新" / "制作数量");
 - Markdown ``|``-separated rows (separator rows ``|---|`` dropped);
 - PDF-extracted text with cells separated by spaces: left as lines here; the assembler splits a
-  line of a table section into label and numbers (toolkit/importers/assemble.py).
+  line of a table section into label and numbers (toolkit/importers/rows.py).
 
 Front matter (``title: …`` lines at the top) and page furniture ("- 3 -") are removed.
 """

@@ -35,6 +35,9 @@ class ImportVocabulary:
     html_skip_classes: tuple[str, ...]
     max_file_bytes: int
     max_docx_xml_bytes: int
+    max_pdf_pages: int
+    max_pdf_chars: int
+    max_pdf_rules: int
 
 
 @lru_cache(maxsize=None)
@@ -63,4 +66,7 @@ def vocabulary() -> ImportVocabulary:
         html_skip_classes=tuple(str(c).lower() for c in data.get("html_skip_classes", ())),
         max_file_bytes=int(data["max_file_bytes"]),
         max_docx_xml_bytes=int(data["max_docx_xml_bytes"]),
+        max_pdf_pages=int(data["max_pdf_pages"]),
+        max_pdf_chars=int(data["max_pdf_chars"]),
+        max_pdf_rules=int(data["max_pdf_rules"]),
     )

@@ -100,9 +100,11 @@ def request_mails(
     format_id: str | None = None,
     contact: dict | None = None,
     templates: MailTemplates | None = None,
+    links: dict[str, str] | None = None,
 ) -> tuple[list[Outgoing], list[Unreachable]]:
     """One request mail per roster entry with a usable 邮箱, its own blank workbook attached;
-    the entries without one are returned as :class:`Unreachable`."""
+    the entries without one are returned as :class:`Unreachable`. ``links``: each unit's private
+    portal page (toolkit.portal.access.portal_links), named in its mail."""
     from toolkit.workbook.writer import workbook_bytes
 
     fmt = format_for_year(year, format_id)
@@ -118,7 +120,7 @@ def request_mails(
         subject, body = templates.render(
             "request", unit=entry.unit, contact=getattr(entry, "contact", None) or "", year=year,
             deadline=chinese_date(due), attachment=attachment, format_name=fmt.name,
-            county=_county(contact),
+            county=_county(contact), link=(links or {}).get(entry.unit),
         )
         content = workbook_bytes(fmt, unit=entry.unit, year=year, contact=contact, deadline=due)
         mails.append(Outgoing("request", entry.unit, year, to, subject, body,
@@ -140,8 +142,10 @@ def send_requests(
     templates: str | Path | MailTemplates | None = None,
     log: str | Path | None = None,
     progress: Callable[[Outcome], None] | None = None,
+    links: dict[str, str] | None = None,
 ) -> SendReport:
-    """``nianbao send``: mail every roster unit its blank workbook for ``year``.
+    """``nianbao send``: mail every roster unit its blank workbook for ``year`` (with ``links``,
+    each unit's private portal page: ``nianbao send --portal-url``).
 
     The mails are written to ``outbox`` as ``.eml`` files and, with ``smtp``, sent. The log
     (``outbox/send-log.jsonl`` unless ``log`` is given) keeps a re-run from sending a unit's
@@ -149,7 +153,7 @@ def send_requests(
     """
     entries, problems = load_roster(roster)
     mails, unreachable = request_mails(entries, year=year, deadline=deadline, format_id=format_id,
-                                       contact=contact, templates=_mail_templates(templates))
+                                       contact=contact, templates=_mail_templates(templates), links=links)
     outcomes = deliver(mails, outbox=outbox, sender=sender, smtp=smtp, log=SendLog(log) if log else None,
                        resend=resend, progress=progress)
     return SendReport(outcomes, unreachable, list(problems))

@@ -10,10 +10,12 @@ from pathlib import Path
 from typing import Any, Sequence
 
 from toolkit.archive import Archive, StoredReport
+from toolkit.archive.portal import finding_key
+from toolkit.checks.reading_findings import WorkbookNotFilled
 from toolkit.files import atomic_path
 from toolkit.identity import match_unit, unit_key
-from toolkit.model import Finding
-from toolkit.output_labels import labels, unit_counts_text, unit_status_label
+from toolkit.model import WARNING, Finding
+from toolkit.output_labels import labels, unit_counts_text, unit_state_label, unit_status_label
 from toolkit.round.common import RoundError, load_roster
 
 TIMEZONE_ENV = "NIANBAO_TZ"
@@ -65,10 +67,16 @@ class UnitStatus:
     contact: str | None = None
     phone: str | None = None
     email: str | None = None
+    state: str = "missing"  # missing | unfilled | errors | warnings | clean (warnings all 已核实)
+    waived: int = 0  # warnings marked 已核实
 
     @property
     def label(self) -> str:
         return unit_status_label(self.status)
+
+    @property
+    def state_label(self) -> str:
+        return unit_state_label(self.state)
 
     @property
     def received_text(self) -> str:
@@ -77,7 +85,7 @@ class UnitStatus:
 
     def to_dict(self) -> dict[str, Any]:
         return {"unit": self.unit, "status": self.status, "errors": self.errors,
-                "warnings": self.warnings, "received": self.received}
+                "warnings": self.warnings, "received": self.received, "state": self.state, "waived": self.waived}
 
 
 @dataclass
@@ -121,6 +129,9 @@ def round_status(roster: str | Path | Sequence[Any], *, year: int, archive: Arch
     arch = Archive(archive, create=False) if own else archive
     try:
         current = {unit_key(s.unit): s for s in arch.reports(year=year)}
+        waived: dict[str, set[str]] = {}
+        for w in arch.waivers(year=year):
+            waived.setdefault(unit_key(w.unit), set()).add(w.finding_key)
     finally:
         if own:
             arch.close()
@@ -135,11 +146,23 @@ def round_status(roster: str | Path | Sequence[Any], *, year: int, archive: Arch
             units.append(UnitStatus(entry.unit, "missing", None, None, None, **extra))
         else:
             received = in_zone(stored.received, zone)
+            state, marked = unit_state(stored, waived.get(unit_key(stored.unit), set()))
             units.append(UnitStatus(entry.unit, "errors" if stored.errors else "clean", stored.errors,
                                     stored.warnings, received.isoformat(timespec="seconds") if received else None,
-                                    stored.submission.file_name, **extra))
+                                    stored.submission.file_name, **extra, state=state, waived=marked))
     unlisted = [s.unit for key, s in current.items() if key not in seen]
     return RoundStatus(year, units, unlisted, list(problems), zone_label)
+
+
+def unit_state(stored: StoredReport, waived: set[str]) -> tuple[str, int]:
+    """(state, warnings marked 已核实) of a unit's current report: ``unfilled`` when the workbook
+    was not filled in, ``errors``, ``warnings`` while a warning is not marked, else ``clean``."""
+    if stored.errors:
+        unfilled = any(f.code == WorkbookNotFilled.code for f in stored.findings)
+        return ("unfilled" if unfilled else "errors"), 0
+    warnings = [f for f in stored.findings if f.severity == WARNING]
+    marked = sum(1 for f in warnings if finding_key(f) in waived)
+    return ("warnings" if marked < len(warnings) else "clean"), marked
 
 
 def write_status_xlsx(status: RoundStatus, path: str | Path, archive: Archive | None = None) -> Path:

@@ -1,18 +1,4 @@
-"""The archive: every unit's checked data per year, its findings, and every file received.
-
-One SQLite file (``nianbao.db``). A *submission* is one file received for a unit and year (its
-hash, name, size, when it was received, the data read from it and its findings); a unit-year's
-*current* report points at the submission that counts: the one received last (a file's
-modification time, when it was saved from the mail, unless given). Re-checking a corrected file
-makes it the current one and keeps the earlier submissions as history; re-checking the very same
-file (same hash) updates that submission's data and findings in place instead of adding one.
-
-Published reports imported with ``nianbao import`` are recorded with ``source="import"``;
-they fill a year that has no checked workbook but never replace one.
-
-The schema is versioned with ``PRAGMA user_version`` and migrated on open; the database runs in
-WAL mode and every write is one transaction.
-"""
+"""Writing and reading the archive file: units, submissions and each unit-year's current report."""
 
 from __future__ import annotations
 
@@ -28,47 +14,8 @@ from toolkit.checks.catalogue import FindingType
 from toolkit.files import printable
 from toolkit.identity import match_unit, unit_key
 from toolkit.model import WARNING, FileReport, Finding, Report, ReportData
-
-SCHEMA_VERSION = 1
-APPLICATION_ID = 0x4E42414F  # "NBAO": marks the file as a nianbao archive
-SOURCES = ("check", "import")
-
-_MIGRATIONS: dict[int, str] = {
-    1: """
-    CREATE TABLE units (
-        id INTEGER PRIMARY KEY,
-        name TEXT NOT NULL UNIQUE,
-        key TEXT NOT NULL UNIQUE,
-        created_at TEXT NOT NULL
-    );
-    CREATE TABLE submissions (
-        id INTEGER PRIMARY KEY,
-        unit_id INTEGER NOT NULL REFERENCES units(id),
-        year INTEGER NOT NULL,
-        source TEXT NOT NULL,
-        file_name TEXT,
-        file_path TEXT,
-        file_hash TEXT,
-        file_size INTEGER,
-        received_at TEXT NOT NULL,
-        recorded_at TEXT NOT NULL,
-        format TEXT,
-        errors INTEGER NOT NULL,
-        warnings INTEGER NOT NULL,
-        data TEXT,
-        findings TEXT NOT NULL
-    );
-    CREATE INDEX submissions_unit_year ON submissions(unit_id, year);
-    CREATE TABLE reports (
-        unit_id INTEGER NOT NULL REFERENCES units(id),
-        year INTEGER NOT NULL,
-        submission_id INTEGER NOT NULL REFERENCES submissions(id),
-        updated_at TEXT NOT NULL,
-        PRIMARY KEY (unit_id, year)
-    );
-    """,
-}
-
+from toolkit.archive.schema import APPLICATION_ID, MIGRATIONS, SCHEMA_VERSION, SOURCES, split_sql
+from toolkit.archive.portal import PortalTables
 
 class ArchiveNotRecorded(FindingType):
     code = "archive-not-recorded"
@@ -99,6 +46,7 @@ class Submission:
     format: str | None
     errors: int
     warnings: int
+    via: str | None = None  # how it came through the portal: clerk:<name> or link:<unit>
     current: bool = False
 
     def to_dict(self) -> dict[str, Any]:
@@ -176,7 +124,7 @@ def is_archive_file(path: str | Path) -> bool:
         return False
 
 
-class Archive:
+class Archive(PortalTables):
     """An open archive file. Use as a context manager, or call :meth:`close`.
 
     ``Archive(path)`` creates the file when it does not exist (``create=False`` refuses to) and
@@ -219,7 +167,7 @@ class Archive:
             )
         for target in range(version + 1, SCHEMA_VERSION + 1):
             with self._transaction():
-                for statement in _split_sql(_MIGRATIONS[target]):
+                for statement in split_sql(MIGRATIONS[target]):
                     db.execute(statement)
                 db.execute(f"PRAGMA application_id = {APPLICATION_ID}")
                 db.execute(f"PRAGMA user_version = {target}")
@@ -266,9 +214,14 @@ class Archive:
         *,
         source: str = "check",
         received: str | datetime | None = None,
+        via: str | None = None,
     ) -> RecordResult:
         """Record one checked file; its data and findings become the unit-year's current report
         unless a file received later is already recorded.
+
+        ``via`` says how a file came in through the portal (``clerk:<name>`` or ``link:<unit>``);
+        such a file is a temporary copy of an upload: its name and hash are kept, not its path
+        (the bytes are kept with :meth:`store_file`).
 
         The unit and year come from what was read (``report.data``); a file whose unit or year
         could not be determined is not recorded (``recorded`` False, with a Chinese reason).
@@ -281,7 +234,7 @@ class Archive:
             missing = "单位名称" if not unit else "报告年度"
             return RecordResult(report.path, False, unit or None, year,
                                 reason=f"无法确定{missing}，未记入档案")
-        return self._record(data, report.findings, report.path, source=source, received=received)
+        return self._record(data, report.findings, report.path, source=source, received=received, via=via)
 
     def record_data(
         self,
@@ -308,6 +261,7 @@ class Archive:
         *,
         source: str,
         received: str | datetime | None,
+        via: str | None = None,
     ) -> RecordResult:
         if source not in SOURCES:
             raise ValueError(f"source must be one of {SOURCES}")
@@ -323,6 +277,8 @@ class Archive:
         data_json = printable(json.dumps(data.to_dict(), ensure_ascii=False))
         findings_json = printable(json.dumps([f.to_dict() for f in findings], ensure_ascii=False))
         name, where = (printable(file.name), printable(str(file))) if file else (None, None)
+        if via is not None:
+            where = None
         now = _now()
         with self._transaction():
             unit_id, unit = self._unit_id(data.unit or "")
@@ -338,16 +294,16 @@ class Archive:
                 sub_id = same[0]
                 self._db.execute(
                     "UPDATE submissions SET file_name = ?, file_path = ?, recorded_at = ?, format = ?,"
-                    " errors = ?, warnings = ?, data = ?, findings = ? WHERE id = ?",
-                    (name, where, now, data.format, errors, warnings, data_json, findings_json, sub_id),
+                    " errors = ?, warnings = ?, data = ?, findings = ?, via = coalesce(?, via) WHERE id = ?",
+                    (name, where, now, data.format, errors, warnings, data_json, findings_json, via, sub_id),
                 )
             else:
                 cur = self._db.execute(
                     "INSERT INTO submissions (unit_id, year, source, file_name, file_path, file_hash,"
-                    " file_size, received_at, recorded_at, format, errors, warnings, data, findings)"
-                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                    (unit_id, year, source, name, where,
-                     file_hash, size, received, now, data.format, errors, warnings, data_json, findings_json),
+                    " file_size, received_at, recorded_at, format, errors, warnings, data, findings, via)"
+                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    (unit_id, year, source, name, where, file_hash, size, received, now, data.format,
+                     errors, warnings, data_json, findings_json, via),
                 )
                 sub_id = cur.lastrowid
             has_check = self._db.execute(
@@ -397,7 +353,7 @@ class Archive:
 
     _SUBMISSION_COLUMNS = (
         "s.id, u.name, s.year, s.source, s.file_name, s.file_path, s.file_hash, s.file_size,"
-        " s.received_at, s.recorded_at, s.format, s.errors, s.warnings,"
+        " s.received_at, s.recorded_at, s.format, s.errors, s.warnings, s.via,"
         " (r.submission_id IS NOT NULL) AS current"
     )
 
@@ -449,9 +405,9 @@ class Archive:
             args,
         ).fetchall()
         for row in rows:
-            sub = Submission(*row[:13], current=True)
-            data = ReportData.from_dict(json.loads(row[14])) if row[14] else None
-            findings = [_finding_from_dict(f) for f in json.loads(row[15])]
+            sub = Submission(*row[:14], current=True)
+            data = ReportData.from_dict(json.loads(row[15])) if row[15] else None
+            findings = [_finding_from_dict(f) for f in json.loads(row[16])]
             yield StoredReport(sub.unit, sub.year, sub, data, findings)
 
 
@@ -472,10 +428,6 @@ class _Tx:
         self.db.execute("ROLLBACK")
         if isinstance(exc, sqlite3.Error):
             raise ArchiveError(f"写入档案失败，本次没有写入任何内容：{exc}") from exc
-
-
-def _split_sql(script: str) -> list[str]:
-    return [s.strip() for s in script.split(";") if s.strip()]
 
 
 def open_archive(path: str | Path, *, create: bool = True) -> Archive:
