@@ -165,12 +165,21 @@ def _checked(value: Decimal, kind: Kind, typed: str, issue: str | None) -> Parse
     return ParsedValue(value, issue, typed)
 
 
+_SHARED_INTS = 1024
+_INT_VALUES: dict[int, ParsedValue] = {}  # the outcome of a small whole number, whatever the kind (immutable)
+
+
 def parse_value(raw: Any, kind: Kind) -> ParsedValue:
     """Read one cell value (as the workbook source gives it) for a cell of ``kind``.
 
     See the module docstring for every case and its finding code.
     """
     if type(raw) is int:
+        if 0 <= raw < _SHARED_INTS:
+            parsed = _INT_VALUES.get(raw)
+            if parsed is None:
+                parsed = _INT_VALUES[raw] = ParsedValue(Decimal(raw), None, str(raw))
+            return parsed
         if raw >= 0 or kind.min is None:
             return ParsedValue(Decimal(raw), None, str(raw))
         return _checked(Decimal(raw), kind, str(raw), None)

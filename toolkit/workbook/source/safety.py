@@ -121,7 +121,10 @@ def _read_bytes(path: Path, limits: Limits) -> bytes:
                     f"有{st.st_size / 1048576:.0f}MB（上限{limits.max_file_bytes // 1048576}MB）")
     with os.fdopen(fd, "rb") as fh:
         try:
-            data = fh.read(limits.max_file_bytes + 1)
+            want = st.st_size + 1  # not the cap: a read of the cap's size allocates that much first
+            data = fh.read(want)
+            if len(data) == want:  # the file grew since it was measured
+                data += fh.read(limits.max_file_bytes + 1 - want)
         except OSError as exc:
             raise _fail("file-unreadable", path, _os_reason(exc)) from None
     if len(data) > limits.max_file_bytes:

@@ -69,6 +69,7 @@ class _XlsxParts:
     defined_names: dict[str, str] = field(default_factory=dict)
     cell_less: set[str] = field(default_factory=set)  # chart and dialog sheets
     _xml_cache: dict[str, bytes] = field(default_factory=dict)
+    _whole_sheets: set[str] = field(default_factory=set)  # sheet parts found to end as a sheet ends
 
     @classmethod
     def load(cls, zf: zipfile.ZipFile, path: Path, limits: Limits) -> "_XlsxParts":
@@ -133,8 +134,10 @@ class _XlsxParts:
             data = self._xml(part)
         except KeyError:
             raise _fail("workbook-damaged", self.path, f"缺少工作表“{sheet}”的数据") from None
-        if not _complete_sheet(data):  # an engine would read a cut sheet silently, as far as it goes
-            raise _fail("workbook-damaged", self.path, f"工作表“{sheet}”的数据不完整")
+        if part not in self._whole_sheets:
+            if not _complete_sheet(data):  # an engine would read a cut sheet silently, as far as it goes
+                raise _fail("workbook-damaged", self.path, f"工作表“{sheet}”的数据不完整")
+            self._whole_sheets.add(part)
         return data
 
     def extent(self, sheet: str) -> Pos:
@@ -327,9 +330,15 @@ def _formula_cells(data: bytes, within: set[Pos] | None = None) -> list[tuple[Po
         return []
     if b"<" + prefix + b"f" not in data:
         return []
-    pattern = _formula_pattern(prefix)
+    pattern, f_start = _formula_pattern(prefix)
     out: list[tuple[Pos, bytes, bytes]] = []
-    for m in pattern.finditer(data):
+    found = f_start.search(data)
+    while found is not None:  # from each <f back to its cell's start tag: what a scan of every cell matches
+        start = data.rfind(b"<", 0, found.start())
+        m = pattern.match(data, start) if start >= 0 else None
+        found = f_start.search(data, m.end() if m else found.end())
+        if m is None:
+            continue
         ref = _CELL_R.search(m.group(1))
         if ref is None:
             continue
@@ -447,9 +456,11 @@ def _unescape(text: str) -> str:
 
 
 @lru_cache(maxsize=8)
-def _formula_pattern(prefix: bytes) -> re.Pattern:
+def _formula_pattern(prefix: bytes) -> tuple[re.Pattern, re.Pattern]:
+    """A cell start tag and its ``<f>`` element; the start of an ``<f>`` element."""
     p = re.escape(prefix)
-    return re.compile(rb"<" + p + rb"c\b([^<>]*)>\s*(<" + p + rb"f\b[^<>]*/>|<" + p + rb"f\b[^<>]*>[^<]*</" + p + rb"f>)")
+    return (re.compile(rb"<" + p + rb"c\b([^<>]*)>\s*(<" + p + rb"f\b[^<>]*/>|<" + p + rb"f\b[^<>]*>[^<]*</" + p + rb"f>)"),
+            re.compile(rb"<" + p + rb"f\b"))
 
 
 def _fragments(data: bytes, patterns: list[bytes]) -> list[bytes]:
