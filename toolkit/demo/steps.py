@@ -151,6 +151,7 @@ def _round_step(ctx: DemoContext) -> StepResult:
 
     result = demo_round(ctx.out_dir / "round", ctx.shared.get("roster", ctx.samples / "roster.csv"), ctx.year,
                         deadline=ctx.deadline, contact=ctx.contact)
+    ctx.shared["round"] = result
     for line in result.lines:
         ctx.say(f"    {line}")
     summary = f"完整演示一轮工作（发送、退回、校验入档、催报、跨年度核对），邮件草稿在 {result.outbox}"
@@ -169,12 +170,32 @@ def _audit_step(ctx: DemoContext) -> StepResult:
     return StepResult("audit", "评估已发布的年度报告", summary, written, ok=bool(drafts))
 
 
+def _compare_step(ctx: DemoContext) -> StepResult:
+    from toolkit.compare import compare_reports
+    from toolkit.compare.outputs import write_comparison
+    from toolkit.compare.sides import archive_sides
+
+    played = ctx.shared.get("round")
+    data = played.next_year.files[0].data if played is not None else None
+    if data is None:
+        return StepResult("compare", "两年对比", "没有可对比的两个年度", ok=False)
+    last, this = archive_sides(played.archive, data.unit, (ctx.year, ctx.year + 1))
+    comparison = compare_reports(last, this)
+    written = [write_comparison(comparison, ctx.out_dir / f"对比_{data.unit}.{to}") for to in ("html", "xlsx")]
+    changed = sum(1 for c in comparison.cells if c.change)
+    summary = (f"{data.unit}{ctx.year}年与{ctx.year + 1}年逐格对比：{changed}个单元格有变化，发现问题"
+               f"{len(comparison.findings)}处（跨年度核对、文字照搬等），对比表在 {written[0]}；可重试：nianbao compare "
+               f"{data.unit} --archive {played.archive} --years {ctx.year} {ctx.year + 1} -o 对比.html")
+    return StepResult("compare", "两年对比", summary, written, ok=True)
+
+
 STEPS: list[Step] = [
     Step("blank", "生成空白填报表", _blank_step),
     Step("check", "校验退回的填报表", _check_step),
     Step("render", "生成年度报告草稿", _render_step),
     Step("audit", "评估已发布的年度报告", _audit_step),
     Step("round", "年度报送全过程", _round_step),
+    Step("compare", "两年对比", _compare_step),
 ]
 
 
