@@ -11,7 +11,7 @@ from typing import Callable
 from toolkit.checks.catalogue import FindingType
 from toolkit.files import safe_filename, unique_path
 from toolkit.formats import Format, format_for_year
-from toolkit.model import ERROR, Finding, ReportData
+from toolkit.model import ERROR, Finding, FindingCounts, ReportData
 from toolkit.parallel import AUTO
 from toolkit.roster import RosterEntry, read_roster
 
@@ -30,7 +30,7 @@ class BlankWriteFailed(FindingType):
 
 
 @dataclass
-class BlankBatch:
+class BlankBatch(FindingCounts):
     """What :func:`make_blanks` did: the workbooks written (roster entry, path) and findings."""
 
     format: Format
@@ -38,10 +38,6 @@ class BlankBatch:
     out_dir: Path
     written: list[tuple[RosterEntry, Path]] = field(default_factory=list)
     findings: list[Finding] = field(default_factory=list)
-
-    @property
-    def errors(self) -> int:
-        return sum(1 for f in self.findings if f.severity == ERROR)
 
     @property
     def ok(self) -> bool:

@@ -105,13 +105,10 @@ class Finding:
         return out
 
 
-@dataclass
-class FileReport:
-    """The findings for one file, with what could be read of it."""
+class FindingCounts:
+    """``errors`` and ``warnings`` of anything that holds ``findings``."""
 
-    path: str
-    findings: list[Finding] = field(default_factory=list)
-    data: ReportData | None = None
+    findings: list[Finding]
 
     @property
     def errors(self) -> int:
@@ -120,6 +117,15 @@ class FileReport:
     @property
     def warnings(self) -> int:
         return sum(1 for f in self.findings if f.severity == WARNING)
+
+
+@dataclass
+class FileReport(FindingCounts):
+    """The findings for one file, with what could be read of it."""
+
+    path: str
+    findings: list[Finding] = field(default_factory=list)
+    data: ReportData | None = None
 
     @property
     def valid(self) -> bool:

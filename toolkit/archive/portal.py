@@ -83,17 +83,10 @@ class PortalTables:
                              " AND year = ? AND finding_key = ?", (self._key(unit), int(year), key))
 
     def waivers(self, unit: str | None = None, year: int | None = None) -> list[Waiver]:
-        clauses, args = [], []
-        if unit is not None:
-            clauses.append("u.key = ?")
-            args.append(self._key(unit))
-        if year is not None:
-            clauses.append("w.year = ?")
-            args.append(int(year))
-        where = (" WHERE " + " AND ".join(clauses)) if clauses else ""
+        where, args = self._where(unit, year, table="w")
         rows = self._db.execute(
             "SELECT u.name, w.year, w.finding_key, w.note, w.by_whom, w.at FROM waivers w"
-            f" JOIN units u ON u.id = w.unit_id{where} ORDER BY w.at", tuple(args))
+            f" JOIN units u ON u.id = w.unit_id{where} ORDER BY w.at", args)
         return [Waiver(*row) for row in rows]
 
 

@@ -386,13 +386,14 @@ class Archive(PortalTables):
         """Last year's data for a report on ``year``: what cross-year checks compare with."""
         return self.data(unit, year - 1)
 
-    def _where(self, unit: str | None, year: int | None) -> tuple[str, tuple[Any, ...]]:
+    def _where(self, unit: str | None, year: int | None, table: str = "s") -> tuple[str, tuple[Any, ...]]:
+        """``WHERE`` on the unit (``u``) and on the year of ``table``, or nothing."""
         clauses, args = [], []
         if unit is not None:
             clauses.append("u.key = ?")
             args.append(self._key(unit))
         if year is not None:
-            clauses.append("s.year = ?")
+            clauses.append(f"{table}.year = ?")
             args.append(int(year))
         return (" WHERE " + " AND ".join(clauses) if clauses else ""), tuple(args)
 

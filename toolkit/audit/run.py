@@ -12,7 +12,7 @@ import yaml
 
 from toolkit.audit.places import find_headings
 from toolkit.audit.rules import AUDIT_RULES, Subject
-from toolkit.model import ERROR, Finding
+from toolkit.model import Finding, FindingCounts
 
 
 @dataclass(frozen=True)
@@ -74,7 +74,7 @@ class RuleResult:
 
 
 @dataclass
-class AuditedReport:
+class AuditedReport(FindingCounts):
     """One report's scorecard: each rule's findings, the findings no rule scores, the score."""
 
     path: str
@@ -96,10 +96,6 @@ class AuditedReport:
         total = sum(r.spec.weight for r in self.results)
         won = sum(r.spec.weight for r in self.results if r.passed)
         return round(100 * won / total, 1) if total else 100.0
-
-    @property
-    def errors(self) -> int:
-        return sum(1 for f in self.findings if f.severity == ERROR)
 
     def to_dict(self) -> dict[str, Any]:
         items = []

@@ -14,7 +14,7 @@ from toolkit.checks.engine import cell_label, check_data
 from toolkit.compare import findings as cf
 from toolkit.formats import TEMPLATES_DIR, Format, load_format, load_yaml
 from toolkit.layout import cell_addresses, narrative_rows, workbook_plan
-from toolkit.model import ERROR, WARNING, Finding, ReportData, format_decimal
+from toolkit.model import Finding, FindingCounts, ReportData, format_decimal
 from toolkit.narrative import CarriedSentence, carried_over
 
 NARRATIVE_RULE_KINDS = ("narrative_number", "narrative_zero")
@@ -82,7 +82,7 @@ class CellChange:
 
 
 @dataclass
-class Comparison:
+class Comparison(FindingCounts):
     """The result of :func:`compare_reports`."""
 
     last: ReportData
@@ -91,14 +91,6 @@ class Comparison:
     cells: list[CellChange] = field(default_factory=list)
     findings: list[Finding] = field(default_factory=list)
     carried: list[CarriedSentence] = field(default_factory=list)
-
-    @property
-    def errors(self) -> int:
-        return sum(1 for f in self.findings if f.severity == ERROR)
-
-    @property
-    def warnings(self) -> int:
-        return sum(1 for f in self.findings if f.severity == WARNING)
 
     def cell(self, cell_id: str) -> CellChange:
         return next(c for c in self.cells if c.cell_id == cell_id)

@@ -11,7 +11,7 @@ import jinja2
 
 from toolkit.compare.core import Comparison, compare_template
 from toolkit.formats import TEMPLATES_DIR
-from toolkit.grid import VALUE, table_grid
+from toolkit.grid import VALUE
 from toolkit.model import ERROR, WARNING, format_decimal
 from toolkit.output_labels import severity_label
 
@@ -24,33 +24,29 @@ def title(comparison: Comparison) -> str:
 
 
 def comparison_grids(comparison: Comparison) -> list[dict[str, Any]]:
-    """Each table as rows of grid cells; value cells carry this year's text, last year's (when
-    it differs), CSS classes and a tooltip."""
+    """Each table as the drafts draw it (toolkit.render.context.table_context, this year's values);
+    value cells also carry last year's text (when it differs), CSS classes and a tooltip."""
+    from toolkit.render.context import table_context
+
     changes = {c.cell_id: c for c in comparison.cells}
     places = {(f.sheet, f.cell) for f in comparison.findings if f.code != "change-flagged"}
     out = []
     for table in comparison.fmt.tables:
-        grid = table_grid(comparison.fmt, table.id)
-        rows = []
-        for row in grid.rows():
-            cells = []
-            for g in row:
-                item: dict[str, Any] = {"text": g.text, "role": g.role, "rowspan": g.rowspan, "colspan": g.colspan,
-                                        "last": None, "classes": "", "tip": ""}
-                change = changes.get(g.cell_id) if g.role == VALUE else None
-                if change is not None:
-                    item["text"] = "" if change.this is None else format_decimal(change.this)
-                    classes = []
-                    if change.changed:
-                        classes.append("nb-flagged" if change.flag else "nb-changed")
-                        item["last"] = "—" if change.last is None else format_decimal(change.last)
-                    if (change.sheet, change.a1) in places:
-                        classes.append("nb-finding")
-                    item["classes"] = " ".join(classes)
-                    item["tip"] = change.label + (f"：{change.flag.label}" if change.flag else "")
-                cells.append(item)
-            rows.append(cells)
-        out.append({"id": table.id, "title": table.caption or table.sheet, "rows": rows})
+        context = table_context(comparison.fmt, table.id, comparison.this.values)
+        for item in (c for row in context["rows"] for c in row):
+            item.update(last=None, classes="", tip="")
+            change = changes.get(item["cell_id"]) if item["role"] == VALUE else None
+            if change is None:
+                continue
+            classes = []
+            if change.changed:
+                classes.append("nb-flagged" if change.flag else "nb-changed")
+                item["last"] = "—" if change.last is None else format_decimal(change.last)
+            if (change.sheet, change.a1) in places:
+                classes.append("nb-finding")
+            item["classes"] = " ".join(classes)
+            item["tip"] = change.label + (f"：{change.flag.label}" if change.flag else "")
+        out.append({"id": table.id, "title": table.caption or table.sheet, "rows": context["rows"]})
     return out
 
 

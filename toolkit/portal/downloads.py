@@ -163,12 +163,13 @@ class Downloads:
     # ---------------------------------------------------------------- the official grids
 
     def grids(self, unit: str) -> list[dict[str, Any]]:
-        """表二/表三/表四 of the unit's current data as the render grid (toolkit/grid.py), each value
-        cell with its A1 address and the indexes of the findings (in :meth:`current_findings`) on it."""
+        """表二/表三/表四 of the unit's current data as the drafts draw them
+        (toolkit.render.context.table_context), each value cell with its A1 address and the
+        indexes of the findings (in :meth:`current_findings`) on it."""
         from toolkit.formats import format_for_year, load_format
-        from toolkit.grid import VALUE, table_grid
+        from toolkit.grid import VALUE
         from toolkit.layout import cell_addresses
-        from toolkit.model import format_decimal
+        from toolkit.render.context import table_context
 
         stored = self._stored(unit)
         if stored is None or stored.data is None:
@@ -186,24 +187,13 @@ class Downloads:
         addresses = cell_addresses(fmt)
         out = []
         for table in fmt.tables:
-            grid = table_grid(fmt, table.id)
-            rows = []
-            for row in grid.rows():
-                cells = []
-                for c in row:
-                    item = {"text": c.text, "rowspan": c.rowspan, "colspan": c.colspan, "role": c.role,
-                            "findings": [], "a1": ""}
-                    if c.role == VALUE:
-                        value = data.values.get(c.cell_id)
-                        item["text"] = "" if value is None else format_decimal(value)
-                        address = addresses.get(c.cell_id)
-                        if address:
-                            item["a1"] = address.a1
-                            item["findings"] = by_place.get((address.sheet, address.a1), [])
-                    cells.append(item)
-                rows.append(cells)
+            context = table_context(fmt, table.id, data.values)
+            for cell in (c for row in context["rows"] for c in row):
+                address = addresses.get(cell["cell_id"]) if cell["role"] == VALUE else None
+                cell["a1"] = address.a1 if address else ""
+                cell["findings"] = by_place.get((address.sheet, address.a1), []) if address else []
             out.append({"id": table.id, "sheet": table.sheet, "title": table.caption or table.sheet,
-                        "rows": rows, "n_cols": grid.n_cols})
+                        "rows": context["rows"], "n_cols": context["n_cols"]})
         return out
 
 

@@ -180,7 +180,9 @@ def md_cell(text: Any) -> str:
 # ---------------------------------------------------------------- tables
 
 
-def _table_context(fmt: Format, table_id: str, values: dict[str, Decimal | None]) -> dict[str, Any]:
+def table_context(fmt: Format, table_id: str, values: dict[str, Decimal | None]) -> dict[str, Any]:
+    """One official table as the drafts draw it: its grid rows of cells (role, text, spans,
+    cell_id), value cells holding ``values`` as printed; the portal and compare pages mark these."""
     grid = table_grid(fmt, table_id)
     table = grid.table
     kinds = {c.id: c.kind.id for c in table.cells}
@@ -421,7 +423,7 @@ def build_context(data: ReportData, *, templates: TemplateSet | None = None, dra
                     defaults_used.append(part.id)
             parts.append({"id": part.id, "label": part.label, "heading": bool(conf.get("heading", False)),
                           "paragraphs": paragraphs, "is_default": is_default})
-        table = _table_context(fmt, section.table, values) if section.table else None
+        table = table_context(fmt, section.table, values) if section.table else None
         sections.append({"id": section.id, "label": section.label, "parts": parts, "table": table})
     return {
         **base,

@@ -24,7 +24,7 @@ from toolkit.mail import (
     deliver,
     parse_addresses,
 )
-from toolkit.model import ERROR, Finding
+from toolkit.model import ERROR, Finding, FindingCounts
 from toolkit.output_labels import severity_label
 from toolkit.round.common import RoundError, chinese_date, load_roster, parse_deadline
 
@@ -168,7 +168,7 @@ def _mail_templates(templates: str | Path | MailTemplates | None) -> MailTemplat
 
 
 @dataclass
-class FindingsItem:
+class FindingsItem(FindingCounts):
     """One checked file with errors, as read from a check JSON or the archive."""
 
     unit: str | None
@@ -176,14 +176,6 @@ class FindingsItem:
     path: str | None
     findings: list[Finding]
     ref: str
-
-    @property
-    def errors(self) -> int:
-        return sum(1 for f in self.findings if f.severity == ERROR)
-
-    @property
-    def warnings(self) -> int:
-        return len(self.findings) - self.errors
 
 
 def load_findings(source: str | Path, *, year: int | None = None) -> list[FindingsItem]:
