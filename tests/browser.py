@@ -9,21 +9,26 @@ import shutil
 from pathlib import Path
 from typing import Iterator
 
-import pytest
-
-from shared_data import in_ci
-
 CHROMIUM_PATHS = ("/usr/bin/chromium", "/usr/bin/chromium-browser")
+
+
+def find_chromium() -> Path | None:
+    """The system Chromium when it and the playwright package are there, else None."""
+    try:
+        import playwright.sync_api  # noqa: F401
+    except ImportError:
+        return None
+    found = next((Path(p) for p in CHROMIUM_PATHS if Path(p).exists()), None)
+    return found or (Path(shutil.which("chromium")) if shutil.which("chromium") else None)
 
 
 def chromium_path() -> Path:
     """The system Chromium, or a skip (a failure under CI=true)."""
-    found = next((Path(p) for p in CHROMIUM_PATHS if Path(p).exists()), None) or (
-        Path(shutil.which("chromium")) if shutil.which("chromium") else None)
-    try:
-        import playwright.sync_api  # noqa: F401
-    except ImportError:
-        found = None
+    import pytest
+
+    from shared_data import in_ci
+
+    found = find_chromium()
     if found is None:
         reason = "headless Chromium (Debian's chromium package) and the playwright package are needed"
         if in_ci():

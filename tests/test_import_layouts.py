@@ -104,6 +104,12 @@ def test_a_report_cut_inside_table_three_says_so_once_instead_of_unbalanced_rows
     assert incomplete.sheet == load_format("2021").table("t3").sheet and "表三" in incomplete.message
     # the rows that were there are read
     assert got.values["t3.new.total"] == data.values["t3.new.total"]
+    # what the source lacks survives the data JSON and the archive, so a later check says the same
+    from toolkit.model import ReportData
+
+    again = ReportData.from_dict(got.to_dict())
+    assert again.absent == got.absent and Counter(f.code for f in check_data(again)) == codes
+    assert "absent" not in data.to_dict()  # a whole report's JSON is as before
 
 
 def test_a_received_count_including_carried_over_applications_is_no_contradiction():

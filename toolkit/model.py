@@ -52,6 +52,7 @@ class ReportData:
             "narrative": dict(self.narrative),
             "info": {k: (None if v is None else str(v)) for k, v in self.info.items()},
             "source": self.source,
+            **({"absent": sorted(self.absent)} if self.absent else {}),
         }
 
     @classmethod
@@ -64,6 +65,7 @@ class ReportData:
             narrative=dict(data.get("narrative", {})),
             info=dict(data.get("info", {})),
             source=data.get("source"),
+            absent=set(data.get("absent") or ()),
         )
 
 

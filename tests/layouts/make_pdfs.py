@@ -20,16 +20,15 @@ import sys
 from decimal import Decimal
 from pathlib import Path
 
-CHROMIUM = "/usr/bin/chromium"
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests/: browser.py
+from browser import find_chromium  # noqa: E402
+
+CHROMIUM = str(find_chromium() or "/usr/bin/chromium")
 UNIT = "某某县人民政府办公室"
 
 
 def have_chromium() -> bool:
-    try:
-        import playwright  # noqa: F401
-    except ImportError:
-        return False
-    return Path(CHROMIUM).is_file()
+    return find_chromium() is not None
 
 
 def have_soffice() -> bool:

@@ -265,7 +265,6 @@ class Evaluation:
             if self.prior_fmt is not None:
                 self.prior_computed = recompute(self.prior_fmt, prior.values)
         self.typed_over_reported: set[str] = set()
-        self.skipped: dict[str, int] = {}  # table id -> rule instances not evaluated (cells absent)
 
     # values
     def value(self, cell_id: str) -> Decimal:
@@ -308,20 +307,22 @@ class Evaluation:
         flags = rule.__dict__.get("_uses_prior")
         if flags is None:
             flags = rule.__dict__["_uses_prior"] = [inst.uses_prior for inst in rule.instances]
-        absent = self.data.absent
         for inst, uses_prior in zip(rule.instances, flags):
-            if absent:
-                missing = next((t.cell for t in (*inst.left, *inst.right) if not t.prior and t.cell in absent), None)
-                if missing is not None:
-                    table = self.fmt.cells[missing].table.id
-                    self.skipped[table] = self.skipped.get(table, 0) + 1
-                    continue
+            if self.absent_cell(inst) is not None:
+                continue
             if uses_prior:
                 if self.prior_fmt is None:
                     continue
                 if any(t.cell not in self.prior_fmt.cells for t in (*inst.left, *inst.right) if t.prior):
                     continue
             yield inst
+
+    def absent_cell(self, inst: RuleInstance) -> str | None:
+        """A cell of this year that ``inst`` uses and the source does not have, if any."""
+        absent = self.data.absent
+        if not absent:
+            return None
+        return next((t.cell for t in (*inst.left, *inst.right) if not t.prior and t.cell in absent), None)
 
     def term_fields(self, inst: RuleInstance) -> dict[str, Any]:
         """``left``/``right`` sums and ``left_1``.. ``right_1``.. term values (unsigned)."""
@@ -594,8 +595,17 @@ def iter_findings(data: ReportData, fmt: Format | None = None, *, prior: ReportD
 
 def _incomplete_tables(ev: Evaluation) -> Iterator[Finding]:
     """One finding for each table that is partly absent and had rules left unevaluated."""
+    if not ev.data.absent:
+        return
+    skipped: dict[str, int] = {}
+    for rule in ev.fmt.rules:
+        for inst in rule.instances:
+            cell = ev.absent_cell(inst)
+            if cell is not None:
+                table = ev.fmt.cells[cell].table.id
+                skipped[table] = skipped.get(table, 0) + 1
     for table in ev.fmt.tables:
-        rules = ev.skipped.get(table.id)
+        rules = skipped.get(table.id)
         if not rules:
             continue
         missing = sum(1 for c in table.cells if c.id in ev.data.absent)
