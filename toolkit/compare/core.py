@@ -107,11 +107,15 @@ class Comparison(FindingCounts):
         }
 
 
+def prior_rule_ids(fmt: Format) -> set[str]:
+    """The ids of the rules of ``fmt`` with ``prior:`` terms (last year's figures)."""
+    return {r.id for r in fmt.rules if any(inst.uses_prior for inst in r.instances)}
+
+
 def cross_year_rule_ids(fmt: Format) -> set[str]:
     """The ids of the rules of ``fmt`` that compare need: those with ``prior:`` terms and the
     narrative-number rules."""
-    return {r.id for r in fmt.rules
-            if any(inst.uses_prior for inst in r.instances) or r.kind in NARRATIVE_RULE_KINDS}
+    return prior_rule_ids(fmt) | {r.id for r in fmt.rules if r.kind in NARRATIVE_RULE_KINDS}
 
 
 def compare_reports(last: ReportData, this: ReportData, *, flags: list[Flag] | None = None,
@@ -173,4 +177,4 @@ def _carried_findings(this: ReportData, fmt: Format, carried: list[CarriedSenten
 
 
 __all__ = ["CellChange", "Comparison", "Flag", "compare_reports", "compare_template", "cross_year_rule_ids",
-           "load_flags"]
+           "load_flags", "prior_rule_ids"]

@@ -12,7 +12,8 @@ from toolkit.model import format_decimal
 from toolkit.output_labels import severity_label
 
 
-def _shade(cell, colour: str) -> None:
+def shade(cell, colour: str) -> None:
+    """Fill a Word table cell with ``colour`` (hex, without #)."""
     from docx.oxml import OxmlElement
     from docx.oxml.ns import qn
 
@@ -47,7 +48,7 @@ def comparison_docx(comparison: Comparison, *, changed_only: bool = True) -> byt
         grid.style = "Table Grid"
         for cell, text in zip(grid.rows[0].cells, texts["columns"]):
             cell.text = text
-            _shade(cell, looks["head_fill"])
+            shade(cell, looks["head_fill"])
         for change in rows:
             values = (change.last, change.this, change.change, change.percent)
             cells = grid.add_row().cells
@@ -57,7 +58,7 @@ def comparison_docx(comparison: Comparison, *, changed_only: bool = True) -> byt
             cells[5].text = change.flag.label if change.flag else ""
             fill = looks["flagged_fill"] if change.flag else looks["changed_fill"]
             for cell in cells:
-                _shade(cell, fill)
+                shade(cell, fill)
         grid.autofit = False
         for column, width in zip(grid.columns, looks["column_widths_cm"]):
             column.width = Cm(width)
