@@ -24,11 +24,13 @@ EXPECTED = {  # sample returned workbook -> finding codes its planted mistakes m
 def test_demo_runs_every_step(tmp_path):
     result = run_demo(tmp_path / "demo")
     assert [s.name for s in result.steps] == [s.name for s in STEPS] == ["blank", "check", "render", "audit", "round",
-                                                                     "compare"]
+                                                                     "compare", "county"]
     assert result.ok, [(s.name, s.summary) for s in result.steps if not s.ok]
     compared = next(s for s in result.steps if s.name == "compare")
     assert {p.suffix for p in compared.paths} == {".html", ".xlsx"} and all(p.is_file() for p in compared.paths)
     assert "城关镇人民政府" in compared.summary  # the unit the round checks again next year
+    county = next(s for s in result.steps if s.name == "county")
+    assert {p.suffix for p in county.paths} == {".html", ".xlsx"} and "跨年度错误2个" in county.summary
     blanks = list((tmp_path / "demo" / "blank").glob("*.xlsx"))
     assert len(blanks) == 12
 

@@ -189,6 +189,33 @@ def _compare_step(ctx: DemoContext) -> StepResult:
     return StepResult("compare", "两年对比", summary, written, ok=True)
 
 
+def _county_step(ctx: DemoContext) -> StepResult:
+    from toolkit.archive import Archive
+    from toolkit.checks.engine import check_data
+    from toolkit.compare.county import county_view
+    from toolkit.compare.county_outputs import write_county
+    from toolkit.demo.synthetic import synthetic_report
+    from toolkit.formats import format_for_year
+
+    played = ctx.shared.get("round")
+    if played is None:
+        return StepResult("county", "各单位历年数据", "没有可用的年报档案", ok=False)
+    next_year = ctx.year + 1
+    with Archive(played.archive) as archive:  # the other units' next year, as if returned too
+        for unit in archive.units():
+            this = archive.data(unit, ctx.year)
+            if this is None or archive.data(unit, next_year) is not None:
+                continue
+            data = synthetic_report(format_for_year(next_year), unit, next_year, seed=1, prior=this)
+            archive.record_data(data, check_data(data, prior=this), source="check")
+    view = county_view(played.archive)
+    written = [write_county(view, ctx.out_dir / f"各单位历年数据.{to}") for to in ("html", "xlsx")]
+    summary = (f"{len(view.units)}个单位{view.years[0]}–{view.years[-1]}年的主要数据列成一张表：与上年相比变化较大"
+               f"{len(view.flagged())}处，跨年度错误{view.errors}个，表在 {written[0]}；可重试：nianbao compare "
+               f"--archive {played.archive} --county -o 各单位历年数据.xlsx")
+    return StepResult("county", "各单位历年数据", summary, written, ok=bool(view.units))
+
+
 STEPS: list[Step] = [
     Step("blank", "生成空白填报表", _blank_step),
     Step("check", "校验退回的填报表", _check_step),
@@ -196,6 +223,7 @@ STEPS: list[Step] = [
     Step("audit", "评估已发布的年度报告", _audit_step),
     Step("round", "年度报送全过程", _round_step),
     Step("compare", "两年对比", _compare_step),
+    Step("county", "各单位历年数据", _county_step),
 ]
 
 
