@@ -105,49 +105,34 @@ def _print_county(view) -> None:
     from rich.table import Table
 
     from toolkit.cli.common import console
-    from toolkit.compare.county import county_rows, county_texts, county_title
+    from toolkit.compare.county import county_rows, county_texts, county_title, figure_groups
     from toolkit.model import ERROR, WARNING
     from toolkit.output_labels import severity_label
 
     texts = county_texts()
     rows = county_rows(view)
-    groups: dict[str, list[int]] = {}
-    for i, fig in enumerate(view.figures):
-        groups.setdefault(fig.group_label, []).append(i)
     out = console()
     out.print(county_title(view))
-    for label, indexes in groups.items():
+    first = 0
+    for label, width in figure_groups(view):
+        shown = range(first, first + width)
+        first += width
         table = Table(title=label, title_justify="left")
         table.add_column(texts["unit"])
         table.add_column(texts["year"])
-        for i in indexes:
+        for i in shown:
             table.add_column(view.figures[i].label, justify="right")
         for n, row in enumerate(rows):
             marks = [f"[bold red]{c.text}*[/]" if (c.flag or c.findings) else c.text
-                     for c in (row.cells[i] for i in indexes)]
-            table.add_row(row.unit if row.first else "", f"{row.year}{_year_mark(view, row)}", *marks,
+                     for c in (row.cells[i] for i in shown)]
+            table.add_row(row.unit if row.first else "", f"{row.year}{row.year_mark}", *marks,
                           end_section=n + 1 < len(rows) and rows[n + 1].first)
         out.print(table)
-    flagged = len(view.flagged())
     typer.echo(texts["console_marked"])
-    typer.echo(f"{len(view.units)}个单位，{len(view.years)}个年度；与上年相比变化较大{flagged}处；"
-               f"{severity_label(ERROR)}{view.errors}个，{severity_label(WARNING)}{view.warnings}个。")
-    for unit in view.units:
-        for entry in view.entries[unit].values():
-            for finding in entry.findings:
-                typer.echo(f"  【{severity_label(finding.severity)}】{entry.unit} {entry.year}年度：{finding.message}")
-
-
-def _year_mark(view, row) -> str:
-    from toolkit.compare.county import county_texts
-
-    marks = county_texts()["year_marks"]
-    if row.kind == "missing":
-        return marks["missing"]
-    entry = view.entry(row.unit, row.year) if row.kind == "entry" else None
-    if entry is None:
-        return ""
-    return (marks["imported"] if entry.source == "import" else "") + (marks["errors"] if entry.report_errors else "")
+    typer.echo(texts["summary"].format(units=len(view.units), years=len(view.years), flagged=len(view.flagged()))
+               + f"{severity_label(ERROR)}{view.errors}个，{severity_label(WARNING)}{view.warnings}个。")
+    for finding, line in view.finding_lines():
+        typer.echo(f"  【{severity_label(finding.severity)}】{line}")
 
 
 def _print(comparison) -> None:

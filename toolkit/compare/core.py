@@ -45,6 +45,11 @@ class Flag:
         return all(checks[key](value) for key, value in self.when.items())
 
 
+def first_flag(flags: list[Flag], last: Decimal, this: Decimal) -> Flag | None:
+    """The first of ``flags`` that a change from ``last`` to ``this`` matches (the template's order)."""
+    return next((f for f in flags if f.matches(last, this)), None)
+
+
 def load_flags(spec: list[dict[str, Any]] | None = None) -> list[Flag]:
     """The flags of templates/compare/compare.yaml (or of ``spec``, in the same form)."""
     spec = compare_template()["flags"] if spec is None else spec
@@ -153,7 +158,7 @@ def _measure(change: CellChange, flags: list[Flag]) -> None:
     change.change = this - last
     if last != 0:
         change.percent = (change.change * HUNDRED / last).quantize(Decimal("0.1"))
-    change.flag = next((f for f in flags if f.matches(last, this)), None)
+    change.flag = first_flag(flags, last, this)
 
 
 def _carried_findings(this: ReportData, fmt: Format, carried: list[CarriedSentence]) -> list[Finding]:
@@ -177,4 +182,4 @@ def _carried_findings(this: ReportData, fmt: Format, carried: list[CarriedSenten
 
 
 __all__ = ["CellChange", "Comparison", "Flag", "compare_reports", "compare_template", "cross_year_rule_ids",
-           "load_flags", "prior_rule_ids"]
+           "first_flag", "load_flags", "prior_rule_ids"]

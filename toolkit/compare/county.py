@@ -13,7 +13,7 @@ from typing import Any
 
 from toolkit.archive import Archive
 from toolkit.checks.engine import check_data
-from toolkit.compare.core import Flag, compare_template, load_flags, prior_rule_ids
+from toolkit.compare.core import Flag, compare_template, first_flag, load_flags, prior_rule_ids
 from toolkit.formats import Format, FormatError, load_format
 from toolkit.layout import cell_addresses
 from toolkit.model import Finding, FindingCounts, ReportData, format_decimal
@@ -61,7 +61,16 @@ class CountyView(FindingCounts):
 
     @property
     def findings(self) -> list[Finding]:
-        return [f for unit in self.units for e in self.entries[unit].values() for f in e.findings]
+        return [f for _, f in self.entry_findings()]
+
+    def entry_findings(self) -> list[tuple[CountyEntry, Finding]]:
+        """Every cross-year finding with the unit-year it belongs to, unit by unit."""
+        return [(e, f) for unit in self.units for e in self.entries[unit].values() for f in e.findings]
+
+    def finding_lines(self) -> list[tuple[Finding, str]]:
+        """Every cross-year finding with its line for the outputs (unit, year, message)."""
+        line = county_texts()["finding_line"]
+        return [(f, line.format(unit=e.unit, year=e.year, message=f.message)) for e, f in self.entry_findings()]
 
     def entry(self, unit: str, year: int) -> CountyEntry | None:
         return self.entries.get(unit, {}).get(year)
@@ -147,7 +156,7 @@ def _against_previous(entry: CountyEntry, previous: CountyEntry, flags: list[Fla
         last = previous.values.get(fig_id)
         if last is None or this is None:
             continue
-        flag = next((f for f in flags if f.matches(last, this)), None)
+        flag = first_flag(flags, last, this)
         if flag is not None:
             entry.flags[fig_id] = flag
 
@@ -212,6 +221,7 @@ class CountyRow:
     notes: list[str]
     first: bool = False
     span: int = 1  # rows of the unit, on its first row
+    year_mark: str = ""  # the console's short form of the notes on the year: （导入）（有错误）（无报告）
 
 
 def county_rows(view: CountyView) -> list[CountyRow]:
@@ -225,7 +235,8 @@ def county_rows(view: CountyView) -> list[CountyRow]:
             entry = view.entry(unit, year)
             if entry is None:
                 blank = [CountyCell(f.id, None, "") for f in view.figures]
-                unit_rows.append(CountyRow("missing", unit, year, blank, [texts["missing"]]))
+                unit_rows.append(CountyRow("missing", unit, year, blank, [texts["missing"]],
+                                           year_mark=texts["year_marks"]["missing"]))
                 continue
             cells = []
             for fig in view.figures:
@@ -239,11 +250,15 @@ def county_rows(view: CountyView) -> list[CountyRow]:
             notes = [texts["flag_note"].format(figure=labels[fid], flag=flag.label, last=_text((entry.previous or {}).get(fid)))
                      for fid, flag in ((f.id, entry.flags[f.id]) for f in view.figures if f.id in entry.flags)]
             notes += [f.message for f in entry.findings]
+            marks = texts["year_marks"]
+            year_mark = ""
             if entry.source == "import":
                 notes.insert(0, texts["imported"])
+                year_mark += marks["imported"]
             if entry.report_errors:
                 notes.insert(0, texts["report_errors"].format(count=entry.report_errors))
-            unit_rows.append(CountyRow("entry", unit, year, cells, notes))
+                year_mark += marks["errors"]
+            unit_rows.append(CountyRow("entry", unit, year, cells, notes, year_mark=year_mark))
         unit_rows[0].first, unit_rows[0].span = True, len(unit_rows)
         rows += unit_rows
     for i, year in enumerate(view.years):

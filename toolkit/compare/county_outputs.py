@@ -17,10 +17,6 @@ from toolkit.output_labels import severity_label
 COMPARE_DIR = TEMPLATES_DIR / "compare"
 
 
-def _findings(view: CountyView) -> list[tuple]:
-    return [(entry, f) for unit in view.units for entry in view.entries[unit].values() for f in entry.findings]
-
-
 def county_html(view: CountyView) -> str:
     """The whole page, one self-contained HTML document."""
     env = jinja2.Environment(loader=jinja2.FileSystemLoader(str(COMPARE_DIR), encoding="utf-8"),
@@ -29,7 +25,7 @@ def county_html(view: CountyView) -> str:
     css += "\n" + (COMPARE_DIR / "compare.css").read_text(encoding="utf-8")
     return env.get_template("county.html.j2").render(
         title=county_title(view), css=css, texts=county_texts(), figures=view.figures,
-        groups=figure_groups(view), rows=county_rows(view), findings=_findings(view),
+        groups=figure_groups(view), rows=county_rows(view), findings=view.finding_lines(),
         severity={s: severity_label(s) for s in (ERROR, WARNING)})
 
 
@@ -39,12 +35,13 @@ def county_xlsx(view: CountyView) -> bytes:
     and a sheet of the cross-year findings."""
     import xlsxwriter
 
-    texts, look = county_texts(), county_texts()["look"]
+    texts = county_texts()
+    look = texts["look"]
     buffer = io.BytesIO()
     book = xlsxwriter.Workbook(buffer, {"in_memory": True})
-    base = {"border": 1, "valign": "vcenter", "font_size": 10}
+    base = {"border": 1, "valign": "vcenter", "font_size": look["font_pt"]}
     head = book.add_format({**base, "bold": True, "align": "center", "text_wrap": True, "bg_color": f"#{look['head_fill']}"})
-    title_format = book.add_format({"bold": True, "font_size": 14})
+    title_format = book.add_format({"bold": True, "font_size": look["title_font_pt"]})
     unit_format = book.add_format({**base, "text_wrap": True})
     formats = {}
     for kind in ("entry", "missing", "total"):
@@ -57,7 +54,7 @@ def county_xlsx(view: CountyView) -> bytes:
                                         "bg_color": f"#{look['flagged_fill']}", "bold": True}),
             "finding": book.add_format({**base, **extra, "num_format": "0.####", "align": "right", "border": 2,
                                         "border_color": f"#{look['finding_border']}"}),
-            "notes": book.add_format({**base, **extra, "text_wrap": True, "font_size": 9}),
+            "notes": book.add_format({**base, **extra, "text_wrap": True, "font_size": look["notes_font_pt"]}),
         }
     sheet = book.add_worksheet(texts["sheet"])
     figures = view.figures
@@ -76,11 +73,12 @@ def county_xlsx(view: CountyView) -> bytes:
     sheet.merge_range(2, last_col, 3, last_col, texts["notes"], head)
     for i, fig in enumerate(figures):
         sheet.write(3, 2 + i, fig.label, head)
-    sheet.set_row(3, 45)
-    sheet.set_column(0, 0, 22)
-    sheet.set_column(1, 1, 6)
-    sheet.set_column(2, last_col - 1, 7.5)
-    sheet.set_column(last_col, last_col, look["notes_width"])
+    widths = look["xlsx_widths"]
+    sheet.set_row(3, look["figure_header_height"])
+    sheet.set_column(0, 0, widths["unit"])
+    sheet.set_column(1, 1, widths["year"])
+    sheet.set_column(2, last_col - 1, widths["figure"])
+    sheet.set_column(last_col, last_col, widths["notes"])
     row_index = 4
     for row in county_rows(view):
         style = formats[row.kind]
@@ -101,7 +99,7 @@ def county_xlsx(view: CountyView) -> bytes:
         sheet.write(row_index, last_col, notes, style["notes"])
         lines = -(-len(notes) // look["notes_chars_per_line"])
         if lines > 1:
-            sheet.set_row(row_index, 12.5 * lines)
+            sheet.set_row(row_index, look["notes_line_height"] * lines)
         row_index += 1
     sheet.freeze_panes(4, 2)
     sheet.repeat_rows(2, 3)
@@ -112,11 +110,11 @@ def county_xlsx(view: CountyView) -> bytes:
     found = book.add_worksheet(texts["findings_sheet"])
     for c, text in enumerate(texts["findings_columns"]):
         found.write(0, c, text, head)
-    found.set_column(0, 0, 22)
-    found.set_column(1, 2, 8)
-    found.set_column(3, 3, 90)
+    found.set_column(0, 0, widths["unit"])
+    found.set_column(1, 2, widths["year"] + 2)
+    found.set_column(3, 3, widths["notes"] * 2)
     plain = formats["entry"]["plain"]
-    for r, (entry, finding) in enumerate(_findings(view), start=1):
+    for r, (entry, finding) in enumerate(view.entry_findings(), start=1):
         found.write(r, 0, entry.unit, plain)
         found.write_number(r, 1, entry.year, plain)
         found.write(r, 2, severity_label(finding.severity), plain)
@@ -140,7 +138,8 @@ def county_docx(view: CountyView) -> bytes:
 
     from toolkit.compare.docx import shade
 
-    texts, look = county_texts(), county_texts()["look"]
+    texts = county_texts()
+    look = texts["look"]
     doc = docx.Document()
     section = doc.sections[0]
     section.orientation = WD_ORIENT.LANDSCAPE
@@ -199,9 +198,8 @@ def county_docx(view: CountyView) -> bytes:
                 for run in paragraph.runs:
                     run.font.size = Pt(look["docx_head_pt"] if row._index < 2 else look["docx_font_pt"])
     doc.add_heading(texts["findings"], level=2)
-    for entry, finding in _findings(view):
-        doc.add_paragraph(f"【{severity_label(finding.severity)}】{entry.unit} {entry.year}{texts['year']}：{finding.message}",
-                          style="List Number")
+    for finding, line in view.finding_lines():
+        doc.add_paragraph(f"【{severity_label(finding.severity)}】{line}", style="List Number")
     if not view.findings:
         doc.add_paragraph(texts["no_findings"])
     buffer = io.BytesIO()
