@@ -6,7 +6,7 @@ from __future__ import annotations
 import random
 from decimal import Decimal
 
-from toolkit.checks.engine import recompute
+from toolkit.checks.figures import recompute
 from toolkit.formats import Format
 from toolkit.grid import VALUE, table_grid
 from toolkit.model import ERROR, ReportData, format_decimal

@@ -54,7 +54,7 @@ def _values(fmt_id: str):
 
 
 def _with_totals(fmt, values: dict) -> dict:
-    from toolkit.checks.engine import recompute
+    from toolkit.checks.figures import recompute
 
     computed = recompute(fmt, values)
     return {cid: (values[cid] if cid in values else computed[cid]) for cid in fmt.cells}

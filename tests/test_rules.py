@@ -14,7 +14,8 @@ from hypothesis import strategies as st
 
 from check_helpers import TOWNSHIP, clean_report, prior_report, with_totals
 from shared_data import report_path, seed_text
-from toolkit.checks.engine import CheckContext, ValidationError, check_data, iter_findings, same_value, validate
+from toolkit.checks.engine import CheckContext, ValidationError, check_data, iter_findings, validate
+from toolkit.checks.figures import same_value
 from toolkit.formats import FormatError, load_format, load_format_file
 from toolkit.identity import unit_in_file_name
 from toolkit.model import CellSource, ReportData

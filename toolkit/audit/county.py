@@ -45,7 +45,7 @@ def county_findings(data: ReportData, members: list[ReportData], source: str, ce
     """One finding per cell of ``cells`` whose value in ``data`` differs from its sum over
     ``members`` (totals recomputed on both sides)."""
     from toolkit.audit.findings import AuditCountySum
-    from toolkit.checks.engine import cell_label, recompute
+    from toolkit.checks.figures import cell_label, recompute
     from toolkit.formats import load_format
 
     fmt = load_format(data.format)

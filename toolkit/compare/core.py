@@ -10,7 +10,8 @@ from decimal import Decimal
 from functools import lru_cache
 from typing import Any
 
-from toolkit.checks.engine import cell_label, check_data
+from toolkit.checks.engine import check_data
+from toolkit.checks.figures import cell_label
 from toolkit.compare import findings as cf
 from toolkit.formats import TEMPLATES_DIR, Format, load_format, load_yaml
 from toolkit.layout import cell_addresses, narrative_rows, workbook_plan

@@ -356,7 +356,7 @@ def _leaf_ids(table: Any, node_id: str, which: str) -> set[str]:
 def _fill_blank_totals(fmt: Format, values: dict[str, Decimal | None]) -> dict[str, Decimal | None]:
     """A blank total (a formula the reader could not evaluate) is printed as the sum it stands
     for, when any of the cells it adds up was filled in; typed totals are printed as typed."""
-    from toolkit.checks.engine import recompute
+    from toolkit.checks.figures import recompute
 
     computed: dict[str, Decimal] | None = None
     out = dict(values)

@@ -33,7 +33,7 @@ FILE_STYLE = {"clean": "ok", "warnings": WARNING}  # else ERROR
 def county_totals(reports: list[FileReport], fmt: Format) -> tuple[dict[str, Decimal], list[FileReport]]:
     """Cell id -> sum over the files without errors in format ``fmt`` (totals recomputed from
     each file's input cells), and the files summed."""
-    from toolkit.checks.engine import recompute
+    from toolkit.checks.figures import recompute
 
     used = [r for r in reports if r.valid and r.data is not None and str(r.data.format) == fmt.id]
     sums = {cell_id: Decimal(0) for cell_id in fmt.cells}
