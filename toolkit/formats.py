@@ -388,7 +388,12 @@ def _cell_id(table: Table, row: Node, column: Node) -> str:
 def load_yaml(path: str | Path) -> Any:
     """A template file's data: YAML parsed safely, with the C parser (libyaml) where PyYAML has
     it (the same data, several times faster: every process that reads a file loads the formats)."""
-    return yaml.load(Path(path).read_text(encoding="utf-8"), Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+    return parse_yaml(Path(path).read_text(encoding="utf-8"))
+
+
+def parse_yaml(text: str) -> Any:
+    """YAML text parsed safely, with the C parser where PyYAML has it (see :func:`load_yaml`)."""
+    return yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
 
 
 def load_format_file(path: str | Path) -> Format:

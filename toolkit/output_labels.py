@@ -14,9 +14,9 @@ LABELS_PATH = TEMPLATES_DIR / "labels.yaml"
 @lru_cache(maxsize=None)
 def labels() -> dict[str, Any]:
     """The table of ``templates/labels.yaml``."""
-    import yaml
+    from toolkit.formats import load_yaml
 
-    return yaml.safe_load(LABELS_PATH.read_text(encoding="utf-8"))
+    return load_yaml(LABELS_PATH)
 
 
 def severity_label(severity: str) -> str:

@@ -17,7 +17,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-import yaml
+from toolkit.formats import load_yaml
 
 from toolkit.checks.catalogue import FindingType
 from toolkit.formats import TEMPLATES_DIR
@@ -118,7 +118,7 @@ class RosterBadEmail(FindingType):
 
 @lru_cache(maxsize=None)
 def _config() -> dict[str, Any]:
-    return yaml.safe_load((TEMPLATES_DIR / "roster.yaml").read_text(encoding="utf-8"))
+    return load_yaml(TEMPLATES_DIR / "roster.yaml")
 
 
 def _header_key(text: Any) -> str:

@@ -8,10 +8,9 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any, Iterable
 
-import yaml
-
 from toolkit.audit.places import find_headings
 from toolkit.audit.rules import AUDIT_RULES, Subject
+from toolkit.formats import load_yaml
 from toolkit.model import Finding, FindingCounts
 
 
@@ -52,7 +51,7 @@ def _builtin() -> Scorecard:
 
 
 def _parse(path: Path) -> Scorecard:
-    raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    raw = load_yaml(path)
     rules = []
     for entry in raw["rules"]:
         spec = RuleSpec(id=str(entry["id"]), group=str(entry["group"]), title=str(entry["title"]),

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
-from typing import Any, List, Optional
+from typing import Any, Callable, Iterator, List, Optional
 
 import typer
 
@@ -35,12 +36,12 @@ def check_command(
     import sys
 
     from toolkit.batch import Tally, check_paths, expand_paths, iter_check, write_json
-    from toolkit.cli.common import check_format_id, console, interruptible, print_json, require_some
+    from toolkit.cli.common import check_format_id, console, interruptible, messages, print_json, require_some
     from toolkit.formats import FormatError, format_for_year
     from toolkit.model import Report
     from toolkit.parallel import resolve_workers
 
-    err = console(stderr=True)
+    err = messages(stderr=True)
     check_format_id(format_id)
     if year is not None:
         try:
@@ -71,19 +72,9 @@ def check_command(
             typer.echo(json.dumps({"files": []}, ensure_ascii=False))
         usage("在给出的文件夹中没有找到可校验的文件（.xlsx .xlsm .xls .et .ods 等）")
 
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
-
     with interruptible():
         stdout = sys.stdout  # the JSON goes here, not through the progress bar's redirection
-        # redrawn as each file is done, by no thread of its own: the reading helper and the
-        # workers can then be forked from this process (toolkit.isolation, toolkit.parallel)
-        with Progress(TextColumn("校验"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.description}"),
-                      console=err, transient=True, disable=not err.is_terminal, auto_refresh=False) as bar:
-            task = bar.add_task("", total=None)
-
-            def progress(done: int, total: int, name: str) -> None:
-                bar.update(task, completed=done, total=total, description=Path(name).name[:30], refresh=True)
-
+        with _progress_bar(err) as progress:
             options = dict(prior=prior, roster=roster, year=year, format_id=format_id, workers=workers,
                            progress=progress, annotate=annotate)
             if summary is not None or archive is not None:
@@ -109,6 +100,26 @@ def check_command(
     if archive is not None:
         out.print(f"已记入档案：{archive}", markup=False)
     raise typer.Exit(0 if report.valid else 1)
+
+
+@contextlib.contextmanager
+def _progress_bar(err: Any) -> Iterator[Callable[[int, int, str], None] | None]:
+    """A progress bar on a terminal (redrawn as each file is done, by no thread of its own: the
+    reading helper and the workers can then be forked from this process, see toolkit.isolation
+    and toolkit.parallel); nothing elsewhere."""
+    if not err.is_terminal:
+        yield None
+        return
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+    with Progress(TextColumn("校验"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.description}"),
+                  console=err, transient=True, auto_refresh=False) as bar:
+        task = bar.add_task("", total=None)
+
+        def progress(done: int, total: int, name: str) -> None:
+            bar.update(task, completed=done, total=total, description=Path(name).name[:30], refresh=True)
+
+        yield progress
 
 
 SEVERITY_STYLE = {"error": "bold red", "warning": "yellow"}

@@ -146,6 +146,32 @@ def interruptible() -> Iterator[None]:
         raise typer.Exit(INTERRUPTED) from None
 
 
+class PlainConsole:
+    """Messages on a stream that is not a terminal (a file, a pipe, a log): each line as it is,
+    without loading rich (a script checking one file starts that much sooner)."""
+
+    is_terminal = False
+    width = 10_000
+
+    def __init__(self, stderr: bool = False):
+        self._stderr = stderr
+
+    def print(self, text: Any = "", *, markup: bool = False) -> None:
+        stream = sys.stderr if self._stderr else sys.stdout
+        stream.write(f"{text}\n")
+        stream.flush()
+
+
+def messages(stderr: bool = True) -> Any:
+    """Where a command's messages go: :func:`console` on a terminal, else a :class:`PlainConsole`."""
+    stream = sys.stderr if stderr else sys.stdout
+    try:
+        terminal = stream.isatty()
+    except (AttributeError, ValueError):
+        terminal = False
+    return console(stderr=stderr) if terminal else PlainConsole(stderr=stderr)
+
+
 def console(stderr: bool = False) -> Any:
     """A rich console: the terminal's, or (to a file or pipe) one that never wraps a line."""
     from rich.console import Console

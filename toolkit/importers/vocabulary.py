@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from functools import lru_cache
 
-import yaml
+from toolkit.formats import load_yaml
 
 from toolkit.formats import TEMPLATES_DIR
 
@@ -42,7 +42,7 @@ class ImportVocabulary:
 
 @lru_cache(maxsize=None)
 def vocabulary() -> ImportVocabulary:
-    data = yaml.safe_load((TEMPLATES_DIR / "importing.yaml").read_text(encoding="utf-8"))
+    data = load_yaml(TEMPLATES_DIR / "importing.yaml")
     return ImportVocabulary(
         title_patterns=tuple(re.compile(p) for p in data["title_patterns"]),
         year_patterns=tuple(re.compile(p) for p in data["year_patterns"]),

@@ -20,7 +20,7 @@ from jinja2 import ChoiceLoader, FileSystemLoader, StrictUndefined
 from jinja2.exceptions import SecurityError, TemplateNotFound, TemplateSyntaxError, UndefinedError
 from jinja2.sandbox import SandboxedEnvironment
 
-from toolkit.formats import TEMPLATES_DIR, Format, load_format
+from toolkit.formats import TEMPLATES_DIR, Format, load_format, load_yaml
 from toolkit.grid import CAPTION, COLUMN, CORNER, ROW, VALUE, Grid, table_grid
 from toolkit.model import ReportData, format_decimal
 
@@ -116,7 +116,7 @@ class TemplateSet:
 
 def _load_yaml(path: Path) -> dict[str, Any]:
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        data = load_yaml(path) or {}
     except (OSError, yaml.YAMLError) as exc:
         raise RenderError(f"无法读取模板设置文件 {path}：{exc}") from None
     if not isinstance(data, dict):

@@ -10,7 +10,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-import yaml
+from toolkit.formats import load_yaml
 
 from toolkit.archive import Archive
 from toolkit.files import atomic_path
@@ -32,7 +32,7 @@ class Figure:
 def history_figures() -> tuple[Figure, ...]:
     """The main figures of ``nianbao history``, from ``templates/history.yaml``."""
     path = TEMPLATES_DIR / "history.yaml"
-    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    data = load_yaml(path)
     out = []
     for group in data["groups"]:
         for fig in group["figures"]:

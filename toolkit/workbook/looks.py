@@ -12,7 +12,7 @@ import math
 import unicodedata
 from functools import lru_cache
 
-import yaml
+from toolkit.formats import load_yaml
 
 from toolkit.formats import TEMPLATES_DIR
 from toolkit.grid import COLUMN, CORNER, ROW, Grid
@@ -23,7 +23,7 @@ LINE_PT = 13.5  # height of one line of 10.5 pt 宋体
 @lru_cache(maxsize=None)
 def looks() -> dict:
     """The look of the toolkit's workbooks (templates/looks.yaml): fonts, colours, list widths."""
-    return yaml.safe_load((TEMPLATES_DIR / "looks.yaml").read_text(encoding="utf-8"))
+    return load_yaml(TEMPLATES_DIR / "looks.yaml")
 
 
 def colour(name: str, part: str = "fill") -> str:

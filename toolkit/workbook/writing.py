@@ -10,10 +10,9 @@ from decimal import Decimal
 from functools import lru_cache
 from typing import Any
 
-import yaml
 from xlsxwriter.worksheet import Worksheet
 
-from toolkit.formats import TEMPLATES_DIR, Format, Kind, RuleInstance
+from toolkit.formats import TEMPLATES_DIR, Format, Kind, RuleInstance, parse_yaml
 from toolkit.model import ReportData
 from toolkit.layout import (
     CellAddress,
@@ -51,7 +50,7 @@ def workbook_text() -> dict[str, Any]:
     text = (TEMPLATES_DIR / "workbook_text.yaml").read_text(encoding="utf-8")
     for severity, word in labels()["severity"].items():
         text = text.replace("{%s}" % severity, word)
-    return yaml.safe_load(text)
+    return parse_yaml(text)
 
 
 def defined_name_for_meta(key: str) -> str:
