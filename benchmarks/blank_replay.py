@@ -3,18 +3,12 @@ on plain xlsxwriter."""
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 
-ROOT = Path(__file__).resolve().parents[1]
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
 
 from benchmarks.corpus import FORMAT, YEAR
 from benchmarks.measure import timed_script
-
-# ---------------------------------------------------------------- blank ÷ xlsxwriter (issue 12)
 
 BLANK_VS_XLSXWRITER = 1.5  # issue 12: a blank costs ≤ 1.5 × xlsxwriter writing the same workbook directly
 

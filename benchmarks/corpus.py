@@ -8,21 +8,15 @@ import os
 import random
 import re
 import shutil
-import sys
 import zipfile
 from concurrent.futures import ProcessPoolExecutor
 from decimal import Decimal
 from pathlib import Path
 
 
-ROOT = Path(__file__).resolve().parents[1]
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
 
 YEAR = 2025
 FORMAT = "2021"
-
-# ---------------------------------------------------------------- the workbooks
 
 _FIRST = "蓼城东西南北石河桥湖山林田溪岭坪塘岗庄集店铺口关寨营堡湾滩洲坝沟峪泉水新安平和兴隆丰"
 _SECOND = "堤关湖桥港店集口镇铺坊岗庄湾寨村园营坝头岭沟冈埠垣驿渡亭台阁楼源泉溪川"

@@ -13,10 +13,6 @@ from pathlib import Path
 
 
 ROOT = Path(__file__).resolve().parents[1]
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
-
-# ---------------------------------------------------------------- running and measuring
 
 HEAVY_MODULES = ("openpyxl", "xlsxwriter", "matplotlib", "docx", "jinja2", "python_calamine", "lxml", "bs4",
                  "yaml", "defusedxml", "rich", "pydantic")

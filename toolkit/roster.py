@@ -17,10 +17,8 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from toolkit.formats import load_yaml
-
 from toolkit.checks.catalogue import FindingType
-from toolkit.formats import TEMPLATES_DIR
+from toolkit.formats import TEMPLATES_DIR, load_yaml
 from toolkit.labels import normalize_label
 from toolkit.model import ERROR, WARNING, Finding
 

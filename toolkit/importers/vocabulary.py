@@ -7,9 +7,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from functools import lru_cache
 
-from toolkit.formats import load_yaml
-
-from toolkit.formats import TEMPLATES_DIR
+from toolkit.formats import TEMPLATES_DIR, load_yaml
 
 
 @dataclass(frozen=True)

@@ -12,9 +12,7 @@ import math
 import unicodedata
 from functools import lru_cache
 
-from toolkit.formats import load_yaml
-
-from toolkit.formats import TEMPLATES_DIR
+from toolkit.formats import TEMPLATES_DIR, load_yaml
 from toolkit.grid import COLUMN, CORNER, ROW, Grid
 
 LINE_PT = 13.5  # height of one line of 10.5 pt 宋体
