@@ -532,6 +532,9 @@ bytes_case("dimension-claims-million-rows.xlsx", _sheet_change("表三", _claim_
 bytes_case("far-rows-without-refs.xlsx", _sheet_change("表三", lambda x: x.replace(b"</sheetData>", b"".join(
     b'<row spans="%d:%d"/>' % (i % 97 + 1, i % 89 + 100) for i in range(100_000))
     + b"<row>" + b"<c/>" * 16_000 + b'<c t="inlineStr"><is><t>x</t></is></c></row></sheetData>')))
+bytes_case("far-cell-after-sheetdata.xlsx", _sheet_change("表三", lambda x: x.replace(b"</worksheet>", (
+    b'<extLst><ext uri="{00000000-0000-0000-0000-00000000NB01}"><row r="1048576"><c r="XFD1048576"><f>A1</f>'
+    b"<v>1</v></c></row></ext></extLst></worksheet>"))))
 bytes_case("huge-merge.xlsx", _sheet_change("表三", lambda x: x.replace(
     b"<mergeCells", b'<mergeCells><mergeCell ref="A1:XFD1048576"/></mergeCells><mergeCells', 1)))
 bytes_case("many-merges.xlsx", _sheet_change("表三", lambda x: x.replace(

@@ -69,7 +69,7 @@ class _XlsxParts:
     defined_names: dict[str, str] = field(default_factory=dict)
     cell_less: set[str] = field(default_factory=set)  # chart and dialog sheets
     _xml_cache: dict[str, bytes] = field(default_factory=dict)
-    _whole_sheets: set[str] = field(default_factory=set)  # sheet parts found to end as a sheet ends
+    _cell_spans: dict[str, tuple[int, int]] = field(default_factory=dict)  # sheet part -> where its cells lie
 
     @classmethod
     def load(cls, zf: zipfile.ZipFile, path: Path, limits: Limits) -> "_XlsxParts":
@@ -118,9 +118,10 @@ class _XlsxParts:
     def _xml(self, name: str) -> bytes:
         if name not in self._xml_cache:
             data = _read_entry(self.zf, name, self.path, self.limits)
-            if b"<!DOCTYPE" in data or b"<!ENTITY" in data:
+            head = data[:4096]  # every XML part's prolog was read for a DTD by the container check
+            if b"<!DOCTYPE" in head or b"<!ENTITY" in head:
                 raise _fail("workbook-damaged", self.path, f"{part_label(name, self.zf)}含有不安全的XML内容（DTD或实体）")
-            if b"purl.oclc.org/ooxml/" in data[:4096]:  # Strict Open XML: the same elements, other names
+            if b"purl.oclc.org/ooxml/" in head:  # Strict Open XML: the same elements, other names
                 for strict, transitional in _STRICT:
                     data = data.replace(strict, transitional)
             self._xml_cache[name] = data
@@ -134,42 +135,51 @@ class _XlsxParts:
             data = self._xml(part)
         except KeyError:
             raise _fail("workbook-damaged", self.path, f"缺少工作表“{sheet}”的数据") from None
-        if part not in self._whole_sheets:
+        if part not in self._cell_spans:
             if not _complete_sheet(data):  # an engine would read a cut sheet silently, as far as it goes
                 raise _fail("workbook-damaged", self.path, f"工作表“{sheet}”的数据不完整")
-            self._whole_sheets.add(part)
+            self._cell_spans[part] = _cell_span(data)
         return data
+
+    def _sheet_cells(self, sheet: str) -> tuple[bytes, int, int] | None:
+        """A sheet's XML and the span of it that holds its cells (see :func:`_cell_span`)."""
+        data = self.sheet_xml(sheet)
+        if not data:
+            return None
+        start, end = self._cell_spans[self.sheet_parts[sheet]]
+        return data, start, end
 
     def extent(self, sheet: str) -> Pos:
         """The largest row and column holding a value in ``sheet``, as far as they pass 999 rows
         or column Z (a regex scan of its XML; smaller sheets give (0, 0)). Rows and cells
         without an ``r`` attribute follow the one before, as the engines place them. A sheet
         with more than ``max_cells`` cells is refused (``file-too-large``)."""
-        data = self.sheet_xml(sheet)
-        if not data:
+        found = self._sheet_cells(sheet)
+        if found is None:
             return (0, 0)
-        if len(data) // 4 <= self.limits.max_cells and _UNREFERENCED.search(data) is None \
-                and not _QUICK_BIG_CELL.search(data):
+        data, start, end = found
+        if (end - start) // 4 <= self.limits.max_cells and _UNREFERENCED.search(data, start, end) is None \
+                and not _QUICK_BIG_CELL.search(data, start, end):
             return (0, 0)  # every row and cell starts with its r, none far out, too short to hold too many
         n_cells = cells_ref = n_rows = rows_ref = 0
-        pos = 0
-        while pos < len(data):  # one scan, a slice at a time (no list of every match of a huge sheet)
-            end = data.find(b">", pos + 262144) + 1 or len(data)
-            for (tag, ref), n in collections.Counter(_CELL_OR_ROW.findall(data, pos, end)).items():
+        pos = start
+        while pos < end:  # one scan, a slice at a time (no list of every match of a huge sheet)
+            stop = min(data.find(b">", pos + 262144) + 1 or end, end)
+            for (tag, ref), n in collections.Counter(_CELL_OR_ROW.findall(data, pos, stop)).items():
                 if tag == b"c":
                     n_cells, cells_ref = n_cells + n, cells_ref + (n if ref else 0)
                 else:
                     n_rows, rows_ref = n_rows + n, rows_ref + (n if ref else 0)
-            pos = end
+            pos = stop
         if n_cells > self.limits.max_cells:
             raise _fail("file-too-large", self.path,
                         f"工作表“{sheet}”有{n_cells}个单元格（上限{self.limits.max_cells}）")
         if cells_ref < n_cells or rows_ref < n_rows:
-            return _sequential_extent(data)
-        if not _QUICK_BIG_CELL.search(data):
+            return _sequential_extent(data, start, end)
+        if not _QUICK_BIG_CELL.search(data, start, end):
             return (0, 0)
         max_row = max_col = 0
-        for col, row in _SCAN_BIG_CELL.findall(data):
+        for col, row in _SCAN_BIG_CELL.findall(data, start, end):
             max_row = max(max_row, int(row))
             max_col = max(max_col, col_number(col.decode()))
         return max_row, max_col
@@ -181,8 +191,9 @@ class _XlsxParts:
         docs, names = [], []
         items: dict[str, list[tuple[Pos | None, str | None, str | None, str]]] = {}
         for sheet, within in wanted.items():
-            data = self.sheet_xml(sheet)
-            cells = _formula_cells(data, within) if data else []
+            found = self._sheet_cells(sheet)
+            data = found[0] if found else b""
+            cells = _formula_cells(*found, within) if found else []
             if cells:
                 plain = _plain_formulas(data, cells, self.path)
                 if plain is not None:
@@ -226,11 +237,11 @@ class _XlsxParts:
 
     def errors(self, sheet: str, max_rows: int, max_cols: int) -> dict[Pos, str]:
         """Cells holding an Excel error value ("#DIV/0!"), which calamine reads as empty."""
-        data = self.sheet_xml(sheet)
-        if not data or b't="e"' not in data:
+        found = self._sheet_cells(sheet)
+        if found is None or found[0].find(b't="e"', found[1], found[2]) < 0:
             return {}
         out: dict[Pos, str] = {}
-        for m in _ERROR_CELL.finditer(data):
+        for m in _ERROR_CELL.finditer(*found):
             ref = _CELL_R.search(m.group(1))
             if ref:
                 pos = (int(ref.group(2)), col_number(ref.group(1).decode()))
@@ -279,11 +290,21 @@ def _complete_sheet(data: bytes) -> bool:
     return bool(_SHEET_END.match(tail, max(0, tail.rfind(b"<"))))
 
 
-def _sequential_extent(data: bytes) -> Pos:
+def _cell_span(data: bytes) -> tuple[int, int]:
+    """Where a sheet's cells can lie: from the first mention of ``sheetData`` to the end of the
+    last (the engines read cells only inside that element; the conditional formats and
+    validations after it are often most of the part). The whole part when it has none."""
+    start = data.find(b"sheetData")
+    if start < 0:
+        return 0, len(data)
+    return start, data.rfind(b"sheetData") + len(b"sheetData")
+
+
+def _sequential_extent(data: bytes, start: int, end: int) -> Pos:
     """:meth:`_XlsxParts.extent` for a sheet where some rows or cells have no ``r``: a row
     without one is the row after the last, a cell without one the column after the last."""
     row = col = max_row = max_col = 0
-    for m in _ROW_OR_CELL.finditer(data):
+    for m in _ROW_OR_CELL.finditer(data, start, end):
         ref = _R_ATTR.search(m.group(2))
         if m.group(1) == b"row":
             row = int(ref.group(2)) if ref and ref.group(2) else row + 1
@@ -319,24 +340,26 @@ _CELL_R = re.compile(rb'\sr="([A-Z]{1,3})([0-9]{1,7})"')
 _ERROR_CELL = re.compile(rb'<(?:\w+:)?c(\s[^<>]*?\st="e"[^<>]*)>\s*<(?:\w+:)?v>([^<]{1,20})</(?:\w+:)?v>')
 
 
-def _formula_cells(data: bytes, within: set[Pos] | None = None) -> list[tuple[Pos, bytes, bytes]]:
+def _formula_cells(data: bytes, start: int, end: int, within: set[Pos] | None = None
+                   ) -> list[tuple[Pos, bytes, bytes]]:
     """(position, ``r`` as written, the ``<f ..>..</f>`` element) of each cell of a sheet holding
     a formula (optionally only at positions ``within``, plus the masters of shared formulas), cut
     out of the XML text: read as they are (:func:`_plain_formulas`) or parsed (with defusedxml)
-    as one small document (:func:`_fragments_of`) instead of the whole sheet."""
+    as one small document (:func:`_fragments_of`) instead of the whole sheet. Only the span
+    ``start:end`` of ``data`` is searched."""
     try:
         _, prefix = _root_tag(data, b"worksheet")
     except ValueError:
         return []
-    if b"<" + prefix + b"f" not in data:
+    if data.find(b"<" + prefix + b"f", start, end) < 0:
         return []
     pattern, f_start = _formula_pattern(prefix)
     out: list[tuple[Pos, bytes, bytes]] = []
-    found = f_start.search(data)
+    found = f_start.search(data, start, end)
     while found is not None:  # from each <f back to its cell's start tag: what a scan of every cell matches
-        start = data.rfind(b"<", 0, found.start())
-        m = pattern.match(data, start) if start >= 0 else None
-        found = f_start.search(data, m.end() if m else found.end())
+        tag = data.rfind(b"<", 0, found.start())
+        m = pattern.match(data, tag) if tag >= 0 else None
+        found = f_start.search(data, m.end() if m else found.end(), end)
         if m is None:
             continue
         ref = _CELL_R.search(m.group(1))
