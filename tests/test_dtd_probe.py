@@ -31,3 +31,39 @@ def test_a_dtd_after_a_utf8_byte_order_mark_is_found(head):
                                      b'<?xml version="1.0" encoding="UTF-8"?>\r\n<styleSheet/>'])
 def test_a_plain_part_has_none(content):
     assert not declares(content)
+
+
+# ---------------------------------------------------------------- the toolkit's own parses
+
+from toolkit.workbook.source.safety import SourceError, _parse_xml  # noqa: E402
+
+
+def parse(data: bytes):
+    return _parse_xml(data, Path("t.xlsx"), "docProps/custom.xml")
+
+
+@pytest.mark.parametrize("data", [
+    DTD,
+    b'<?xml version="1.0"?><!DOCTYPE r [<!ENTITY x SYSTEM "file:///etc/passwd">]><r>&x;</r>',
+    ('<?xml version="1.0" encoding="UTF-16"?><!DOCTYPE x [<!ENTITY a "b">]><x>&a;</x>').encode("utf-16"),
+    ('<!DOCTYPE x [<!ENTITY a "b">]><x>&a;</x>').encode("utf-16-le"),
+])
+def test_a_declaration_is_refused_in_any_encoding(data):
+    with pytest.raises(SourceError) as exc:
+        parse(data)
+    assert "不安全" in str(exc.value)
+
+
+@pytest.mark.parametrize("data", [b'<x a="&lt;1&amp;"><y>&#x4E2D;&quot;</y><!-- note --></x>',
+                                  b'<x a="&lt;1&amp;"><y>&#x4E2D;&quot;</y></x>',
+                                  '<x a="&lt;1&amp;"><y>&#x4E2D;&quot;</y></x>'.encode("utf-16")])
+def test_plain_documents_read_alike_by_either_parser(data):
+    root = parse(data)
+    assert (root.tag, root.get("a"), root.find("y").text) == ("x", "<1&", '中"')
+
+
+@pytest.mark.parametrize("data", [b"<x>&undefined;</x>", b"<x><y></x>", b"<x/>\0"])
+def test_a_broken_document_is_damaged(data):
+    with pytest.raises(SourceError) as exc:
+        parse(data)
+    assert "损坏" in str(exc.value)

@@ -50,7 +50,7 @@ from toolkit.workbook.locate import (
     norm,
     where,
 )
-from toolkit.workbook.source import DEFAULT_LIMITS, Limits, SourceError, WorkbookSource, open_source
+from toolkit.workbook.source import DEFAULT_LIMITS, Limits, SourceError, WorkbookSource, open_source, quiet_engine
 from toolkit.workbook.values import parse_value, typed_text, vocabulary
 
 
@@ -61,7 +61,12 @@ def read_workbook(path: str | Path, *, format_id: str | None = None, year: int |
                   expect_unit: str | None = None, engine: str = "auto",
                   limits: Limits = DEFAULT_LIMITS) -> ReadResult:
     """Read a workbook file (the reader of :data:`WORKBOOK_SUFFIXES` in :mod:`toolkit.readers`)."""
-    path = Path(path)
+    with quiet_engine():  # one redirection of standard error for the engine's many calls
+        return _read_workbook(Path(path), format_id, year, expect_unit, engine, limits)
+
+
+def _read_workbook(path: Path, format_id: str | None, year: int | None, expect_unit: str | None, engine: str,
+                   limits: Limits) -> ReadResult:
     try:
         source = open_source(path, engine=engine, limits=limits)
     except SourceError as exc:

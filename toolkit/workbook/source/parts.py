@@ -26,6 +26,11 @@ _SMALL = 4 * 1024 * 1024  # relationship and content-type parts read to find the
 
 
 def _small_part(zf: zipfile.ZipFile, name: str) -> bytes:
+    from toolkit.workbook.source.safety import _whole_entry
+
+    whole = _whole_entry(zf, name, _SMALL)
+    if whole is not None:
+        return whole
     try:
         with zf.open(name) as fh:
             return fh.read(_SMALL)

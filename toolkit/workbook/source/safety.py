@@ -368,15 +368,16 @@ def _read_entry(zf: zipfile.ZipFile, name: str, path: Path, limits: Limits) -> b
     return data
 
 
-def _whole_entry(zf: zipfile.ZipFile, name: str, limits: Limits) -> bytes | None:
+def _whole_entry(zf: zipfile.ZipFile, name: str, limits: Limits | int) -> bytes | None:
     """An entry decompressed in one step straight from the package when it is whole and sound:
-    its local header matches, its size within ``max_entry_bytes`` is the declared one and so is
-    its CRC. None otherwise (then ``zipfile`` reads it and raises what it finds)."""
+    its local header matches, its size within ``max_entry_bytes`` (or the size given) is the
+    declared one and so is its CRC. None otherwise (then ``zipfile`` reads it and raises what it
+    finds)."""
     try:
         info = zf.getinfo(name)
     except KeyError:
         return None
-    if info.file_size > limits.max_entry_bytes:
+    if info.file_size > (limits if isinstance(limits, int) else limits.max_entry_bytes):
         return None
     raw = _raw_entry(zf, info, info.compress_size)
     if raw is None or len(raw) != info.compress_size:
@@ -399,6 +400,17 @@ def _whole_entry(zf: zipfile.ZipFile, name: str, limits: Limits) -> bytes | None
 
 
 def _parse_xml(data: bytes, path: Path, part: str):
+    """An XML document parsed as an element tree: by defusedxml (DTDs, entities and external
+    references forbidden) when its text could declare anything, else by the standard parser. A
+    document with neither ``<!`` nor a NUL byte in it cannot (a NUL is in every UTF-16 text, and
+    the parser takes no other encoding in which ``<`` and ``!`` are not those bytes)."""
+    if b"<!" not in data and b"\0" not in data:
+        import xml.etree.ElementTree as ET
+
+        try:
+            return ET.fromstring(data)
+        except Exception:  # ParseError and expat errors
+            raise _fail("workbook-damaged", path, f"{part_label(part)}的XML内容损坏") from None
     import defusedxml.ElementTree as DET
     from defusedxml import DefusedXmlException
 
