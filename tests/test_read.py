@@ -814,3 +814,22 @@ def test_binary_engine_crash_or_hang_is_one_finding(tmp_path, monkeypatch):
     result = read_report(fake)  # a fresh helper: calamine itself finds no usable sheet in it
     assert codes(result) in (["workbook-damaged"], ["format-unknown"])
     assert isolation._Helper._proc.poll() is None  # and stays up for the next file
+
+
+def test_the_engine_reads_the_sheets_inflated_once_stored_as_they_are(tmp_path):
+    """What calamine is given: the same entries, byte for byte, the inflated parts stored."""
+    from toolkit.workbook.source.xlsx_parts import UNPACK_SHEET_BYTES, _XlsxParts
+
+    path, _ = filled(tmp_path, load_format("2021"))
+    data = path.read_bytes()
+    original = zipfile.ZipFile(io.BytesIO(data))
+    parts = _XlsxParts.load(original, path, Limits())
+    package = zipfile.ZipFile(io.BytesIO(parts.engine_package(data)))
+    assert package.namelist() == original.namelist()
+    assert package.testzip() is None
+    for info in original.infolist():
+        assert package.read(info.filename) == original.read(info.filename)
+    stored = {i.filename for i in package.infolist() if i.compress_type == zipfile.ZIP_STORED}
+    assert {"xl/workbook.xml", *parts.sheet_parts.values()} <= stored
+    assert all(original.getinfo(p).file_size <= UNPACK_SHEET_BYTES for p in parts.sheet_parts.values())
+    assert "xl/sharedStrings.xml" not in stored

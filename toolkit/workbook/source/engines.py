@@ -29,7 +29,8 @@ class CalamineSource(WorkbookSource):
 
         try:
             with quiet_engine():
-                self._wb = pc.CalamineWorkbook.from_filelike(io.BytesIO(data))
+                package = data if self._parts is None else self._parts.engine_package(data)
+                self._wb = pc.CalamineWorkbook.from_filelike(io.BytesIO(package))
         except pc.PasswordError:
             raise _fail("workbook-encrypted", path) from None
         except BaseException as exc:  # several error types for broken containers, or a Rust panic

@@ -125,11 +125,21 @@ def canonical_package(zf: zipfile.ZipFile, data: bytes) -> bytes | None:
     return _copy(zf, data, renames, changes)
 
 
-def _copy(zf: zipfile.ZipFile, data: bytes, renames: dict[str, str], changes: dict[str, bytes]) -> bytes:
-    """The package with entries renamed and some replaced; the others' compressed data copied
-    byte for byte (nothing decompressed, so a copy costs what the file holds)."""
+def unpacked_package(zf: zipfile.ZipFile, data: bytes, contents: dict[str, bytes]) -> bytes:
+    """The package with the entries of ``contents`` (each exactly its entry's bytes, CRC checked)
+    stored uncompressed and the others copied as they are: what an engine reads without
+    inflating again what was inflated already."""
+    return _copy(zf, data, {}, {}, contents)
+
+
+def _copy(zf: zipfile.ZipFile, data: bytes, renames: dict[str, str], changes: dict[str, bytes],
+          stored: dict[str, bytes] | None = None) -> bytes:
+    """The package with entries renamed and some replaced (``changes``, compressed again) or
+    stored uncompressed (``stored``, their entries' own bytes); the others' compressed data
+    copied byte for byte (nothing decompressed, so a copy costs what the file holds)."""
     out = io.BytesIO()
     central = []
+    stored = stored or {}
     for info in zf.infolist():
         name = renames.get(info.filename, info.filename).encode("utf-8")
         if info.filename in changes:
@@ -137,6 +147,9 @@ def _copy(zf: zipfile.ZipFile, data: bytes, renames: dict[str, str], changes: di
             packed = zlib.compressobj(6, zlib.DEFLATED, -15)
             body = packed.compress(content) + packed.flush()
             method, crc, size = zipfile.ZIP_DEFLATED, zlib.crc32(content), len(content)
+        elif info.filename in stored:
+            body = stored[info.filename]
+            method, crc, size = zipfile.ZIP_STORED, info.CRC, len(body)
         else:
             start = info.header_offset
             n_name, n_extra = struct.unpack_from("<HH", data, start + 26)

@@ -14,7 +14,8 @@ from functools import lru_cache
 from pathlib import Path
 
 from toolkit.a1 import Pos, col_letters, col_number, parse_ref
-from toolkit.workbook.source.safety import Limits, _fail, _parse_xml, _read_entry, part_label
+from toolkit.workbook.source.parts import unpacked_package
+from toolkit.workbook.source.safety import Limits, SourceError, _fail, _parse_xml, _read_entry, part_label
 
 NS_MAIN = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
 NS_REL = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
@@ -53,6 +54,8 @@ def shift_formula(formula: str, drow: int, dcol: int) -> str:
 
 
 _CELL_LESS_SHEETS = ("chartsheet", "dialogsheet")
+UNPACK_SHEET_BYTES = 1 << 20  # see _XlsxParts.engine_package
+UNPACK_TOTAL_BYTES = 8 << 20
 _STRICT = ((b"http://purl.oclc.org/ooxml/spreadsheetml/main", NS_MAIN.encode()),
            (b"http://purl.oclc.org/ooxml/officeDocument/relationships", NS_REL.encode()))
 
@@ -70,6 +73,7 @@ class _XlsxParts:
     cell_less: set[str] = field(default_factory=set)  # chart and dialog sheets
     _xml_cache: dict[str, bytes] = field(default_factory=dict)
     _cell_spans: dict[str, tuple[int, int]] = field(default_factory=dict)  # sheet part -> where its cells lie
+    _rewritten: set[str] = field(default_factory=set)  # parts whose cached text differs from the entry's bytes
 
     @classmethod
     def load(cls, zf: zipfile.ZipFile, path: Path, limits: Limits) -> "_XlsxParts":
@@ -124,8 +128,28 @@ class _XlsxParts:
             if b"purl.oclc.org/ooxml/" in head:  # Strict Open XML: the same elements, other names
                 for strict, transitional in _STRICT:
                     data = data.replace(strict, transitional)
+                self._rewritten.add(name)
             self._xml_cache[name] = data
         return self._xml_cache[name]
+
+    def engine_package(self, data: bytes) -> bytes:
+        """The package (``data``, the bytes of :attr:`zf`) as the engine is to read it: the parts
+        inflated here — the workbook part, its relationships and, inflated now, every sheet part
+        of at most :data:`UNPACK_SHEET_BYTES` (:data:`UNPACK_TOTAL_BYTES` in all) — stored
+        uncompressed, so that the engine does not inflate them again. A sheet part that does not
+        inflate soundly is left as it is; its problem is found when its cells are read."""
+        room = UNPACK_TOTAL_BYTES
+        for part in self.sheet_parts.values():
+            info = self.zf.NameToInfo.get(part)
+            if info is None or part in self._xml_cache or info.file_size > min(UNPACK_SHEET_BYTES, room):
+                continue
+            try:
+                self._xml(part)
+            except (SourceError, KeyError):
+                continue
+            room -= info.file_size
+        return unpacked_package(self.zf, data, {name: text for name, text in self._xml_cache.items()
+                                                if name not in self._rewritten})
 
     def sheet_xml(self, sheet: str) -> bytes | None:
         part = self.sheet_parts.get(sheet)
