@@ -21,6 +21,8 @@ def _config() -> dict[str, Any]:
     data = load_yaml(TEMPLATES_DIR / "identity.yaml")
     data["file_name_noise"] = sorted((normalize_label(w) for w in data["file_name_noise"]), key=len, reverse=True)
     data["unit_suffixes"] = sorted((normalize_label(w) for w in data["unit_suffixes"]), key=len, reverse=True)
+    data["name_endings"] = tuple(normalize_label(e) for e in data["name_endings"])
+    data["file_name_year_words"] = re.compile(data["file_name_year"] + "年?度?")
     return data
 
 
@@ -59,7 +61,7 @@ def match_unit(name: str, candidates: dict[str, Any]) -> Any | None:
 def without_file_name_noise(text: str) -> str:
     """``text`` with years and the words people put in file names (年度报告, 副本 …) blanked out."""
     cfg = _config()
-    text = re.sub(cfg["file_name_year"] + "年?度?", " ", normalize_label(text))
+    text = cfg["file_name_year_words"].sub(" ", normalize_label(text))
     for word in cfg["file_name_noise"]:
         text = text.replace(word, " ")
     return text
@@ -78,7 +80,7 @@ def roster_units_in_name(file_name: str, roster: Iterable[str]) -> list[str]:
 def unit_in_file_name(file_name: str) -> str | None:
     """Without a roster: the part of a file name that looks like a unit name, if any."""
     runs = re.findall(r"[\u3400-\u9fff]+", without_file_name_noise(Path(file_name).stem))
-    endings = tuple(normalize_label(e) for e in _config()["name_endings"])
+    endings = _config()["name_endings"]
     candidates = [r for r in runs if len(r) >= 2 and r.endswith(endings)]
     return max(candidates, key=len) if candidates else None
 

@@ -22,8 +22,9 @@ from toolkit.workbook.values import vocabulary
 def filled_count(fmt: Format, data: ReportData) -> tuple[int, int, int]:
     """(input cells of the format, those found in the file, those holding anything)."""
     inputs = fmt.input_cells
-    found = [c.id for c in inputs if c.id in data.raw]
-    filled = sum(1 for cid in found if str(data.raw[cid] if data.raw[cid] is not None else "").strip())
+    raw = data.raw
+    found = [raw[c.id] for c in inputs if c.id in raw]
+    filled = sum(1 for value in found if value is not None and str(value).strip())
     return len(inputs), len(found), filled
 
 

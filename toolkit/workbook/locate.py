@@ -162,7 +162,7 @@ class SheetIndex:
         self.name = name
         self.cells = cells
         self._index: dict[str, list[Pos]] | None = None
-        self.max_row = max((r for r, _ in cells), default=0)
+        self.max_row = max(cells, default=(0, 0))[0]  # positions order by row first
 
     @property
     def index(self) -> dict[str, list[Pos]]:

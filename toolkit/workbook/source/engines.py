@@ -80,12 +80,14 @@ class CalamineSource(WorkbookSource):
         width = max(0, max_cols - c0)
         for i, row in enumerate(rows, r0 + 1):
             for j, value in enumerate(row[:width], c0 + 1):
-                if value == "":
+                if type(value) is str:
+                    if value:
+                        out[(i, j)] = value
                     continue
                 if type(value) is float:
                     if value.is_integer() and abs(value) < 2**53:
                         value = int(value)
-                elif type(value) is not str:
+                else:
                     value = _clean(value)
                     if value is None:
                         continue

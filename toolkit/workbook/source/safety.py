@@ -267,8 +267,13 @@ def _raw_entry(zf: zipfile.ZipFile, info: zipfile.ZipInfo, size: int) -> bytes |
         if len(header) < 30 or header[:4] != b"PK\x03\x04":
             return None
         name_len, extra_len = struct.unpack_from("<HH", header, 26)
-        encoding = "utf-8" if info.flag_bits & 0x800 else (getattr(zf, "metadata_encoding", None) or "cp437")
-        if header[30:30 + name_len].decode(encoding) != info.orig_filename:
+        name = header[30:30 + name_len]
+        if name.isascii():  # the same text in every encoding a zip names its entries in
+            text = name.decode("ascii")
+        else:
+            encoding = "utf-8" if info.flag_bits & 0x800 else (getattr(zf, "metadata_encoding", None) or "cp437")
+            text = name.decode(encoding)
+        if text != info.orig_filename:
             return None
         fp.seek(info.header_offset + 30 + name_len + extra_len)
         return fp.read(min(size, info.compress_size))

@@ -182,7 +182,7 @@ class _XlsxParts:
         if found is None:
             return (0, 0)
         data, start, end = found
-        if (end - start) // 4 <= self.limits.max_cells and _UNREFERENCED.search(data, start, end) is None \
+        if (end - start) // 4 <= self.limits.max_cells and _all_referenced(data, start, end) \
                 and not _QUICK_BIG_CELL.search(data, start, end):
             return (0, 0)  # every row and cell starts with its r, none far out, too short to hold too many
         n_cells = cells_ref = n_rows = rows_ref = 0
@@ -314,6 +314,15 @@ def _complete_sheet(data: bytes) -> bool:
     return bool(_SHEET_END.match(tail, max(0, tail.rfind(b"<"))))
 
 
+def _all_referenced(data: bytes, start: int, end: int) -> bool:
+    """Whether every row and cell start tag in ``data[start:end]`` is unprefixed with ``r`` as
+    its first attribute (no match of :data:`_UNREFERENCED`), told by counting; False may also
+    mean only that something else there looks like one (then the regex scan decides)."""
+    return (data.count(b"<c", start, end) == data.count(b'<c r="', start, end)
+            and data.count(b"<row", start, end) == data.count(b'<row r="', start, end)
+            and data.find(b":c", start, end) < 0 and data.find(b":row", start, end) < 0)
+
+
 def _cell_span(data: bytes) -> tuple[int, int]:
     """Where a sheet's cells can lie: from the first mention of ``sheetData`` to the end of the
     last (the engines read cells only inside that element; the conditional formats and
@@ -410,10 +419,15 @@ def _fragments_of(data: bytes, cells: list[tuple[Pos, bytes, bytes]]) -> list[by
 
 
 _PLAIN_F = re.compile(rb'<f((?:[ \t\r\n]+[A-Za-z0-9]+="[^"<>&\t\r\n]*")*)[ \t\r\n]*'
-                      rb'(?:/>|>((?:[^<&\r]|&(?:lt|gt|amp|quot|apos);)*)</f>)')
+                      rb'(?:/>|>([^<&\r]*(?:&(?:lt|gt|amp|quot|apos);[^<&\r]*)*)</f>)')
 _F_ATTR = re.compile(rb'[ \t\r\n]+([A-Za-z0-9]+)="([^"]*)"')
 _F_ATTRS = frozenset((b"t", b"ref", b"si", b"ca", b"aca", b"bx", b"dt2D", b"dtr", b"del1", b"del2", b"r1", b"r2"))
-_NOT_XML_TEXT = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]|]]>")
+_NOT_XML_CHAR = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+
+
+def _not_xml_text(text: str) -> bool:
+    """Whether ``text`` holds a character XML forbids, or "]]>"."""
+    return "]]>" in text or _NOT_XML_CHAR.search(text) is not None
 _MAIN_XMLNS = b'xmlns="' + NS_MAIN.encode() + b'"'
 
 
@@ -441,7 +455,7 @@ def _plain_formulas(data: bytes, cells: list[tuple[Pos, bytes, bytes]], path: Pa
             text = f.decode("utf-8")
         except UnicodeDecodeError:
             return None
-        if _NOT_XML_TEXT.search(text):
+        if _not_xml_text(text):
             return None
         t = si = None
         if m.group(1):
@@ -468,7 +482,7 @@ def _plain_root(start: bytes) -> bool:
     if m is None:
         return False
     try:
-        if _NOT_XML_TEXT.search(start.decode("utf-8")):
+        if _not_xml_text(start.decode("utf-8")):
             return False
     except UnicodeDecodeError:
         return False
