@@ -18,6 +18,7 @@ def col_number(letters: str) -> int:
     return n
 
 
+@lru_cache(maxsize=20000)
 def col_letters(col: int) -> str:
     """1-based column number to letters: 1 -> A, 27 -> AA."""
     letters = ""

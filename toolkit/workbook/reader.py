@@ -391,23 +391,24 @@ def _read_tables(ctx: _Context, fmt: Format, located: dict[str, Located | None],
             continue
         _table_findings(fmt, table, loc, findings)
         cells = ctx.sheet(loc.sheet).cells
-        sheet_f = sheet_formulas.get(loc.sheet)
+        sheet_f = sheet_formulas.get(loc.sheet) or {}
+        sheet, places, values, raws, sources = loc.sheet, loc.cells, data.values, data.raw, data.cells
         for cell in table.cells:
-            pos = loc.cells.get(cell.id)
+            pos = places.get(cell.id)
             if pos is None:
-                data.values[cell.id] = None
+                values[cell.id] = None
                 continue
             ref = a1(*pos)
-            data.cells[cell.id] = CellSource(loc.sheet, ref)
+            sources[cell.id] = CellSource(sheet, ref)
             raw = cells.get(pos)
-            if sheet_f and pos in sheet_f:
+            if pos in sheet_f:
                 formulas[cell.id] = sheet_f[pos]
             parsed = parse_value(raw, cell.kind)
             if cell.is_total and parsed.issue == "value-blank":  # the checks recompute totals
-                data.values[cell.id] = data.raw[cell.id] = None
+                values[cell.id] = raws[cell.id] = None
                 continue
-            data.values[cell.id] = parsed.value
-            data.raw[cell.id] = None if raw is None else parsed.typed
+            values[cell.id] = parsed.value
+            raws[cell.id] = None if raw is None else parsed.typed
             if parsed.issue:
                 row_label, col_label = cell_labels(fmt, cell.id)
                 findings.append(_make(

@@ -89,10 +89,9 @@ class _XlsxParts:
         try:
             # one defused parse of the pieces needed: sheets, the toolkit's workbook-level names
             # (not the per-cell NB_C_...), and the workbook's relationships
-            doc = b"<nianbao>" + _wrap(workbook, b"workbook", _fragments(workbook, [
-                rb"<(?:\w+:)?sheet\s[^<>]*>",
-                rb'<(?:\w+:)?definedName(?:\s+(?!name=)[\w:]+="[^"<]*")*\s+name="' + re.escape(prefix)
-                + rb'(?!C_)[^"<]*"[^<>]*>[^<]*</(?:\w+:)?definedName>']))
+            names = _DEFINED_NAME % re.escape(prefix)
+            doc = b"<nianbao>" + _wrap(workbook, b"workbook", _fragments(workbook, [rb"<(?:\w+:)?sheet\s[^<>]*>"], anchor=rb"sheet\s")
+                                       + _fragments(workbook, [names], anchor=b'name="' + prefix + b"(?!C_)"))
             if rels_xml:
                 doc += _wrap(rels_xml, b"Relationships", _fragments(rels_xml, [rb"<(?:\w+:)?Relationship\s[^<>]*>"]))
             doc += b"</nianbao>"
@@ -524,11 +523,24 @@ def _formula_pattern(prefix: bytes) -> tuple[re.Pattern, re.Pattern]:
             re.compile(rb"<" + p + rb"f\b"))
 
 
-def _fragments(data: bytes, patterns: list[bytes]) -> list[bytes]:
-    """Elements cut out of XML text by ``patterns``; empty start tags are closed (``<x a="1"/>``)."""
+_DEFINED_NAME = (rb'<(?:\w+:)?definedName(?:\s+(?!name=)[\w:]+="[^"<]*")*\s+name="%s(?!C_)[^"<]*"[^<>]*>[^<]*'
+                 rb'</(?:\w+:)?definedName>')  # a workbook-level name with a prefix (%s), not a cell's (C_)
+
+
+def _fragments(data: bytes, patterns: list[bytes], anchor: bytes | None = None) -> list[bytes]:
+    """Elements cut out of XML text by ``patterns``; empty start tags are closed (``<x a="1"/>``).
+    With ``anchor`` (a regex every match holds, no "<" before it in the match) the patterns are
+    tried only from the "<" before each place it is found: a quick search of a literal instead
+    of a try at every "<"."""
     out = []
     for pattern in patterns:
-        for m in re.finditer(pattern, data):
+        if anchor is None:
+            found = re.finditer(pattern, data)
+        else:
+            compiled = re.compile(pattern)
+            starts = dict.fromkeys(data.rfind(b"<", 0, hit.start()) for hit in re.finditer(anchor, data))
+            found = (m for m in (compiled.match(data, start) for start in starts if start >= 0) if m)
+        for m in found:
             fragment = m.group(0)
             if not fragment.endswith(b"/>") and b"</" not in fragment:
                 fragment = fragment[:-1] + b"/>"
