@@ -2,7 +2,8 @@
 
 Every file is derived from one clean standard workbook written by the toolkit (or from nothing):
 no opaque binaries are committed. What each file must give is in ``manifest.json`` beside this
-script (the finding codes, whether data is read, whether the values are the clean ones).
+script (the finding codes, those that must not be given, whether data is read, whether the
+values are the clean ones).
 
     python tests/hostile/make_corpus.py OUT_DIR      # writes the files and a copy of the manifest
 

@@ -358,7 +358,7 @@ def _measured_size(zf: zipfile.ZipFile, info: zipfile.ZipInfo, path: Path, limit
 
 
 def _read_entry(zf: zipfile.ZipFile, name: str, path: Path, limits: Limits) -> bytes:
-    data = _whole_entry(zf, name, limits)
+    data = _whole_entry(zf, name, limits.max_entry_bytes)
     if data is not None:
         return data
     try:
@@ -373,16 +373,15 @@ def _read_entry(zf: zipfile.ZipFile, name: str, path: Path, limits: Limits) -> b
     return data
 
 
-def _whole_entry(zf: zipfile.ZipFile, name: str, limits: Limits | int) -> bytes | None:
+def _whole_entry(zf: zipfile.ZipFile, name: str, max_bytes: int) -> bytes | None:
     """An entry decompressed in one step straight from the package when it is whole and sound:
-    its local header matches, its size within ``max_entry_bytes`` (or the size given) is the
-    declared one and so is its CRC. None otherwise (then ``zipfile`` reads it and raises what it
-    finds)."""
+    its local header matches, its size within ``max_bytes`` is the declared one and so is its
+    CRC. None otherwise (then ``zipfile`` reads it and raises what it finds)."""
     try:
         info = zf.getinfo(name)
     except KeyError:
         return None
-    if info.file_size > (limits if isinstance(limits, int) else limits.max_entry_bytes):
+    if info.file_size > max_bytes:
         return None
     raw = _raw_entry(zf, info, info.compress_size)
     if raw is None or len(raw) != info.compress_size:

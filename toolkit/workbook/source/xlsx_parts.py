@@ -12,6 +12,7 @@ import zipfile
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
+from typing import Iterable, Iterator
 
 from toolkit.a1 import Pos, col_letters, col_number, parse_ref
 from toolkit.workbook.source.parts import unpacked_package
@@ -89,11 +90,11 @@ class _XlsxParts:
         try:
             # one defused parse of the pieces needed: sheets, the toolkit's workbook-level names
             # (not the per-cell NB_C_...), and the workbook's relationships
-            names = _DEFINED_NAME % re.escape(prefix)
-            doc = b"<nianbao>" + _wrap(workbook, b"workbook", _fragments(workbook, [rb"<(?:\w+:)?sheet\s[^<>]*>"], anchor=rb"sheet\s")
-                                       + _fragments(workbook, [names], anchor=b'name="' + prefix + b"(?!C_)"))
+            sheets = _anchored(workbook, _SHEET_ANCHOR, _SHEET_TAG)
+            names = _anchored(workbook, *_name_patterns(prefix))
+            doc = b"<nianbao>" + _wrap(workbook, b"workbook", _fragments(sheets) + _fragments(names))
             if rels_xml:
-                doc += _wrap(rels_xml, b"Relationships", _fragments(rels_xml, [rb"<(?:\w+:)?Relationship\s[^<>]*>"]))
+                doc += _wrap(rels_xml, b"Relationships", _fragments(_RELATIONSHIP.finditer(rels_xml)))
             doc += b"</nianbao>"
         except ValueError:
             raise _fail("workbook-damaged", path, "工作簿目录的XML内容损坏") from None
@@ -139,14 +140,13 @@ class _XlsxParts:
         inflate soundly is left as it is; its problem is found when its cells are read."""
         room = UNPACK_TOTAL_BYTES
         for part in self.sheet_parts.values():
-            info = self.zf.NameToInfo.get(part)
-            if info is None or part in self._xml_cache or info.file_size > min(UNPACK_SHEET_BYTES, room):
-                continue
             try:
+                if part in self._xml_cache or self.zf.getinfo(part).file_size > min(UNPACK_SHEET_BYTES, room):
+                    continue
                 self._xml(part)
             except (SourceError, KeyError):
                 continue
-            room -= info.file_size
+            room -= len(self._xml_cache[part])
         return unpacked_package(self.zf, data, {name: text for name, text in self._xml_cache.items()
                                                 if name not in self._rewritten})
 
@@ -387,13 +387,7 @@ def _formula_cells(data: bytes, start: int, end: int, within: set[Pos] | None = 
         return []
     pattern, f_start = _formula_pattern(prefix)
     out: list[tuple[Pos, bytes, bytes]] = []
-    found = f_start.search(data, start, end)
-    while found is not None:  # from each <f back to its cell's start tag: what a scan of every cell matches
-        tag = data.rfind(b"<", 0, found.start())
-        m = pattern.match(data, tag) if tag >= 0 else None
-        found = f_start.search(data, m.end() if m else found.end(), end)
-        if m is None:
-            continue
+    for m in _anchored(data, f_start, pattern, start, end):  # each <f back to its cell's start tag
         ref = _CELL_R.search(m.group(1))
         if ref is None:
             continue
@@ -424,10 +418,12 @@ _F_ATTRS = frozenset((b"t", b"ref", b"si", b"ca", b"aca", b"bx", b"dt2D", b"dtr"
 _NOT_XML_CHAR = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 
 
+_MAIN_XMLNS = b'xmlns="' + NS_MAIN.encode() + b'"'
+
+
 def _not_xml_text(text: str) -> bool:
     """Whether ``text`` holds a character XML forbids, or "]]>"."""
     return "]]>" in text or _NOT_XML_CHAR.search(text) is not None
-_MAIN_XMLNS = b'xmlns="' + NS_MAIN.encode() + b'"'
 
 
 def _plain_formulas(data: bytes, cells: list[tuple[Pos, bytes, bytes]], path: Path
@@ -523,24 +519,43 @@ def _formula_pattern(prefix: bytes) -> tuple[re.Pattern, re.Pattern]:
             re.compile(rb"<" + p + rb"f\b"))
 
 
+_SHEET_TAG = re.compile(rb"<(?:\w+:)?sheet\s[^<>]*>")
+_SHEET_ANCHOR = re.compile(rb"sheet\s")
+_RELATIONSHIP = re.compile(rb"<(?:\w+:)?Relationship\s[^<>]*>")
+
+
+@lru_cache(maxsize=4)
+def _name_patterns(prefix: bytes) -> tuple[re.Pattern, re.Pattern]:
+    """(anchor, element) of a workbook-level defined name with the toolkit's prefix."""
+    return re.compile(b'name="' + re.escape(prefix) + b"(?!C_)"), re.compile(_DEFINED_NAME % re.escape(prefix))
+
+
 _DEFINED_NAME = (rb'<(?:\w+:)?definedName(?:\s+(?!name=)[\w:]+="[^"<]*")*\s+name="%s(?!C_)[^"<]*"[^<>]*>[^<]*'
                  rb'</(?:\w+:)?definedName>')  # a workbook-level name with a prefix (%s), not a cell's (C_)
 
 
-def _fragments(data: bytes, patterns: list[bytes], anchor: bytes | None = None) -> list[bytes]:
-    """Elements cut out of XML text by ``patterns``; empty start tags are closed (``<x a="1"/>``).
-    With ``anchor`` (a regex every match holds, no "<" before it in the match) the patterns are
-    tried only from the "<" before each place it is found: a quick search of a literal instead
-    of a try at every "<"."""
+def _anchored(data: bytes, anchor: re.Pattern, pattern: re.Pattern, start: int = 0, end: int | None = None
+              ) -> Iterator[re.Match]:
+    """The matches of ``pattern`` that hold a match of ``anchor`` with no "<" before it, in order:
+    ``pattern`` is tried only from the "<" before each anchor found in ``data[start:end]`` (a
+    quick search of a literal instead of a try at every "<"), each place once."""
+    end = len(data) if end is None else end
+    tried = -1
+    for hit in anchor.finditer(data, start, end):
+        tag = data.rfind(b"<", 0, hit.start())
+        if tag <= tried:
+            continue
+        tried = tag
+        m = pattern.match(data, tag)
+        if m is not None:
+            yield m
+
+
+def _fragments(matches: Iterable[re.Match]) -> list[bytes]:
+    """Elements cut out of XML text (the matches of a pattern); empty start tags are closed
+    (``<x a="1"/>``)."""
     out = []
-    for pattern in patterns:
-        if anchor is None:
-            found = re.finditer(pattern, data)
-        else:
-            compiled = re.compile(pattern)
-            starts = dict.fromkeys(data.rfind(b"<", 0, hit.start()) for hit in re.finditer(anchor, data))
-            found = (m for m in (compiled.match(data, start) for start in starts if start >= 0) if m)
-        for m in found:
+    for m in matches:
             fragment = m.group(0)
             if not fragment.endswith(b"/>") and b"</" not in fragment:
                 fragment = fragment[:-1] + b"/>"
