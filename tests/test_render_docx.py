@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import os
+import re
 import shutil
 import subprocess
 from decimal import Decimal
@@ -20,7 +21,7 @@ from render_helpers import expected_matrix, filled_data, filled_workbook
 from toolkit.formats import load_format
 from toolkit.grid import table_grid
 from toolkit.model import format_decimal
-from toolkit.render import render_file, render_report
+from toolkit.render import RenderError, render_file, render_report
 
 
 def open_docx(data, **kwargs):
@@ -146,6 +147,52 @@ def test_user_docx_settings(tmp_path):
     assert doc.styles["Normal"].font.size.pt == 15
     assert east_asia_font(doc.styles["Title"]) == "方正小标宋简体"
 
+
+
+RUN_TEXTS = ["", "文字", " 前有空格", "后有空格 ", "\u3000全角空格", "甲\t乙", "\t", "一\n二\r\n三\r",
+             "<b>&amp;</b> \"引号\" 'x'", "\n 两端 \t"]
+
+
+@pytest.mark.parametrize("text", RUN_TEXTS)
+def test_runs_as_python_docx_writes_them(text):
+    """The report's runs are written as text, not with python-docx: the same XML as ``run.text``."""
+    from toolkit.render.docx import _run
+
+    def xml(run) -> str:
+        return re.sub(r' xmlns:\w+="[^"]*"', "", etree.tostring(run._r, encoding="unicode"))
+
+    paragraph = Document().add_paragraph()
+    assert _run(text) == xml(paragraph.add_run(text))
+    broken = paragraph.add_run(text)
+    broken.add_break()
+    assert _run(text, brk=True) == xml(broken)
+
+
+def test_user_text_with_markup():
+    """Markup typed into the text stays text; a control character is refused, as python-docx does."""
+    fmt = load_format("2021")
+    narrative = {"overview.proactive": "主动公开<b>126</b>条 & 更多（附表）",
+                 "problems.text": " 一是不足。"}
+    unit = "<示例&镇>人民政府"
+    doc = open_docx(filled_data(fmt, 7, narrative=narrative, unit=unit), draft=True)
+    texts = [p.text for p in doc.paragraphs]
+    assert "主动公开<b>126</b>条 & 更多（附表）" in texts
+    assert doc.paragraphs[0].text.startswith(unit + "\n")
+    assert doc.core_properties.author == unit and doc.core_properties.comments == "草稿（未通过校验）"
+    with pytest.raises(RenderError):
+        render_report(filled_data(fmt, 7, narrative={"problems.text": "控制字符\x01"}), "docx")
+
+
+
+def test_word_file_is_a_sound_zip():
+    """The zip is written by the toolkit: every entry's CRC checks, the content types come first."""
+    import zipfile
+
+    for draft in (False, True):
+        archive = zipfile.ZipFile(io.BytesIO(render_report(filled_data(load_format("2021"), 8), "docx", draft=draft)))
+        assert archive.testzip() is None
+        assert archive.namelist()[0] == "[Content_Types].xml"
+        assert ("word/header1.xml" in archive.namelist()) == draft
 
 # ---------------------------------------------------------------- LibreOffice
 
