@@ -148,7 +148,6 @@ def test_user_docx_settings(tmp_path):
     assert east_asia_font(doc.styles["Title"]) == "方正小标宋简体"
 
 
-
 RUN_TEXTS = ["", "文字", " 前有空格", "后有空格 ", "\u3000全角空格", "甲\t乙", "\t", "一\n二\r\n三\r",
              "<b>&amp;</b> \"引号\" 'x'", "\n 两端 \t"]
 
@@ -183,7 +182,6 @@ def test_user_text_with_markup():
         render_report(filled_data(fmt, 7, narrative={"problems.text": "控制字符\x01"}), "docx")
 
 
-
 def test_word_file_is_a_sound_zip():
     """The zip is written by the toolkit: every entry's CRC checks, the content types come first."""
     import zipfile
@@ -193,6 +191,7 @@ def test_word_file_is_a_sound_zip():
         assert archive.testzip() is None
         assert archive.namelist()[0] == "[Content_Types].xml"
         assert ("word/header1.xml" in archive.namelist()) == draft
+
 
 # ---------------------------------------------------------------- LibreOffice
 

@@ -95,6 +95,8 @@ def _page(doc: Any, settings: dict[str, Any]) -> None:
     section.left_margin, section.right_margin = Cm(page["left_cm"]), Cm(page["right_cm"])
     section.footer_distance = Cm(page.get("footer_cm", 2.5))
     section.header_distance = Cm(1.5)
+
+
 def _set_fonts(rpr: Any, font: dict[str, Any]) -> None:
     """Set the East-Asian and Latin fonts (w:rFonts, no theme fonts), size, bold and colour."""
     for old in rpr.findall(qn("w:rFonts")):
