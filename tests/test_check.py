@@ -237,3 +237,18 @@ def test_libreoffice_resave_checks_the_same(returned, tmp_path, to):
         assert after.data.values == before.data.values or to == "xls"
         assert {k: v for k, v in after.data.values.items() if v is not None} == \
                {k: v for k, v in before.data.values.items() if v is not None}
+
+
+def test_the_reading_helper_starts_early_only_for_a_few_files(tmp_path, monkeypatch):
+    import toolkit.batch
+    import toolkit.isolation
+
+    started = []
+    monkeypatch.setattr(toolkit.isolation, "start_helper", lambda prepare=None: started.append(prepare))
+    files = [tmp_path / f"{i}.xlsx" for i in range(toolkit.batch.POOL_FILES)]
+    for args in ([], [tmp_path], [files[0], tmp_path], files):
+        toolkit.batch.start_reading(args)
+    assert started == []
+    toolkit.batch.start_reading(files[:-1])
+    toolkit.batch.start_reading([files[0], "--not-a-file"])
+    assert len(started) == 2

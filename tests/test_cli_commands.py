@@ -19,7 +19,7 @@ from check_helpers import returned_folder
 from toolkit.archive import Archive
 from toolkit.blank import BlankSettingsError, check_round_settings
 from toolkit.cli import app
-from toolkit.cli.usage import display_width
+from toolkit.cli.text import display_width
 from toolkit.model import FileReport
 from toolkit.demo.synthetic import synthetic_report
 from toolkit.round import round_status

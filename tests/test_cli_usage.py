@@ -13,7 +13,7 @@ import pytest
 from typer.testing import CliRunner
 
 from toolkit.cli import app
-from toolkit.cli.usage import display_width, wrap
+from toolkit.cli.text import display_width, wrap
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -197,10 +197,53 @@ def test_an_unexpected_error_is_one_chinese_line_exit_3(tmp_path, monkeypatch, a
 
 def test_readme_lists_every_exit_code():
     from toolkit.cli import common
-    from toolkit.cli.usage import texts
+    from toolkit.cli.text import texts
 
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     section = readme.split("### Exit codes", 1)[1].split("\n## ", 1)[0]
     listed = [int(code) for code in re.findall(r"^\| (\d+) \|", section, flags=re.M)]
     assert listed == sorted({common.OK, common.PROBLEMS, common.USAGE, common.BUG, common.INTERRUPTED})
     assert sorted(int(code) for code in texts()["exit_meanings"]) == listed
+
+
+@pytest.mark.parametrize("columns", [None, "80", "60", "40"])
+def test_the_root_page_made_without_typer_is_typers_page(columns, monkeypatch):
+    from toolkit.cli.text import root_page
+
+    monkeypatch.delenv("COLUMNS", raising=False)
+    env = {"COLUMNS": columns} if columns else {}
+    if columns:
+        monkeypatch.setenv("COLUMNS", columns)
+    typer_page = CliRunner().invoke(app, ["--help"], env=env).output
+    assert root_page() == typer_page
+
+
+def test_the_table_of_commands_is_every_command_in_its_module():
+    from toolkit.cli.commands import COMMANDS
+
+    registered = {info.name: info.callback.__module__ for info in app.registered_commands}
+    assert list(registered) == list(COMMANDS)
+    assert registered == {name: command.module for name, command in COMMANDS.items()}
+
+
+def _modules_after(args: list[str], tmp_path: Path) -> set[str]:
+    probe = ("import sys, runpy; sys.argv = ['nianbao', *sys.argv[1:]]\n"
+             "try:\n    runpy.run_module('toolkit', run_name='__main__')\n"
+             "except SystemExit:\n    pass\n"
+             "print(' '.join(sorted(sys.modules)), file=sys.stderr)")
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    done = subprocess.run([sys.executable, "-c", probe, *args], env=env, capture_output=True, text=True,
+                          cwd=tmp_path, timeout=60)
+    return set(done.stderr.strip().splitlines()[-1].split())
+
+
+def test_nianbao_help_does_not_import_typer(tmp_path):
+    loaded = _modules_after(["--help"], tmp_path)
+    assert "toolkit.cli.text" in loaded and not any(m == "typer" or m.startswith("typer.") for m in loaded)
+
+
+def test_a_command_imports_only_its_own_module(tmp_path):
+    from toolkit.cli.commands import COMMANDS
+
+    loaded = _modules_after(["formats", "--json"], tmp_path)
+    assert {c.module for c in COMMANDS.values()} & loaded == {"toolkit.cli.formats_cmd"}

@@ -113,3 +113,53 @@ def test_loader_rejects_broken_definitions(tmp_path):
     bad.write_text(yaml.safe_dump(src, allow_unicode=True), encoding="utf-8")
     with pytest.raises(FormatError, match="severity"):
         load_format_file(bad)
+
+
+def test_template_data_is_kept_while_the_file_is_unchanged(tmp_path, monkeypatch):
+    import os
+    import sys
+
+    from toolkit.template_cache import cache_path, load
+
+    monkeypatch.setattr(sys, "pycache_prefix", str(tmp_path / "cache"))
+    monkeypatch.setattr(sys, "dont_write_bytecode", False)
+    source = tmp_path / "t.yaml"
+    source.write_text("a: [1, 2.5, true, null, 文字]\n", encoding="utf-8")
+    parsed = []
+
+    def parse(path):
+        parsed.append(path)
+        return yaml.safe_load(path.read_text(encoding="utf-8"))
+
+    expected = {"a": [1, 2.5, True, None, "文字"]}
+    assert load(source, parse) == expected and len(parsed) == 1
+    assert cache_path(source).is_file() and str(cache_path(source)).startswith(str(tmp_path / "cache"))
+    assert load(source, parse) == expected and len(parsed) == 1  # kept
+    source.write_text("a: 2\n", encoding="utf-8")
+    os.utime(source, ns=(1, 1))
+    assert load(source, parse) == {"a": 2} and len(parsed) == 2  # changed: parsed again
+    cache_path(source).write_bytes(b"not marshal")
+    assert load(source, parse) == {"a": 2} and len(parsed) == 3  # a broken kept file is ignored
+    dated = tmp_path / "d.yaml"
+    dated.write_text("day: 2026-01-15\n", encoding="utf-8")
+    assert load(dated, parse) == load(dated, parse) and len(parsed) == 5  # a date is not kept
+    monkeypatch.setattr(sys, "dont_write_bytecode", True)
+    other = tmp_path / "o.yaml"
+    other.write_text("b: 1\n", encoding="utf-8")
+    assert load(other, parse) == {"b": 1} and not cache_path(other).exists()
+
+
+def test_only_the_toolkits_own_templates_are_kept(tmp_path, monkeypatch):
+    import sys
+
+    from toolkit.formats import TEMPLATES_DIR, load_yaml, parse_yaml
+    from toolkit.template_cache import cache_path
+
+    monkeypatch.setattr(sys, "pycache_prefix", str(tmp_path / "cache"))
+    monkeypatch.setattr(sys, "dont_write_bytecode", False)
+    mine = tmp_path / "mine.yaml"
+    mine.write_text("x: 1\n", encoding="utf-8")
+    assert load_yaml(mine) == {"x": 1} and not cache_path(mine).exists()
+    for path in sorted(TEMPLATES_DIR.rglob("*.yaml")):
+        assert load_yaml(path) == load_yaml(path) == parse_yaml(path.read_text(encoding="utf-8"))
+        assert cache_path(path).is_file()

@@ -320,6 +320,22 @@ POOL_FILES = 16
 read in its worker; a smaller one here, each file read in the reading helper process."""
 
 
+def start_reading(paths: Sequence[str | Path]) -> None:
+    """Start the reading helper now when checking ``paths`` will use it (fewer than
+    :data:`POOL_FILES` of them, none a folder), so that it gets ready to read while this process
+    loads the rest: ``nianbao check`` calls this before it parses its command line. What both
+    processes need is loaded here first (a forked helper inherits it). A path that is not a file
+    costs at most a helper started for nothing."""
+    if not paths or len(paths) >= POOL_FILES or any(os.path.isdir(p) for p in paths):
+        return
+    from functools import partial
+
+    from toolkit.isolation import start_helper
+
+    _warm_up(formats=False)
+    start_helper(partial(_warm_up, reading=True))
+
+
 def _warm_up(formats: bool = True, reading: bool = False) -> None:
     """Load once what checking needs (with ``formats`` every format), and with ``reading`` what
     reading a workbook needs too: before worker processes fork, and in the reading helper as it

@@ -12,8 +12,6 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any, Iterator
 
-import yaml
-
 
 
 def _templates_dir() -> Path:
@@ -387,13 +385,32 @@ def _cell_id(table: Table, row: Node, column: Node) -> str:
 
 def load_yaml(path: str | Path) -> Any:
     """A template file's data: YAML parsed safely, with the C parser (libyaml) where PyYAML has
-    it (the same data, several times faster: every process that reads a file loads the formats)."""
-    return parse_yaml(Path(path).read_text(encoding="utf-8"))
+    it (the same data, several times faster: every process that reads a file loads the formats).
+    A file of the toolkit's own templates is parsed once and its data kept while it is unchanged
+    (:mod:`toolkit.template_cache`); other files are parsed each time."""
+    path = Path(path)
+    if path.is_relative_to(TEMPLATES_DIR):
+        from toolkit.template_cache import load
+
+        return load(path, _parse_file)
+    return _parse_file(path)
+
+
+def _parse_file(path: Path) -> Any:
+    return parse_yaml(path.read_text(encoding="utf-8"))
 
 
 def parse_yaml(text: str) -> Any:
     """YAML text parsed safely, with the C parser where PyYAML has it (see :func:`load_yaml`)."""
+    import yaml
+
     return yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+
+
+def _yaml_error() -> type[Exception]:
+    import yaml
+
+    return yaml.YAMLError
 
 
 def load_format_file(path: str | Path) -> Format:
@@ -401,7 +418,7 @@ def load_format_file(path: str | Path) -> Format:
     path = Path(path)
     try:
         data = load_yaml(path)
-    except (OSError, yaml.YAMLError) as exc:
+    except (OSError, _yaml_error()) as exc:
         raise FormatError(f"{path}: cannot read format definition: {exc}") from None
     for key in ("id", "name", "years", "title", "sections", "kinds", "tables", "rules"):
         if key not in data:

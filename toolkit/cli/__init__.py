@@ -1,75 +1,71 @@
 """The ``nianbao`` command: a thin typer layer over the library.
 
-Each command lives in its own module under toolkit/cli/ and registers itself on ``app``.
-Help pages and usage errors are Chinese (toolkit/cli/usage.py); exit codes, shared options and
-the handling of errors are in toolkit/cli/common.py: 0 success, 1 data problems found (or a file
-failed), 2 wrong usage, 3 internal error, 130 interrupted.
+Each command lives in its own module under toolkit/cli/, listed in toolkit/cli/commands.py, and
+registers itself on the typer application of toolkit/cli/root.py; ``app`` here is that
+application with every command registered. Help pages and usage errors are Chinese
+(toolkit/cli/usage.py, toolkit/cli/text.py); exit codes, shared options and the handling of
+errors are in toolkit/cli/common.py: 0 success, 1 data problems found (or a file failed), 2 wrong
+usage, 3 internal error, 130 interrupted.
+
+:func:`main` prints ``nianbao --help`` without importing typer, and otherwise imports only the
+command it runs.
 """
 
 from __future__ import annotations
 
+import sys
 from typing import Any
 
-import typer
 
-from toolkit.cli.usage import NianbaoCommand, NianbaoGroup
+def __getattr__(name: str) -> Any:
+    if name == "app":
+        from toolkit.cli.root import app, load_all
 
-
-class _Typer(typer.Typer):
-    """Every command is a :class:`NianbaoCommand` (Chinese help)."""
-
-    def command(self, *args: Any, cls: Any = None, **kwargs: Any) -> Any:
-        return super().command(*args, cls=cls or NianbaoCommand, **kwargs)
-
-
-app = _Typer(
-    name="nianbao",
-    cls=NianbaoGroup,
-    help="年报工具箱：政府信息公开工作年度报告的标准填报表、校验与报告生成。",
-    no_args_is_help=True,
-    add_completion=False,
-    pretty_exceptions_enable=False,
-    rich_markup_mode=None,
-    context_settings={"help_option_names": ["-h", "--help"]},
-)
-
-
-def _version(value: bool) -> None:
-    if value:
-        from toolkit import __version__
-
-        typer.echo(f"nianbao {__version__}")
-        raise typer.Exit()
-
-
-@app.callback()
-def _root(
-    version: bool = typer.Option(False, "--version", callback=_version, is_eager=True, help="显示版本号并退出。"),
-    debug: bool = typer.Option(False, "--debug", help="程序内部出错时显示详细信息（同环境变量 NIANBAO_DEBUG=1）。"),
-) -> None:
-    """年报工具箱：政府信息公开工作年度报告的标准填报表、校验与报告生成。"""
-    from toolkit.cli.common import state
-
-    state.debug = debug
-
-
-from toolkit.cli import formats_cmd  # noqa: E402,F401  (registers commands)
-from toolkit.cli import blank, demo  # noqa: E402,F401  (issue 2: blank workbooks, demo)
-from toolkit.cli import send, status, history  # noqa: E402,F401  (issue 8: the round)
-from toolkit.cli import render  # noqa: E402,F401  (issue 4: report drafts)
-from toolkit.cli import check  # noqa: E402,F401  (issue 3: check returned workbooks)
-from toolkit.cli import import_  # noqa: E402,F401  (issue 5: import published reports)
-from toolkit.cli import serve  # noqa: E402,F401  (issue 15: the web portal)
-from toolkit.cli import audit  # noqa: E402,F401  (issue 16: audit published reports)
-from toolkit.cli import compare  # noqa: E402,F401  (issue 16: year over year)
+        load_all()
+        globals()["app"] = app
+        return app
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def main() -> None:
-    import sys
-
+    """Run ``nianbao`` with the command line's arguments."""
     for stream in (sys.stdout, sys.stderr):  # a file name that is not valid UTF-8 prints as "?", never a crash
         try:
             stream.reconfigure(errors="replace")
         except (AttributeError, ValueError):
             pass
-    app()
+    from toolkit.cli.commands import HELP_OPTIONS
+
+    args = sys.argv[1:]
+    if len(args) == 1 and args[0] in HELP_OPTIONS:
+        from toolkit.cli.text import print_page, root_page
+
+        print_page(root_page())
+        sys.exit(0)
+    _start_early(args)
+    from toolkit.cli.root import app
+
+    try:
+        app()
+    finally:
+        import gc
+
+        gc.freeze()  # what the run made is freed as the interpreter ends, not scanned once more for cycles first
+
+
+def _start_early(args: list[str]) -> None:
+    """Call the ``early`` function of the command ``args`` name (toolkit.cli.commands) with the
+    arguments after it that are not options. Its errors are left to the command, which meets
+    them again where they are reported."""
+    import importlib
+
+    from toolkit.cli.commands import COMMANDS
+
+    words = [a for a in args if not a.startswith("-")]
+    command = COMMANDS.get(words[0]) if words else None
+    if command is not None and command.early:
+        module, _, function = command.early.partition(":")
+        try:
+            getattr(importlib.import_module(module), function)(words[1:])
+        except Exception:  # noqa: BLE001 - only a head start
+            pass

@@ -7,7 +7,7 @@ from typing import List, Optional
 
 import typer
 
-from toolkit.cli import app
+from toolkit.cli.root import app
 from toolkit.cli.common import archive_option, json_option
 
 
@@ -21,15 +21,13 @@ def audit_command(
     archive: Optional[Path] = archive_option("年报档案文件：记入报告文件摘要，以发现发布后的修改。"),
     scorecard: Optional[Path] = typer.Option(None, "--scorecard", help="评分模板（默认用内置的评分模板）。"),
 ) -> None:
-    """评估已发布的年度报告：逐项打分、排名并统计常见问题。
-
-    例：nianbao audit 报告/ --xlsx 评估.xlsx --html 评估.html
+    """例：nianbao audit 报告/ --xlsx 评估.xlsx --html 评估.html
 
     有报告存在错误时退出码为 1，否则为 0，用法错误为 2。
     """
     from toolkit.audit import audit_reports, load_scorecard
     from toolkit.audit.outputs import console_lines, write_html, write_xlsx
-    from toolkit.cli.common import console, interruptible, print_json, require_some, usage
+    from toolkit.cli.common import interruptible, messages, print_json, require_some, usage
     from toolkit.importers import SUFFIXES
     from toolkit.importers.batch import expand_reports
 
@@ -42,12 +40,12 @@ def audit_command(
         result = audit_reports(reports, scorecard=load_scorecard(scorecard), archive=archive)
         written = [write_xlsx(result, xlsx)] if xlsx else []
         written += [write_html(result, html_out)] if html_out else []
-    out = console(stderr=as_json)
+    out = messages(stderr=as_json)
     if as_json:
         print_json(result.to_dict())
     else:
         for line in console_lines(result):
-            out.print(line, markup=False, highlight=False)
+            out.print(line, markup=False)
     for path in written:
         out.print(f"已写出：{path}", markup=False)
     raise typer.Exit(0 if result.valid else 1)

@@ -7,7 +7,7 @@ from typing import Optional
 
 import typer
 
-from toolkit.cli import app
+from toolkit.cli.root import app
 from toolkit.cli.common import (contact_dict, contact_option, deadline_option, fail, format_option, roster_option,
                                 usage, year_option)
 
@@ -26,9 +26,7 @@ def blank_command(
     contact_phone: Optional[str] = contact_option("phone"),
     contact_email: Optional[str] = contact_option("email"),
 ) -> None:
-    """生成空白的标准填报表（xlsx）：--unit 生成一个单位的，--roster 为名册中每个单位各生成一份。
-
-    例：nianbao blank --unit 蓼堤镇人民政府 --year 2025
+    """例：nianbao blank --unit 蓼堤镇人民政府 --year 2025
 
     例：nianbao blank --roster roster.csv --year 2025 --out-dir outbox/ --deadline 2026-01-15
     """

@@ -8,7 +8,7 @@ from typing import Any, Callable, Iterator, List, Optional
 
 import typer
 
-from toolkit.cli import app
+from toolkit.cli.root import app
 from toolkit.cli.common import archive_option, format_option, json_option, roster_option, usage, year_option
 
 
@@ -26,9 +26,7 @@ def check_command(
     workers: str = typer.Option("auto", "--workers", help="同时校验的进程数；auto（默认）：文件多时每个CPU一个进程。"),
     archive: Optional[Path] = archive_option("年报档案文件（如 nianbao.db）：记入各文件的数据和问题；不给 --prior 时从中取上年数据。"),
 ) -> None:
-    """校验各单位报回的填报表：逐项核对勾稽关系，列出每个问题所在的单元格。
-
-    例：nianbao check 回收/ --year 2025 --annotate 标注/ --summary 汇总.xlsx
+    """例：nianbao check 回收/ --year 2025 --annotate 标注/ --summary 汇总.xlsx
 
     有错误时退出码为 1，没有错误为 0，用法错误为 2。
     """
@@ -135,7 +133,7 @@ def print_report(report: Any, console: Any) -> None:
     from rich.table import Table
     from rich.text import Text
 
-    from toolkit.cli.usage import display_width, wrap
+    from toolkit.cli.text import display_width, wrap
     from toolkit.output_labels import counts_text, file_state, file_status_label, severity_label
 
     with_code = console.width >= CODE_COLUMN_FROM

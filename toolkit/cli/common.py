@@ -73,7 +73,8 @@ def describe(exc: BaseException) -> str:
 def run(call: Callable[[], Any], args: Sequence[str], root: Any = None) -> int:
     """Run the command line (``call``) and return its exit code: usage errors in Chinese (2),
     exceptions by :data:`EXIT_CODES`, anything else as an internal error (3)."""
-    from toolkit.cli.usage import show_usage_error, texts
+    from toolkit.cli.text import texts
+    from toolkit.cli.usage import show_usage_error
 
     state.debug = False
     try:
@@ -140,7 +141,7 @@ def interruptible() -> Iterator[None]:
     try:
         yield
     except KeyboardInterrupt:
-        from toolkit.cli.usage import texts
+        from toolkit.cli.text import texts
 
         click.echo(texts()["interrupted"], err=True)
         raise typer.Exit(INTERRUPTED) from None

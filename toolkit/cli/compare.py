@@ -7,7 +7,7 @@ from typing import Optional, Tuple
 
 import typer
 
-from toolkit.cli import app
+from toolkit.cli.root import app
 from toolkit.cli.common import archive_option, fail, json_option, usage
 
 
@@ -21,10 +21,7 @@ def compare_command(
     county: bool = typer.Option(False, "--county", help="县级汇总：档案中每个单位历年的主要数据列成一张表，标出与上年相比变化较大的数字和跨年度勾稽关系不符之处（与 --archive 一起用，不填单位名称）。"),
     as_json: bool = json_option("以 JSON 输出对比结果（标准输出只有 JSON）。"),
 ) -> None:
-    """对比同一单位相邻两个年度的报告：逐格列出上年、本年、增减和增减百分比，标出变化较大的格子，
-    核对跨年度勾稽关系（上年结转、现行有效件数），找出与上年逐字相同的文字和与表格不符的数字。
-
-    例：nianbao compare 2024年度.xlsx 2025年度.xlsx -o 对比.html
+    """例：nianbao compare 2024年度.xlsx 2025年度.xlsx -o 对比.html
 
     例：nianbao compare 县财政局 --archive nianbao.db --years 2024 2025 -o 对比.xlsx
 

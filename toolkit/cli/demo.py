@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from toolkit.cli import app
+from toolkit.cli.root import app
 from toolkit.cli.common import fail
 
 
@@ -14,9 +14,7 @@ from toolkit.cli.common import fail
 def demo_command(
     directory: Path = typer.Argument(Path("nianbao-demo"), help="演示文件写到这个文件夹（默认 ./nianbao-demo）。"),
 ) -> None:
-    """用内置的样例名册和样例文件演示全过程，并说明文件写在哪里。
-
-    例：nianbao demo（写到 ./nianbao-demo）
+    """例：nianbao demo（写到 ./nianbao-demo）
 
     例：nianbao demo 演示文件夹
     """

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from toolkit.cli import app
+from toolkit.cli.root import app
 from toolkit.cli.common import json_option, print_json
 
 
@@ -12,7 +12,6 @@ from toolkit.cli.common import json_option, print_json
 def formats_command(
     as_json: bool = json_option(),
 ) -> None:
-    """列出支持的年度报告格式及其适用年度、单元格和校验规则数量。"""
     from toolkit.formats import all_formats
 
     formats = all_formats()

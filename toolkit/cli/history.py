@@ -7,7 +7,7 @@ from typing import Optional
 
 import typer
 
-from toolkit.cli import app
+from toolkit.cli.root import app
 from toolkit.cli.common import archive_option, console, fail, json_option, print_json
 
 
@@ -18,9 +18,7 @@ def history_command(
     chart: Optional[Path] = typer.Option(None, "--chart", help="另画一张折线图：.png（默认）或 .svg。"),
     as_json: bool = json_option(),
 ) -> None:
-    """列出一个单位历年的主要数据：收到的申请及办理结果、行政复议和诉讼、行政许可和处罚。
-
-    档案中没有这个单位（或名称对应多个单位）时退出码为 1。
+    """档案中没有这个单位（或名称对应多个单位）时退出码为 1。
     """
     from toolkit.archive import Archive
     from toolkit.round import draw_history_chart, unit_history

@@ -7,7 +7,7 @@ from typing import List, Optional
 
 import typer
 
-from toolkit.cli import app
+from toolkit.cli.root import app
 from toolkit.cli.common import archive_option, format_option, json_option, usage, year_option
 
 
@@ -23,21 +23,19 @@ def import_command(
     as_json: bool = json_option("以 JSON 输出导入和校验结果（标准输出只有 JSON）。"),
     archive: Optional[Path] = archive_option("年报档案文件（如 nianbao.db）：记入导入的数据，补齐往年（不覆盖已校验的填报表）。"),
 ) -> None:
-    """导入已发布的年度报告，按标准格式读出各项数字并逐项校验，可写成标准填报表或数据 JSON。
-
-    例：nianbao import 某镇2024年报.docx -o 某镇2024.xlsx；nianbao import 报告/ --out-dir 导入/
+    """例：nianbao import 某镇2024年报.docx -o 某镇2024.xlsx；nianbao import 报告/ --out-dir 导入/
 
     有错误（读不出的内容或不符合勾稽关系）时退出码为 1，没有错误为 0，用法错误为 2。
     """
     from toolkit.cli.check import print_report, summary_line
-    from toolkit.cli.common import check_format_id, console, interruptible, print_json, require_some
+    from toolkit.cli.common import check_format_id, console, interruptible, messages, print_json, require_some
     from toolkit.importers.batch import expand_reports, import_reports
 
     check_format_id(format_id)
     require_some(reports, "要导入的报告")
     if not expand_reports(reports):
         usage("在给出的文件夹中没有找到报告文件（.txt .md .html .htm .docx .pdf）")
-    err = console(stderr=True)
+    err = messages(stderr=True)
     with interruptible():
         batch = import_reports(reports, out=out, out_dir=out_dir, to=to, format_id=format_id, year=year,
                                archive=archive)

@@ -7,7 +7,7 @@ from typing import List, Optional
 
 import typer
 
-from toolkit.cli import app
+from toolkit.cli.root import app
 from toolkit.cli.common import usage
 
 
@@ -20,7 +20,6 @@ def render_command(
     force: bool = typer.Option(False, "--force", help="有错误也生成，报告顶端标注“草稿（未通过校验）”。"),
     template_dir: Optional[Path] = typer.Option(None, "--template-dir", help="自定义模板文件夹（缺少的模板沿用内置模板）。"),
 ) -> None:
-    """生成年度报告草稿（网页、Word、PDF、Markdown 或纯文本）。有错误的报告默认不生成，并列出问题。"""
     from toolkit.render import FORMATS
 
     key = to.lower().lstrip(".")

@@ -9,7 +9,7 @@ from typing import Optional
 
 import typer
 
-from toolkit.cli import app
+from toolkit.cli.root import app
 from toolkit.cli.common import (archive_option, contact_option, deadline_option, format_option, json_option,
                                 roster_option, usage, year_option)
 
@@ -46,9 +46,7 @@ def send_command(
     archive: Optional[Path] = archive_option("平台使用的年报档案文件（与 nianbao serve --archive 相同）。"),
     as_json: bool = json_option("以 JSON 输出结果。"),
 ) -> None:
-    """给名单中每个有邮箱的单位发送其空白填报表；加 --findings 则给有错误的单位发送校验意见和批注副本。
-
-    默认只把邮件写成 .eml 文件放进发件箱（任何邮件程序都能打开发送，无需联网）；
+    """默认只把邮件写成 .eml 文件放进发件箱（任何邮件程序都能打开发送，无需联网）；
     加 --smtp 则直接发送。重复运行不会重复发送同一单位的邮件（--resend 强制重发）。
     """
     from toolkit.blank import check_round_settings

@@ -9,7 +9,7 @@ from typing import Optional
 
 import typer
 
-from toolkit.cli import app
+from toolkit.cli.root import app
 from toolkit.cli.common import USAGE, archive_option, fail, roster_option, year_option
 
 PASSWORD_ENV = "NIANBAO_PASSWORD"
@@ -43,9 +43,7 @@ def serve_command(
     set_password: bool = typer.Option(False, "--set-password",
                                       help=f"设置（或更改）管理密码后退出：从终端输入两次，或取自环境变量 {PASSWORD_ENV}。"),
 ) -> None:
-    """启动县里的网上报送平台：县政务公开办看全县报送情况，各乡镇、街道用专用链接上传和改正填报表。
-
-    例：nianbao serve --archive nianbao.db --roster 名册.csv --year 2025（然后用浏览器打开 http://127.0.0.1:8765/）
+    """例：nianbao serve --archive nianbao.db --roster 名册.csv --year 2025（然后用浏览器打开 http://127.0.0.1:8765/）
 
     例：nianbao serve --archive nianbao.db --roster 名册.csv --year 2025 --set-password
 

@@ -8,7 +8,7 @@ from typing import Optional
 
 import typer
 
-from toolkit.cli import app
+from toolkit.cli.root import app
 from toolkit.cli.common import archive_option, console, json_option, print_json, roster_option, year_option
 
 _COLOURS = {"missing": "bright_black", "errors": "red", "clean": "green"}
@@ -22,9 +22,7 @@ def status_command(
     as_json: bool = json_option(),
     xlsx: Optional[Path] = typer.Option(None, "--xlsx", help="另存为 Excel 表格，供县里留档。"),
 ) -> None:
-    """列出名单中每个单位的报送情况：未报送、有错误、已通过，以及收到的时间。
-
-    收到时间按北京时间（Asia/Shanghai）显示；环境变量 NIANBAO_TZ 可改为其他时区，如 NIANBAO_TZ=UTC。
+    """收到时间按北京时间（Asia/Shanghai）显示；环境变量 NIANBAO_TZ 可改为其他时区，如 NIANBAO_TZ=UTC。
 
     所有单位都已通过时退出码为 0，有未报送或有错误的单位时为 1。
     """

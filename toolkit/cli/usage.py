@@ -1,22 +1,16 @@
 """The ``nianbao`` command's own words in Chinese: ``--help`` pages and usage errors.
 
 Typer (and the click it carries) writes help and usage errors in English; :class:`NianbaoGroup`
-and :class:`NianbaoCommand` replace both at their source, from ``templates/cli.json``. Help is
-plain text wrapped by display width (a Chinese character takes two columns) at the terminal's
-width, or not at all when the output is not a terminal and ``COLUMNS`` is not set. Importing
-this module does not import rich (``nianbao --help`` stays fast).
+and :class:`NianbaoCommand` replace both at their source, from ``templates/cli.json``, laid out
+by :mod:`toolkit.cli.text`. Importing this module does not import rich (``nianbao --help`` stays
+fast).
 """
 
 from __future__ import annotations
 
 import difflib
-import os
 import re
-import shutil
 import sys
-import unicodedata
-from functools import lru_cache
-from pathlib import Path
 from typing import Any, Sequence
 
 from typer import _click as click
@@ -24,77 +18,7 @@ from typer._click import exceptions as click_errors
 from typer.core import TyperCommand, TyperGroup
 
 from toolkit.cli.params import use_plain_conversion
-
-TEXTS_FILE = "cli.json"
-
-
-@lru_cache(maxsize=None)
-def texts() -> dict[str, Any]:
-    """``templates/cli.json``: help words, metavars, usage errors, exit-code meanings."""
-    import json
-
-    here = Path(__file__).resolve().parent.parent
-    for folder in (here / "_templates", here.parent / "templates"):
-        if (folder / TEXTS_FILE).is_file():
-            return json.loads((folder / TEXTS_FILE).read_text(encoding="utf-8"))
-    raise RuntimeError(f"templates/{TEXTS_FILE} not found next to the toolkit package")
-
-
-# ---------------------------------------------------------------- width-aware wrapping
-
-_TOKEN = re.compile(r"[\x21-\x7e]+|\s+|.", re.S)
-_NO_LINE_START = set("，。、；：！？）》」』”’】〕…—,.;:!?)]}%")
-_NO_LINE_END = set("（《「『“‘【〔([{")
-
-
-def display_width(text: str) -> int:
-    """Columns ``text`` takes in a terminal (wide and full-width characters count two)."""
-    return sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in text)
-
-
-def _tokens(text: str) -> list[str]:
-    """Unbreakable pieces: an ASCII word, a run of spaces, or one character, with closing
-    punctuation kept on the line before and opening brackets with what follows."""
-    out: list[str] = []
-    for token in _TOKEN.findall(text):
-        if out and (token[0] in _NO_LINE_START or out[-1][-1] in _NO_LINE_END) and not token.isspace() \
-                and not out[-1].isspace():
-            out[-1] += token
-        else:
-            out.append(token)
-    return out
-
-
-def wrap(text: str, width: int | None) -> list[str]:
-    """``text`` as lines of at most ``width`` columns (None: one line), never splitting an
-    ASCII word (an option name, a file name) or leaving a closing mark at a line's start."""
-    text = " ".join(text.split())
-    if width is None or display_width(text) <= width:
-        return [text]
-    lines, line, used = [], "", 0
-    for token in _tokens(text):
-        size = display_width(token)
-        if token.isspace():
-            if line:
-                line, used = line + " ", used + 1
-            continue
-        if used + size > width and line.strip():
-            lines.append(line.rstrip())
-            line, used = "", 0
-        line, used = line + token, used + size
-    if line.strip():
-        lines.append(line.rstrip())
-    return lines
-
-
-def help_width() -> int | None:
-    """Columns help is wrapped at: ``COLUMNS``, else the terminal's, else None (not a terminal)."""
-    columns = os.environ.get("COLUMNS", "")
-    if columns.isdigit() and int(columns) > 20:
-        return min(int(columns), 120)
-    if sys.stdout.isatty():
-        return min(shutil.get_terminal_size().columns, 120)
-    return None
+from toolkit.cli.text import option_names, page, paragraphs, texts, usage_text
 
 
 # ---------------------------------------------------------------- help pages
@@ -130,8 +54,7 @@ def _is_flag(param: Any) -> bool:
 def _term(param: Any) -> str:
     if param.param_type_name == "argument":
         return metavar(param)
-    opts = sorted(param.opts, key=len) + list(param.secondary_opts)
-    names = ", ".join(opts)
+    names = option_names(param.opts, param.secondary_opts)
     return names if _is_flag(param) else f"{names} {metavar(param)}"
 
 
@@ -151,67 +74,30 @@ def _description(param: Any) -> str:
     return text
 
 
-def _definitions(rows: list[tuple[str, str]], width: int | None) -> list[str]:
-    """Two columns: the term, and its text wrapped beside it (or below a long term)."""
-    if not rows:
-        return []
-    indent = 2
-    left = min(max(display_width(term) for term, _ in rows), 26) + indent + 2
-    lines = []
-    for term, text in rows:
-        room = None if width is None else max(width - left, 20)
-        body = wrap(text, room) if text else [""]
-        head = " " * indent + term
-        if display_width(head) + 2 > left:
-            lines.append(head)
-            lines.extend(" " * left + b for b in body if b)
-            continue
-        lines.append(head + " " * (left - display_width(head)) + body[0])
-        lines.extend(" " * left + b for b in body[1:])
-    return lines
-
-
-def _paragraphs(text: str) -> list[str]:
-    return [" ".join(p.split()) for p in re.split(r"\n\s*\n", text.strip()) if p.strip()]
-
-
 def usage_line(command: click.Command, ctx: click.Context) -> str:
     """``用法：nianbao check [选项] 路径...``."""
-    words = texts()["help"]
-    pieces = [ctx.command_path, words["options_placeholder"]]
-    for param in command.get_params(ctx):
-        if param.param_type_name == "argument":
-            name = metavar(param)
-            pieces.append(name if param.required else f"[{name}]")
-    if isinstance(command, TyperGroup):
-        pieces.append(words["command_placeholder"])
-    return words["usage"] + " ".join(pieces)
+    arguments = [metavar(p) if p.required else f"[{metavar(p)}]"
+                 for p in command.get_params(ctx) if p.param_type_name == "argument"]
+    return usage_text(ctx.command_path, arguments, isinstance(command, TyperGroup))
 
 
 def _short_help(command: click.Command) -> str:
     if command.short_help:
         return command.short_help
-    paragraphs = _paragraphs(command.help or "")
-    return paragraphs[0] if paragraphs else ""
+    first = paragraphs(command.help or "")
+    return first[0] if first else ""
 
 
 def help_text(command: click.Command, ctx: click.Context) -> str:
     """The whole ``--help`` page of a command or of ``nianbao`` itself."""
-    words = texts()["help"]
-    width = help_width()
-    lines = wrap(usage_line(command, ctx), width) + [""]
-    for paragraph in _paragraphs(command.help or ""):
-        lines += wrap(paragraph, width) + [""]
     params = [p for p in command.get_params(ctx) if not getattr(p, "hidden", False)]
-    for title, kind in ((words["arguments"], "argument"), (words["options"], "option")):
-        rows = [(_term(p), _description(p)) for p in params if p.param_type_name == kind]
-        if rows:
-            lines += [title + "："] + _definitions(rows, width) + [""]
+    rows = {kind: [(_term(p), _description(p)) for p in params if p.param_type_name == kind]
+            for kind in ("argument", "option")}
+    commands = None
     if isinstance(command, TyperGroup):
-        rows = [(name, _short_help(sub)) for name, sub in command.commands.items() if not sub.hidden]
-        lines += [words["commands"] + "："] + _definitions(rows, width) + [""]
-        lines += wrap(words["more"].format(prog=ctx.command_path), width) + [""]
-    return "\n".join(lines).rstrip() + "\n"
+        commands = [(name, _short_help(sub)) for name, sub in command.commands.items() if not sub.hidden]
+    return page(usage_line(command, ctx), command.help or "", rows["argument"], rows["option"], commands,
+                ctx.command_path)
 
 
 # ---------------------------------------------------------------- usage errors
