@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator, Sequence, TextIO
 
 from toolkit.checks import rule_findings as rf
+from toolkit.json_text import dumps_indented
 from toolkit.model import FileReport, Finding, Report, ReportData
 from toolkit.parallel import AUTO
 
@@ -450,7 +451,7 @@ class CheckedJson:
 
 def _file_json(file: FileReport) -> str:
     """``file``'s entry in ``{"files": [...]}``, indented as it stands there."""
-    return json.dumps(file.to_dict(), ensure_ascii=False, indent=2).replace("\n", "\n    ")
+    return dumps_indented(file.to_dict(), "    ")
 
 
 def write_json(files: Iterable[FileReport | CheckedJson], out: TextIO) -> Tally:

@@ -128,9 +128,9 @@ def check_format_id(format_id: Optional[str]) -> None:
 
 def print_json(payload: Any) -> None:
     """``payload`` as indented JSON on standard output, Chinese kept as it is."""
-    import json
+    from toolkit.json_text import dumps_indented
 
-    sys.stdout.write(json.dumps(payload, ensure_ascii=False, indent=2) + "\n")
+    sys.stdout.write(dumps_indented(payload) + "\n")
     sys.stdout.flush()
 
 

@@ -3,7 +3,6 @@ filled standard workbook (.xlsx) or the data JSON. What ``nianbao import`` runs.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterable
@@ -154,8 +153,9 @@ def _write(report: FileReport, target: Path) -> Path | None:
         target.parent.mkdir(parents=True, exist_ok=True)
         if target.suffix.lower() == ".json":
             from toolkit.files import write_text_atomic
+            from toolkit.json_text import dumps_indented
 
-            write_text_atomic(target, json.dumps(data.to_dict(), ensure_ascii=False, indent=2) + "\n")
+            write_text_atomic(target, dumps_indented(data.to_dict()) + "\n")
             return target
         if data.year is None:
             report.findings.append(ImportNotWritten.make(file=target.name, reason="报告年度不明，请用 --year 指定"))
