@@ -817,7 +817,10 @@ def test_binary_engine_crash_or_hang_is_one_finding(tmp_path, monkeypatch):
 
 
 def test_the_engine_reads_the_sheets_inflated_once_stored_as_they_are(tmp_path):
-    """What calamine is given: the same entries, byte for byte, the inflated parts stored."""
+    """What calamine is given: the same entries, byte for byte, the inflated parts stored; the
+    workbook part without its defined names (the toolkit reads those itself)."""
+    import re
+
     from toolkit.workbook.source.xlsx_parts import UNPACK_SHEET_BYTES, _XlsxParts
 
     path, _ = filled(tmp_path, load_format("2021"))
@@ -828,8 +831,25 @@ def test_the_engine_reads_the_sheets_inflated_once_stored_as_they_are(tmp_path):
     assert package.namelist() == original.namelist()
     assert package.testzip() is None
     for info in original.infolist():
-        assert package.read(info.filename) == original.read(info.filename)
+        if info.filename != "xl/workbook.xml":
+            assert package.read(info.filename) == original.read(info.filename)
+    workbook = original.read("xl/workbook.xml")
+    assert workbook.count(b"<definedName ") > 100
+    assert package.read("xl/workbook.xml") == re.sub(rb"<definedNames>.*</definedNames>", b"", workbook, flags=re.S)
     stored = {i.filename for i in package.infolist() if i.compress_type == zipfile.ZIP_STORED}
     assert {"xl/workbook.xml", *parts.sheet_parts.values()} <= stored
     assert all(original.getinfo(p).file_size <= UNPACK_SHEET_BYTES for p in parts.sheet_parts.values())
     assert "xl/sharedStrings.xml" not in stored
+
+
+@pytest.mark.parametrize("workbook, cut", [
+    (b"<workbook><sheets/><definedNames><definedName name='a'>S!$A$1</definedName></definedNames></workbook>",
+     b"<workbook><sheets/></workbook>"),
+    (b"<workbook><sheets/></workbook>", None),  # no names
+    (b"<workbook><definedNames></definedNames><definedNames></definedNames></workbook>", None),  # two: left alone
+    (b"<x:workbook><x:definedNames></x:definedNames></x:workbook>", None),  # prefixed: left alone
+])
+def test_the_engine_gets_the_workbook_part_without_names(workbook, cut):
+    from toolkit.workbook.source.xlsx_parts import _without_defined_names
+
+    assert _without_defined_names(workbook) == cut

@@ -333,7 +333,6 @@ def start_reading(paths: Sequence[str | Path]) -> None:
 
     from toolkit.isolation import start_helper
 
-    _warm_up(formats=False)
     start_helper(partial(_warm_up, reading=True))
 
 

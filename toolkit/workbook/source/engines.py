@@ -17,6 +17,9 @@ from toolkit.a1 import Pos
 from toolkit.workbook.source.interface import WorkbookSource, _clean
 from toolkit.workbook.source.safety import Limits, SourceError, _fail, _note, call_guarded
 
+_EXACT = float(2**53)  # a whole float below this in size is an int exactly
+
+
 class CalamineSource(WorkbookSource):
     """python-calamine: values of xlsx, xlsm, xlsb, xls and ods."""
 
@@ -79,19 +82,18 @@ class CalamineSource(WorkbookSource):
             raise _fail("workbook-damaged", self.path, f"工作表“{sheet}”的{_calamine_reason(exc)}") from None
         width = max(0, max_cols - c0)
         for i, row in enumerate(rows, r0 + 1):
-            for j, value in enumerate(row[:width], c0 + 1):
-                if type(value) is str:
+            if len(row) > width:
+                row = row[:width]
+            for j, value in enumerate(row, c0 + 1):
+                if value.__class__ is str:
                     if value:
-                        out[(i, j)] = value
-                    continue
-                if type(value) is float:
-                    if value.is_integer() and abs(value) < 2**53:
-                        value = int(value)
+                        out[i, j] = value
+                elif value.__class__ is float:
+                    out[i, j] = int(value) if value.is_integer() and -_EXACT < value < _EXACT else value
                 else:
                     value = _clean(value)
-                    if value is None:
-                        continue
-                out[(i, j)] = value
+                    if value is not None:
+                        out[i, j] = value
         return out
 
     def _engine_merged(self, sheet: str) -> list[tuple[int, int, int, int]]:

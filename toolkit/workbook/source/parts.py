@@ -125,15 +125,17 @@ def canonical_package(zf: zipfile.ZipFile, data: bytes) -> bytes | None:
     return _copy(zf, data, renames, changes)
 
 
-def unpacked_package(zf: zipfile.ZipFile, data: bytes, contents: dict[str, bytes]) -> bytes:
-    """The package with the entries of ``contents`` (each exactly its entry's bytes, CRC checked)
-    stored uncompressed and the others copied as they are: what an engine reads without
-    inflating again what was inflated already."""
-    return _copy(zf, data, {}, {}, contents)
+def unpacked_package(zf: zipfile.ZipFile, data: bytes, contents: dict[str, bytes],
+                     changed: set[str] = frozenset()) -> bytes:
+    """The package with the entries of ``contents`` stored uncompressed and the others copied as
+    they are: what an engine reads without inflating again what was inflated already. Each of
+    ``contents`` is exactly its entry's bytes (CRC checked), but those named in ``changed``,
+    stored with their own CRC."""
+    return _copy(zf, data, {}, {}, contents, changed)
 
 
 def _copy(zf: zipfile.ZipFile, data: bytes, renames: dict[str, str], changes: dict[str, bytes],
-          stored: dict[str, bytes] | None = None) -> bytes:
+          stored: dict[str, bytes] | None = None, changed: set[str] = frozenset()) -> bytes:
     """The package with entries renamed and some replaced (``changes``, compressed again) or
     stored uncompressed (``stored``, their entries' own bytes); the others' compressed data
     copied byte for byte (nothing decompressed, so a copy costs what the file holds)."""
@@ -149,7 +151,8 @@ def _copy(zf: zipfile.ZipFile, data: bytes, renames: dict[str, str], changes: di
             method, crc, size = zipfile.ZIP_DEFLATED, zlib.crc32(content), len(content)
         elif info.filename in stored:
             body = stored[info.filename]
-            method, crc, size = zipfile.ZIP_STORED, info.CRC, len(body)
+            crc = zlib.crc32(body) if info.filename in changed else info.CRC
+            method, size = zipfile.ZIP_STORED, len(body)
         else:
             start = info.header_offset
             n_name, n_extra = struct.unpack_from("<HH", data, start + 26)

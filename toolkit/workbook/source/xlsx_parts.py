@@ -147,8 +147,14 @@ class _XlsxParts:
             except (SourceError, KeyError):
                 continue
             room -= len(self._xml_cache[part])
-        return unpacked_package(self.zf, data, {name: text for name, text in self._xml_cache.items()
-                                                if name not in self._rewritten})
+        contents = {name: text for name, text in self._xml_cache.items() if name not in self._rewritten}
+        changed = set()
+        if "xl/workbook.xml" in contents:
+            nameless = _without_defined_names(contents["xl/workbook.xml"])
+            if nameless is not None:
+                contents["xl/workbook.xml"] = nameless
+                changed.add("xl/workbook.xml")
+        return unpacked_package(self.zf, data, contents, changed)
 
     def sheet_xml(self, sheet: str) -> bytes | None:
         part = self.sheet_parts.get(sheet)
@@ -532,6 +538,18 @@ def _name_patterns(prefix: bytes) -> tuple[re.Pattern, re.Pattern]:
 
 _DEFINED_NAME = (rb'<(?:\w+:)?definedName(?:\s+(?!name=)[\w:]+="[^"<]*")*\s+name="%s(?!C_)[^"<]*"[^<>]*>[^<]*'
                  rb'</(?:\w+:)?definedName>')  # a workbook-level name with a prefix (%s), not a cell's (C_)
+
+
+def _without_defined_names(workbook: bytes) -> bytes | None:
+    """The workbook part without its one ``<definedNames>`` element, or None where it has not
+    exactly one: the engine reads no names (the toolkit reads them itself, :meth:`_XlsxParts.load`),
+    and a workbook written by the toolkit names every cell, most of what the part holds."""
+    start = workbook.find(b"<definedNames>")
+    end = workbook.find(b"</definedNames>")
+    if start < 0 or end < start or workbook.find(b"<definedNames", start + 1) >= 0 \
+            or workbook.find(b"</definedNames>", end + 1) >= 0:
+        return None
+    return workbook[:start] + workbook[end + len(b"</definedNames>"):]
 
 
 def _anchored(data: bytes, anchor: re.Pattern, pattern: re.Pattern, start: int = 0, end: int | None = None
