@@ -333,16 +333,18 @@ def start_reading(paths: Sequence[str | Path]) -> None:
 
     from toolkit.isolation import start_helper
 
-    start_helper(partial(_warm_up, reading=True))
+    start_helper(partial(_warm_up, reading=True, checking=False))
 
 
-def _warm_up(formats: bool = True, reading: bool = False) -> None:
-    """Load once what checking needs (with ``formats`` every format), and with ``reading`` what
-    reading a workbook needs too: before worker processes fork, and in the reading helper as it
-    starts."""
+def _warm_up(formats: bool = True, reading: bool = False, checking: bool = True) -> None:
+    """Load once what a batch needs (with ``formats`` every format), with ``reading`` what
+    reading a workbook needs too and with ``checking`` the rules: before worker processes fork
+    (all of it), and in the reading helper as it starts (no rules)."""
     from toolkit import readers  # noqa: F401
-    from toolkit.checks import engine  # noqa: F401
     from toolkit.formats import all_formats
+
+    if checking:
+        from toolkit.checks import engine  # noqa: F401
 
     if formats:
         all_formats()
