@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from toolkit.workbook.source.safety import DEFAULT_LIMITS, _declares_dtd
+from toolkit.workbook.source.limits import DEFAULT_LIMITS
+from toolkit.workbook.source.safety import _declares_dtd
 
 DTD = b'<!DOCTYPE x [<!ENTITY a "b">]><x>&a;</x>'
 
@@ -35,7 +36,8 @@ def test_a_plain_part_has_none(content):
 
 # ---------------------------------------------------------------- the toolkit's own parses
 
-from toolkit.workbook.source.safety import SourceError, _parse_xml  # noqa: E402
+from toolkit.workbook.source.limits import SourceError  # noqa: E402
+from toolkit.workbook.source.safety import _parse_xml  # noqa: E402
 
 
 def parse(data: bytes):

@@ -353,6 +353,7 @@ def _warm_up(formats: bool = True, reading: bool = False, checking: bool = True)
         import python_calamine  # noqa: F401
 
         from toolkit.layout import workbook_plan
+        from toolkit.workbook import reader  # noqa: F401
         from toolkit.workbook.values import vocabulary
 
         workbook_plan()

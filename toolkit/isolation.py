@@ -110,8 +110,6 @@ class _Helper:
 
     @classmethod
     def _start(cls, budget: Budget, prepare: Callable[[], Any] | None = None):
-        import subprocess
-
         if not cls._hooks:
             import atexit
 
@@ -122,6 +120,8 @@ class _Helper:
         root = str(Path(__file__).resolve().parents[1])
         cls._proc = _forked(root, prepare) if _may_fork(budget) else None
         if cls._proc is None:
+            import subprocess
+
             cls._proc = subprocess.Popen(
                 [sys.executable, "-I", "-c", _BOOTSTRAP, root], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                 stderr=subprocess.DEVNULL)
@@ -307,12 +307,13 @@ class _ForkedHelper:
         return self.returncode
 
     def wait(self, timeout: float | None = None) -> int:
-        import subprocess
         import time
 
         deadline = None if timeout is None else time.monotonic() + timeout
         while self.poll() is None:
             if deadline is not None and time.monotonic() > deadline:
+                import subprocess
+
                 raise subprocess.TimeoutExpired("helper", timeout)
             time.sleep(0.002)
         return self.returncode

@@ -18,10 +18,19 @@ from toolkit.importers import SUFFIXES as REPORT_SUFFIXES
 from toolkit.importers import import_report
 from toolkit.isolation import IsolationError, in_helper, run_isolated
 from toolkit.model import ReadResult
-from toolkit.workbook.reader import WORKBOOK_SUFFIXES, read_workbook
-from toolkit.workbook.source import DEFAULT_LIMITS, Limits, SourceError
+from toolkit.workbook import WORKBOOK_SUFFIXES
+from toolkit.workbook.source.limits import DEFAULT_LIMITS, Limits, SourceError
 
 ReaderFunc = Callable[..., ReadResult]
+
+
+def read_workbook(path: str | Path, **options: Any) -> ReadResult:
+    """:func:`toolkit.workbook.reader.read_workbook`, the reader imported as it is first used here:
+    a process that sends its files to the reading helper does not load it."""
+    from toolkit.workbook.reader import read_workbook as read
+
+    return read(path, **options)
+
 
 READERS: dict[str, ReaderFunc] = {
     **dict.fromkeys(WORKBOOK_SUFFIXES, read_workbook),

@@ -14,7 +14,7 @@ from pathlib import Path, PurePosixPath
 
 from toolkit.checks.catalogue import FindingType
 from toolkit.model import ERROR, FileReport, Finding
-from toolkit.workbook.source.safety import DEFAULT_LIMITS
+from toolkit.workbook.source.limits import DEFAULT_LIMITS
 
 MAX_FILES = 200  # files in one upload (a .zip of a county's folder)
 MAX_FILE_BYTES = DEFAULT_LIMITS.max_file_bytes

@@ -39,6 +39,7 @@ from toolkit.formats import Block, Format, FormatError, Node, Table, format_for_
 from toolkit.labels import normalize_label
 from toolkit.layout import ORIGIN_PUBLISHED, cell_addresses, info_rows, narrative_rows, workbook_plan
 from toolkit.model import WARNING, CellSource, Finding, ReadResult, ReportData, format_decimal
+from toolkit.workbook import WORKBOOK_SUFFIXES  # noqa: F401  (given here too)
 from toolkit.workbook.filled import not_filled
 from toolkit.workbook.locate import (
     Located,
@@ -52,9 +53,6 @@ from toolkit.workbook.locate import (
 )
 from toolkit.workbook.source import DEFAULT_LIMITS, Limits, SourceError, WorkbookSource, open_source, quiet_engine
 from toolkit.workbook.values import parse_value, typed_text, vocabulary
-
-
-WORKBOOK_SUFFIXES = (".xlsx", ".xlsm", ".xls", ".et", ".ods", ".xlsb", ".ett", ".xltx", ".xltm")
 
 
 def read_workbook(path: str | Path, *, format_id: str | None = None, year: int | None = None,

@@ -14,8 +14,8 @@ the engine builds its grid); encrypted OLE packages and legacy non-workbook file
 Fatal problems raise :class:`SourceError` whose ``code`` is a finding code and whose message is
 Chinese and names the file.
 
-Modules, one concern each: ``safety`` (Limits, SourceError, reading the bytes, zip and DTD
-checks, reading within the helper's budgets), ``sniffing`` (what the bytes are; the OLE
+Modules, one concern each: ``limits`` (Limits, SourceError), ``safety`` (reading the bytes, zip
+and DTD checks, reading within the helper's budgets), ``sniffing`` (what the bytes are; the OLE
 directory), ``xlsx_parts`` (the xlsx parts read without an engine; cell references),
 ``ods`` (the OpenDocument scan), ``parts`` (a package laid out as readers expect; a part named
 in words), ``biff`` and ``xlsb`` (records beyond the caps hidden before the engine builds a
@@ -24,22 +24,36 @@ grid), ``biff_crypto`` (an .xls under Excel's default password), ``interface``
 ``opening`` (:func:`open_source`).
 """
 
-from toolkit.a1 import Pos, col_letters, col_number, parse_ref
-from toolkit.workbook.source.engines import (
-    ENGINES,
-    CalamineSource,
-    IsolatedCalamineSource,
-    OpenpyxlSource,
-    quiet_engine,
-)
-from toolkit.workbook.source.interface import WorkbookSource
-from toolkit.workbook.source.opening import open_source
-from toolkit.workbook.source.safety import DEFAULT_LIMITS, Limits, SourceError, check_package
-from toolkit.workbook.source.sniffing import KINDS, ole_stream_names, sniff
-from toolkit.workbook.source.xlsx_parts import shift_formula
+from __future__ import annotations
 
-__all__ = [
-    "DEFAULT_LIMITS", "ENGINES", "KINDS", "CalamineSource", "IsolatedCalamineSource", "Limits", "OpenpyxlSource",
-    "Pos", "SourceError", "WorkbookSource", "check_package", "col_letters", "col_number", "ole_stream_names",
-    "open_source", "parse_ref", "quiet_engine", "shift_formula", "sniff",
-]
+import importlib
+from typing import Any
+
+_EXPORTS = {
+    "Pos": "toolkit.a1", "col_letters": "toolkit.a1", "col_number": "toolkit.a1", "parse_ref": "toolkit.a1",
+    "ENGINES": ".engines", "CalamineSource": ".engines", "IsolatedCalamineSource": ".engines",
+    "OpenpyxlSource": ".engines", "quiet_engine": ".engines",
+    "WorkbookSource": ".interface",
+    "open_source": ".opening",
+    "DEFAULT_LIMITS": ".limits", "Limits": ".limits", "SourceError": ".limits", "check_package": ".safety",
+    "KINDS": ".sniffing", "ole_stream_names": ".sniffing", "sniff": ".sniffing",
+    "shift_formula": ".xlsx_parts",
+}
+"""Each name this package gives and the module that holds it, imported when the name is first
+used: a process that only sends files to the reading helper (``Limits``, ``SourceError``) does not
+load the engines and scanners."""
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(module, __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_EXPORTS))

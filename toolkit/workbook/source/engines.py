@@ -15,7 +15,8 @@ from typing import Any
 
 from toolkit.a1 import Pos
 from toolkit.workbook.source.interface import WorkbookSource, _clean
-from toolkit.workbook.source.safety import Limits, SourceError, _fail, _note, call_guarded
+from toolkit.workbook.source.limits import Limits, SourceError, _fail, _note
+from toolkit.workbook.source.safety import call_guarded
 
 _EXACT = float(2**53)  # a whole float below this in size is an int exactly
 

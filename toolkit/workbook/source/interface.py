@@ -14,7 +14,7 @@ from typing import Any, Iterable
 
 from toolkit.model import Finding
 from toolkit.workbook.source.ods import _check_ods
-from toolkit.workbook.source.safety import Limits, _note
+from toolkit.workbook.source.limits import Limits, _note
 from toolkit.a1 import Pos, parse_ref
 from toolkit.workbook.source.xlsx_parts import _XlsxParts
 

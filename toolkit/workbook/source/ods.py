@@ -8,7 +8,8 @@ import zipfile
 from pathlib import Path
 from typing import Iterable
 
-from toolkit.workbook.source.safety import Limits, _fail, _read_entry
+from toolkit.workbook.source.limits import Limits, _fail
+from toolkit.workbook.source.safety import _read_entry
 
 
 _ODS_ROW = re.compile(rb"<table:table-row(?=[\s/>])")

@@ -12,7 +12,8 @@ from toolkit.workbook.source.biff import bounded_workbook
 from toolkit.workbook.source.xlsb import bounded_xlsb
 from toolkit.workbook.source.engines import ENGINES, CalamineSource, IsolatedCalamineSource, OpenpyxlSource
 from toolkit.workbook.source.interface import WorkbookSource
-from toolkit.workbook.source.safety import DEFAULT_LIMITS, Limits, SourceError, _fail, part_label
+from toolkit.workbook.source.limits import DEFAULT_LIMITS, Limits, SourceError, _fail
+from toolkit.workbook.source.safety import part_label
 from toolkit.workbook.source.sniffing import _sniff
 
 _ISOLATED = ("xls", "xlsb")

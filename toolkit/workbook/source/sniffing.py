@@ -10,7 +10,8 @@ import zipfile
 from pathlib import Path
 
 from toolkit.workbook.source.parts import canonical_package
-from toolkit.workbook.source.safety import DEFAULT_LIMITS, Limits, _check_zip, _fail, _read_bytes, _read_entry
+from toolkit.workbook.source.limits import DEFAULT_LIMITS, Limits, _fail
+from toolkit.workbook.source.safety import _check_zip, _read_bytes, _read_entry
 
 KINDS = ("xlsx", "xlsm", "xlsb", "xls", "ods", "et")
 _OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"

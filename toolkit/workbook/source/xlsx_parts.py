@@ -16,7 +16,8 @@ from typing import Iterable, Iterator
 
 from toolkit.a1 import Pos, col_letters, col_number, parse_ref
 from toolkit.workbook.source.parts import unpacked_package
-from toolkit.workbook.source.safety import Limits, SourceError, _fail, _parse_xml, _read_entry, part_label
+from toolkit.workbook.source.limits import Limits, SourceError, _fail
+from toolkit.workbook.source.safety import _parse_xml, _read_entry, part_label
 
 NS_MAIN = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
 NS_REL = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
