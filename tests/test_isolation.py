@@ -71,3 +71,43 @@ def test_a_helper_that_dies_is_replaced_for_the_next_call():
         run_isolated(os._exit, (3,), budget=budget)
     assert run_isolated(os.getppid, budget=budget) == os.getpid()
     isolation.stop_helper()
+
+
+@linux_only
+def test_a_call_sent_ahead_gives_its_result_to_the_same_call():
+    """The helper runs a call sent ahead while this process goes on; the same call later takes that
+    result (it ran once, in the helper), another call waits it out and gets its own."""
+    out = run_script("""
+        import time
+        from toolkit.isolation import send_ahead
+
+        start_helper(budget=BUDGET)
+        run_isolated(os.getpid, budget=BUDGET)
+        send_ahead(time.time, budget=BUDGET)
+        time.sleep(0.3)
+        sent = run_isolated(time.time, budget=BUDGET)
+        print(time.time() - sent > 0.25)  # the reply of the call made 0.3 s ago
+        send_ahead(time.time, budget=BUDGET)
+        print(run_isolated(os.getppid, budget=BUDGET) == os.getpid())  # another call: its own answer
+        print(time.time() - run_isolated(time.time, budget=BUDGET) < 0.25)  # nothing left ahead: a new call
+    """)
+    assert out.split() == ["True", "True", "True"]
+
+
+@linux_only
+def test_a_call_sent_ahead_that_kills_the_helper():
+    """The same call meets the crash as if it had been made then; another call gets a new helper."""
+    out = run_script("""
+        from toolkit.isolation import send_ahead
+
+        start_helper(budget=BUDGET)
+        run_isolated(os.getpid, budget=BUDGET)
+        send_ahead(os._exit, (3,), budget=BUDGET)
+        try:
+            run_isolated(os._exit, (3,), budget=BUDGET)
+        except HelperCrashed:
+            print("crashed")
+        send_ahead(os._exit, (3,), budget=BUDGET)
+        print(run_isolated(os.getppid, budget=BUDGET) == os.getpid())
+    """)
+    assert out.split() == ["crashed", "True"]

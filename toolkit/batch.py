@@ -161,14 +161,15 @@ class _Settings:
 def _check_one(settings: _Settings, item: tuple[Path, Path | None]) -> FileReport:
     path, annotate_to = item
     try:
-        from toolkit.checks.engine import CheckContext, check_data
-        from toolkit.identity import roster_units_in_name
-
         expect_unit = None
         if settings.roster:
+            from toolkit.identity import roster_units_in_name
+
             named = roster_units_in_name(path.name, settings.roster)
             expect_unit = named[0] if len(named) == 1 else None
         result = _read(path, settings, expect_unit)
+        from toolkit.checks.engine import CheckContext, check_data  # after the read: loaded while the helper reads
+
         findings: list[Finding] = list(result.findings)
         if result.data is not None:
             priors = settings.priors
@@ -296,12 +297,9 @@ def iter_check(paths: Iterable[str | Path], *, prior: str | Path | ReportData | 
         _warm_up(reading=True)  # loaded once here, inherited by the worker processes where they are forked
     else:
         if files:
-            from functools import partial
-
             from toolkit.isolation import start_helper
 
-            start_helper(partial(_warm_up, formats=False, reading=True))  # it gets ready to read meanwhile
-        _warm_up(formats=False)  # the formats the files need are loaded when they are read and checked
+            start_helper(_prepare_helper)  # it gets ready to read while this process loads the rules
     results = ordered_map(_check_one, list(zip(files, targets)), context=settings, workers=n_workers,
                           on_crash=_crashed, pool=pool)
 
@@ -324,16 +322,23 @@ read in its worker; a smaller one here, each file read in the reading helper pro
 def start_reading(paths: Sequence[str | Path]) -> None:
     """Start the reading helper now when checking ``paths`` will use it (fewer than
     :data:`POOL_FILES` of them, none a folder), so that it gets ready to read while this process
-    loads the rest: ``nianbao check`` calls this before it parses its command line. What both
-    processes need is loaded here first (a forked helper inherits it). A path that is not a file
+    loads the rest: ``nianbao check`` calls this before it parses its command line. A single file
+    is sent to be read at once (:func:`toolkit.readers.read_ahead`). A path that is not a file
     costs at most a helper started for nothing."""
     if not paths or len(paths) >= POOL_FILES or any(os.path.isdir(p) for p in paths):
         return
-    from functools import partial
-
     from toolkit.isolation import start_helper
 
-    start_helper(partial(_warm_up, reading=True, checking=False))
+    start_helper(_prepare_helper)
+    if len(paths) == 1 and os.path.isfile(paths[0]):
+        from toolkit.readers import read_ahead
+
+        read_ahead(paths[0])  # read as the command will read it without options (else it waits this out)
+
+
+def _prepare_helper() -> None:
+    """What the reading helper loads as it starts: the formats and reading, not the rules."""
+    _warm_up(reading=True, checking=False)
 
 
 def _warm_up(formats: bool = True, reading: bool = False, checking: bool = True) -> None:
@@ -352,12 +357,16 @@ def _warm_up(formats: bool = True, reading: bool = False, checking: bool = True)
         import defusedxml.ElementTree  # noqa: F401
         import python_calamine  # noqa: F401
 
-        from toolkit.layout import workbook_plan
+        from toolkit.layout import cell_addresses, workbook_plan
         from toolkit.workbook import reader  # noqa: F401
+        from toolkit.workbook.locate import expectations
         from toolkit.workbook.values import vocabulary
 
         workbook_plan()
         vocabulary()
+        for fmt in all_formats() if formats else ():  # where each format's labels and cells are
+            expectations(fmt)
+            cell_addresses(fmt)
 
 
 def check_paths(paths: Iterable[str | Path], *, prior: str | Path | ReportData | Sequence[ReportData] | None = None,

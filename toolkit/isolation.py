@@ -99,6 +99,7 @@ class _Helper:
     _lock = None
     _orphans: list = []
     _hooks = False
+    _ahead: tuple[bytes, float] | None = None  # a request sent ahead of its call: (message, deadline)
 
     @classmethod
     def start(cls, budget: Budget, prepare: Callable[[], Any] | None) -> None:
@@ -135,22 +136,67 @@ class _Helper:
             cls._orphans.append(cls._proc)
         cls._proc = None
         cls._lock = None
+        cls._ahead = None
+
+    @staticmethod
+    def _message(request: tuple, budget: Budget) -> bytes:
+        blob = pickle.dumps((request, budget.memory_bytes), protocol=pickle.HIGHEST_PROTOCOL)
+        return struct.pack("<Q", len(blob)) + blob
+
+    @classmethod
+    def send_ahead(cls, request: tuple, budget: Budget) -> None:
+        """Send ``request`` to the running helper now, not waiting for its reply: the next call of
+        the very same request takes that reply (its budget counted from now); another call first
+        waits the reply out and drops it."""
+        import time
+
+        if os.name != "posix" or cls._lock is None:
+            return
+        with cls._lock:
+            proc = cls._proc
+            if cls._ahead is not None or proc is None or proc.poll() is not None:
+                return
+            message = cls._message(request, budget)
+            if _send(proc, message, budget.seconds):
+                cls._ahead = (message, time.monotonic() + budget.seconds)
+            else:
+                cls.stop()
+
+    @classmethod
+    def _collect_ahead(cls, proc: Any, message: bytes) -> tuple[list[bytes], bool] | None:
+        """The reply to the request sent ahead if it is ``message`` (([reply], hung) as
+        :func:`_exchange` gives it), else None once the helper has answered it or been stopped."""
+        import time
+
+        ahead, deadline = cls._ahead
+        cls._ahead = None
+        reply, hung = _exchange(proc, b"", max(0.0, deadline - time.monotonic()))
+        if ahead == message:
+            return reply, hung
+        if not reply:
+            cls.stop()
+        return None
 
     @classmethod
     def call(cls, request: tuple, budget: Budget, writes: bool = False) -> Any:
         if cls._lock is None:
             cls._lock = threading.Lock()
         with cls._lock:
-            proc = cls._proc
-            if proc is None or proc.poll() is not None:
-                proc = cls._start(budget)
-            blob = pickle.dumps((request, budget.memory_bytes), protocol=pickle.HIGHEST_PROTOCOL)
-            message = struct.pack("<Q", len(blob)) + blob
+            message = cls._message(request, budget)
+            collected = None
             try:
-                if os.name == "posix":
-                    reply, hung = _exchange(proc, message, budget.seconds)
+                if cls._ahead is not None:
+                    collected = cls._collect_ahead(cls._proc, message)
+                proc = cls._proc
+                if collected is not None:
+                    reply, hung = collected
                 else:
-                    reply, hung = _exchange_threaded(proc, message, budget.seconds)
+                    if proc is None or proc.poll() is not None:
+                        proc = cls._start(budget)
+                    if os.name == "posix":
+                        reply, hung = _exchange(proc, message, budget.seconds)
+                    else:
+                        reply, hung = _exchange_threaded(proc, message, budget.seconds)
             except BaseException:  # Ctrl-C: the helper is mid-call; stop it
                 cls.stop(graceful=writes)
                 raise
@@ -171,6 +217,7 @@ class _Helper:
     def stop(cls, graceful: bool = False) -> None:
         """End the helper: at once, or (``graceful``) first asking it to unwind for a moment."""
         proc, cls._proc = cls._proc, None
+        cls._ahead = None
         if proc is None:
             return
         if graceful and proc.poll() is None:
@@ -332,14 +379,48 @@ class _ForkedHelper:
                 pass
 
 
+def send_ahead(func: Callable[..., Any], args: tuple = (), kwargs: dict | None = None, *, budget: Budget) -> None:
+    """Send ``func(*args, **kwargs)`` to this process's running helper now and go on: the next
+    :func:`run_isolated` of exactly that call, within the same budget, gets its result (the time
+    budget counted from now); any other call waits it out first. Nothing happens where no helper
+    runs or a call is sent ahead already."""
+    _Helper.send_ahead((func, tuple(args), dict(kwargs or {})), budget)
+
+
 def stop_helper() -> None:
     """End this process's helper now (the next call starts a new one)."""
     _Helper.stop()
 
 
+def _send(proc: Any, message: bytes, seconds: float) -> bool:
+    """Write ``message`` to the helper within ``seconds``; False when it cannot be written."""
+    import selectors
+    import time
+
+    out_fd = proc.stdin.fileno()
+    os.set_blocking(out_fd, False)
+    pending = memoryview(message)
+    deadline = time.monotonic() + seconds
+    with selectors.DefaultSelector() as selector:
+        selector.register(out_fd, selectors.EVENT_WRITE)
+        while pending:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return False
+            for _ in selector.select(left):
+                try:
+                    pending = pending[os.write(out_fd, pending):]
+                except BlockingIOError:
+                    continue
+                except OSError:
+                    return False
+    return True
+
+
 def _exchange(proc: Any, message: bytes, seconds: float) -> tuple[list[bytes], bool]:
-    """Send ``message`` to the helper and wait at most ``seconds`` for its reply: ([reply],
-    False), or ([], True) when the time ran out, ([], False) when the helper died."""
+    """Send ``message`` to the helper (none: a request sent already) and wait at most
+    ``seconds`` for its reply: ([reply], False), or ([], True) when the time ran out, ([], False)
+    when the helper died."""
     import selectors
     import time
 
@@ -351,7 +432,8 @@ def _exchange(proc: Any, message: bytes, seconds: float) -> tuple[list[bytes], b
     need = None
     deadline = time.monotonic() + seconds
     with selectors.DefaultSelector() as selector:
-        selector.register(out_fd, selectors.EVENT_WRITE)
+        if pending:
+            selector.register(out_fd, selectors.EVENT_WRITE)
         selector.register(in_fd, selectors.EVENT_READ)
         while True:
             left = deadline - time.monotonic()

@@ -16,7 +16,7 @@ from typing import Any, Callable, Iterable
 from toolkit.checks.catalogue import finding_type
 from toolkit.importers import SUFFIXES as REPORT_SUFFIXES
 from toolkit.importers import import_report
-from toolkit.isolation import IsolationError, in_helper, run_isolated
+from toolkit.isolation import IsolationError, in_helper, run_isolated, send_ahead
 from toolkit.model import ReadResult
 from toolkit.workbook import WORKBOOK_SUFFIXES
 from toolkit.workbook.source.limits import DEFAULT_LIMITS, Limits, SourceError
@@ -69,6 +69,16 @@ def read_report(path: str | Path, *, format_id: str | None = None, year: int | N
         return _read_guarded(func, path, limits, dict(format_id=format_id, year=year, expect_unit=expect_unit,
                                                       **options))
     return func(path, format_id=format_id, year=year, expect_unit=expect_unit, **options)
+
+
+def read_ahead(path: str | Path) -> None:
+    """Start reading ``path`` in the running reading helper as :func:`read_report` reads it with
+    no options, without waiting: that call then takes the result (any other waits it out). For a
+    command that knows its file before it has loaded the rest of itself."""
+    path = Path(path)
+    func = READERS.get(path.suffix.lower(), read_workbook)
+    if DEFAULT_LIMITS.isolate and not in_helper() and getattr(func, "__module__", "").startswith("toolkit."):
+        send_ahead(func, (path,), dict(format_id=None, year=None, expect_unit=None), budget=DEFAULT_LIMITS.budget)
 
 
 def _read_guarded(func: ReaderFunc, path: Path, limits: Limits, kwargs: dict[str, Any]) -> ReadResult:
