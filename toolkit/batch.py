@@ -161,6 +161,8 @@ class _Settings:
 def _check_one(settings: _Settings, item: tuple[Path, Path | None]) -> FileReport:
     path, annotate_to = item
     try:
+        from toolkit.checks.engine import CheckContext, check_data
+
         expect_unit = None
         if settings.roster:
             from toolkit.identity import roster_units_in_name
@@ -168,8 +170,6 @@ def _check_one(settings: _Settings, item: tuple[Path, Path | None]) -> FileRepor
             named = roster_units_in_name(path.name, settings.roster)
             expect_unit = named[0] if len(named) == 1 else None
         result = _read(path, settings, expect_unit)
-        from toolkit.checks.engine import CheckContext, check_data  # after the read: loaded while the helper reads
-
         findings: list[Finding] = list(result.findings)
         if result.data is not None:
             priors = settings.priors
