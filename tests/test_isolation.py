@@ -111,3 +111,19 @@ def test_a_call_sent_ahead_that_kills_the_helper():
         print(run_isolated(os.getppid, budget=BUDGET) == os.getpid())
     """)
     assert out.split() == ["crashed", "True"]
+
+
+@linux_only
+def test_another_call_after_one_sent_ahead_ran_out_of_memory():
+    """The reply of 'memory' to the call sent ahead is dropped, not taken for the next call's, and
+    the helper, which ends itself after it, is replaced."""
+    out = run_script("""
+        from toolkit.isolation import send_ahead
+
+        SMALL = Budget(30.0, 512 << 20)
+        start_helper(budget=SMALL)
+        run_isolated(os.getpid, budget=SMALL)
+        send_ahead(bytearray, (1 << 30,), budget=SMALL)
+        print(run_isolated(os.getppid, budget=SMALL) == os.getpid())
+    """)
+    assert out.split() == ["True"]

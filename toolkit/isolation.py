@@ -173,7 +173,7 @@ class _Helper:
         reply, hung = _exchange(proc, b"", max(0.0, deadline - time.monotonic()))
         if ahead == message:
             return reply, hung
-        if not reply:
+        if not reply or _reply_kind(reply[0]) == "memory":  # a helper that died, hung or ended itself
             cls.stop()
         return None
 
@@ -390,6 +390,14 @@ def send_ahead(func: Callable[..., Any], args: tuple = (), kwargs: dict | None =
 def stop_helper() -> None:
     """End this process's helper now (the next call starts a new one)."""
     _Helper.stop()
+
+
+def _reply_kind(reply: bytes) -> str:
+    """"ok", "error" or "memory": what the helper's reply says happened."""
+    try:
+        return pickle.loads(reply)[0]
+    except Exception:  # noqa: BLE001 - a reply that cannot be read: as if the helper had died
+        return "memory"
 
 
 def _send(proc: Any, message: bytes, seconds: float) -> bool:
