@@ -575,12 +575,11 @@ def _fragments(matches: Iterable[re.Match]) -> list[bytes]:
     (``<x a="1"/>``)."""
     out = []
     for m in matches:
-            fragment = m.group(0)
-            if not fragment.endswith(b"/>") and b"</" not in fragment:
-                fragment = fragment[:-1] + b"/>"
-            out.append(fragment)
+        fragment = m.group(0)
+        if not fragment.endswith(b"/>") and b"</" not in fragment:
+            fragment = fragment[:-1] + b"/>"
+        out.append(fragment)
     return out
-
 
 
 def _normpath(path: str) -> str:
