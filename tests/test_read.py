@@ -818,8 +818,11 @@ def test_binary_engine_crash_or_hang_is_one_finding(tmp_path, monkeypatch):
 
 def test_the_engine_reads_the_sheets_inflated_once_stored_as_they_are(tmp_path):
     """What calamine is given: the same entries, byte for byte, the inflated parts stored; the
-    workbook part without its defined names (the toolkit reads those itself)."""
+    workbook part without its defined names and each sheet cut after its cells (the toolkit reads
+    names, merged ranges and the rest itself); calamine reads the same values from it."""
     import re
+
+    import python_calamine
 
     from toolkit.workbook.source.xlsx_parts import UNPACK_SHEET_BYTES, _XlsxParts
 
@@ -830,9 +833,19 @@ def test_the_engine_reads_the_sheets_inflated_once_stored_as_they_are(tmp_path):
     package = zipfile.ZipFile(io.BytesIO(parts.engine_package(data)))
     assert package.namelist() == original.namelist()
     assert package.testzip() is None
+    sheets = set(parts.sheet_parts.values())
     for info in original.infolist():
-        if info.filename != "xl/workbook.xml":
+        if info.filename in sheets:
+            whole = original.read(info.filename)
+            assert package.read(info.filename) == whole[:whole.index(b"</sheetData>") + 12] + b"</worksheet>"
+        elif info.filename != "xl/workbook.xml":
             assert package.read(info.filename) == original.read(info.filename)
+    assert sum(len(package.read(p)) for p in sheets) < sum(len(original.read(p)) for p in sheets) / 2
+    engine, reference = (python_calamine.CalamineWorkbook.from_filelike(io.BytesIO(b))
+                         for b in (parts.engine_package(data), data))
+    assert engine.sheet_names == reference.sheet_names
+    for name in reference.sheet_names:
+        assert engine.get_sheet_by_name(name).to_python() == reference.get_sheet_by_name(name).to_python()
     workbook = original.read("xl/workbook.xml")
     assert workbook.count(b"<definedName ") > 100
     assert package.read("xl/workbook.xml") == re.sub(rb"<definedNames>.*</definedNames>", b"", workbook, flags=re.S)
@@ -853,3 +866,21 @@ def test_the_engine_gets_the_workbook_part_without_names(workbook, cut):
     from toolkit.workbook.source.xlsx_parts import _without_defined_names
 
     assert _without_defined_names(workbook) == cut
+
+
+TAIL = b"<conditionalFormatting sqref='A1'><cfRule type='expression'/></conditionalFormatting>" * 4
+
+
+@pytest.mark.parametrize("sheet, cut", [
+    (b"<worksheet><sheetData><row r='1'/></sheetData>" + TAIL + b"</worksheet>",
+     b"<worksheet><sheetData><row r='1'/></sheetData></worksheet>"),
+    (b"<worksheet><sheetData/>" + TAIL + b"</worksheet>", None),  # no cells
+    (b"<worksheet><sheetData></sheetData>" + TAIL + b"<ext>sheetData</ext></worksheet>", None),  # more mentions
+    (b"<x:worksheet><x:sheetData></x:sheetData>" + TAIL + b"</x:worksheet>", None),  # prefixed
+    (b"<worksheet><sheetData></sheetData>" + TAIL, None),  # not ended: left for the completeness check
+    (b"<worksheet><sheetData></sheetData></worksheet>", None),  # nothing after the cells worth cutting
+])
+def test_the_engine_gets_each_sheet_cut_after_its_cells(sheet, cut):
+    from toolkit.workbook.source.xlsx_parts import _cells_only
+
+    assert _cells_only(sheet) == cut

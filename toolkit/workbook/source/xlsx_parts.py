@@ -150,11 +150,13 @@ class _XlsxParts:
             room -= len(self._xml_cache[part])
         contents = {name: text for name, text in self._xml_cache.items() if name not in self._rewritten}
         changed = set()
-        if "xl/workbook.xml" in contents:
-            nameless = _without_defined_names(contents["xl/workbook.xml"])
-            if nameless is not None:
-                contents["xl/workbook.xml"] = nameless
-                changed.add("xl/workbook.xml")
+        cuts = [(name, _without_defined_names) for name in ("xl/workbook.xml",) if name in contents]
+        cuts += [(part, _cells_only) for part in self.sheet_parts.values() if part in contents]
+        for name, cut in cuts:
+            text = cut(contents[name])
+            if text is not None:
+                contents[name] = text
+                changed.add(name)
         return unpacked_package(self.zf, data, contents, changed)
 
     def sheet_xml(self, sheet: str) -> bytes | None:
@@ -551,6 +553,19 @@ def _without_defined_names(workbook: bytes) -> bytes | None:
             or workbook.find(b"</definedNames>", end + 1) >= 0:
         return None
     return workbook[:start] + workbook[end + len(b"</definedNames>"):]
+
+
+def _cells_only(sheet: bytes) -> bytes | None:
+    """A worksheet part cut after its one ``</sheetData>`` (closed there), or None where it has
+    not exactly one ``sheetData`` element, unprefixed, or does not end as a whole worksheet: the
+    engine reads only the cells for the toolkit (the merged ranges after them the toolkit reads
+    itself, :meth:`_XlsxParts.merged`; nothing reads the rest), and in a workbook the toolkit
+    writes, the conditional formats and validations after the cells are most of a table's part."""
+    close = sheet.find(b"</sheetData>")
+    if close < 0 or sheet.count(b"sheetData") != 2 or not sheet.rstrip().endswith(b"</worksheet>"):
+        return None
+    end = close + len(b"</sheetData>")
+    return sheet[:end] + b"</worksheet>" if end < len(sheet) - 64 else None
 
 
 def _anchored(data: bytes, anchor: re.Pattern, pattern: re.Pattern, start: int = 0, end: int | None = None
