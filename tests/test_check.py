@@ -252,3 +252,15 @@ def test_the_reading_helper_starts_early_only_for_a_few_files(tmp_path, monkeypa
     toolkit.batch.start_reading(files[:-1])
     toolkit.batch.start_reading([files[0], "--not-a-file"])
     assert len(started) == 2
+
+
+@pytest.mark.parametrize("name", ["balance", "typed", "bad"])
+def test_one_file_on_the_command_line_read_ahead_gives_its_findings(returned, name):
+    """`nianbao check FILE` sends the file to the reading helper before typer is loaded
+    (toolkit.readers.read_ahead); what comes back is the file's own findings."""
+    _, files = returned
+    proc = subprocess.run([sys.executable, "-m", "toolkit", "check", str(files[name]), "--json"],
+                          capture_output=True, text=True, cwd=REPO, timeout=120)
+    assert proc.returncode == 1, proc.stderr
+    (report,) = json.loads(proc.stdout)["files"]
+    assert {(f["code"], f.get("sheet"), f.get("cell")) for f in report["findings"]} == RETURNED_FINDINGS[name]

@@ -294,7 +294,7 @@ def iter_check(paths: Iterable[str | Path], *, prior: str | Path | ReportData | 
     n_workers = resolve_workers(workers, len(files))
     pool = len(files) >= POOL_FILES
     if pool:
-        _warm_up(reading=True)  # loaded once here, inherited by the worker processes where they are forked
+        _warm_up()  # loaded once here, inherited by the worker processes where they are forked
     else:
         if files:
             from toolkit.isolation import start_helper
@@ -338,35 +338,30 @@ def start_reading(paths: Sequence[str | Path]) -> None:
 
 def _prepare_helper() -> None:
     """What the reading helper loads as it starts: the formats and reading, not the rules."""
-    _warm_up(reading=True, checking=False)
+    _warm_up(checking=False)
 
 
-def _warm_up(formats: bool = True, reading: bool = False, checking: bool = True) -> None:
-    """Load once what a batch needs (with ``formats`` every format), with ``reading`` what
-    reading a workbook needs too and with ``checking`` the rules: before worker processes fork
-    (all of it), and in the reading helper as it starts (no rules)."""
+def _warm_up(checking: bool = True) -> None:
+    """Load once what reading a workbook needs (every format, where each one's labels and cells
+    are, the engines), and with ``checking`` the rules: before worker processes fork (all of it),
+    and in the reading helper as it starts (no rules)."""
+    import defusedxml.ElementTree  # noqa: F401
+    import python_calamine  # noqa: F401
+
     from toolkit import readers  # noqa: F401
     from toolkit.formats import all_formats
+    from toolkit.layout import cell_addresses, workbook_plan
+    from toolkit.workbook import reader  # noqa: F401
+    from toolkit.workbook.locate import expectations
+    from toolkit.workbook.values import vocabulary
 
     if checking:
         from toolkit.checks import engine  # noqa: F401
-
-    if formats:
-        all_formats()
-    if reading:
-        import defusedxml.ElementTree  # noqa: F401
-        import python_calamine  # noqa: F401
-
-        from toolkit.layout import cell_addresses, workbook_plan
-        from toolkit.workbook import reader  # noqa: F401
-        from toolkit.workbook.locate import expectations
-        from toolkit.workbook.values import vocabulary
-
-        workbook_plan()
-        vocabulary()
-        for fmt in all_formats() if formats else ():  # where each format's labels and cells are
-            expectations(fmt)
-            cell_addresses(fmt)
+    workbook_plan()
+    vocabulary()
+    for fmt in all_formats():
+        expectations(fmt)
+        cell_addresses(fmt)
 
 
 def check_paths(paths: Iterable[str | Path], *, prior: str | Path | ReportData | Sequence[ReportData] | None = None,

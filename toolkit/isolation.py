@@ -173,7 +173,7 @@ class _Helper:
         reply, hung = _exchange(proc, b"", max(0.0, deadline - time.monotonic()))
         if ahead == message:
             return reply, hung
-        if not reply or _reply_kind(reply[0]) == "memory":  # a helper that died, hung or ended itself
+        if not reply or _ends_helper(reply[0]):  # a helper that died, hung or ended itself
             cls.stop()
         return None
 
@@ -392,12 +392,13 @@ def stop_helper() -> None:
     _Helper.stop()
 
 
-def _reply_kind(reply: bytes) -> str:
-    """"ok", "error" or "memory": what the helper's reply says happened."""
+def _ends_helper(reply: bytes) -> bool:
+    """Whether the helper ended after this reply: it ran out of memory (see :func:`serve`), or
+    the reply cannot be read."""
     try:
-        return pickle.loads(reply)[0]
+        return pickle.loads(reply)[0] == "memory"
     except Exception:  # noqa: BLE001 - a reply that cannot be read: as if the helper had died
-        return "memory"
+        return True
 
 
 def _send(proc: Any, message: bytes, seconds: float) -> bool:

@@ -63,12 +63,11 @@ def read_report(path: str | Path, *, format_id: str | None = None, year: int | N
     checks' job). Workbook ``options``: ``engine`` ("auto", "calamine", "openpyxl"), ``limits``.
     """
     path = Path(path)
-    func = READERS.get(path.suffix.lower(), read_workbook)
-    limits = options.get("limits", DEFAULT_LIMITS)
-    if limits.isolate and not in_helper() and getattr(func, "__module__", "").startswith("toolkit."):
-        return _read_guarded(func, path, limits, dict(format_id=format_id, year=year, expect_unit=expect_unit,
-                                                      **options))
-    return func(path, format_id=format_id, year=year, expect_unit=expect_unit, **options)
+    kwargs = dict(format_id=format_id, year=year, expect_unit=expect_unit, **options)
+    func, limits = _reader(path, kwargs)
+    if limits is not None:
+        return _read_guarded(func, path, limits, kwargs)
+    return func(path, **kwargs)
 
 
 def read_ahead(path: str | Path) -> None:
@@ -76,9 +75,20 @@ def read_ahead(path: str | Path) -> None:
     no options, without waiting: that call then takes the result (any other waits it out). For a
     command that knows its file before it has loaded the rest of itself."""
     path = Path(path)
+    kwargs = dict(format_id=None, year=None, expect_unit=None)  # as read_report passes them
+    func, limits = _reader(path, kwargs)
+    if limits is not None:
+        send_ahead(func, (path,), kwargs, budget=limits.budget)
+
+
+def _reader(path: Path, kwargs: dict[str, Any]) -> tuple[ReaderFunc, Limits | None]:
+    """The reader of ``path`` and the limits (of ``kwargs``) whose budget it runs within in the
+    helper process (None: it runs here, being no built-in reader, isolation off, or this the
+    helper)."""
     func = READERS.get(path.suffix.lower(), read_workbook)
-    if DEFAULT_LIMITS.isolate and not in_helper() and getattr(func, "__module__", "").startswith("toolkit."):
-        send_ahead(func, (path,), dict(format_id=None, year=None, expect_unit=None), budget=DEFAULT_LIMITS.budget)
+    limits = kwargs.get("limits", DEFAULT_LIMITS)
+    isolated = limits.isolate and not in_helper() and getattr(func, "__module__", "").startswith("toolkit.")
+    return func, limits if isolated else None
 
 
 def _read_guarded(func: ReaderFunc, path: Path, limits: Limits, kwargs: dict[str, Any]) -> ReadResult:

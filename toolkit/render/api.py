@@ -239,7 +239,7 @@ def _prepare_one(context: tuple[str, bool, TemplateSet], source: Path) -> tuple[
 def expand_sources(sources: Iterable[Path]) -> list[Path]:
     """Files as given; a folder stands for every workbook and data JSON directly in it (sorted,
     skipping hidden files and Office lock files ``~$…``; not the reports rendered into it)."""
-    from toolkit.workbook.reader import WORKBOOK_SUFFIXES
+    from toolkit.workbook import WORKBOOK_SUFFIXES
 
     suffixes = {s.lower() for s in WORKBOOK_SUFFIXES} | DATA_SUFFIXES
     out: list[Path] = []

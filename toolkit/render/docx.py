@@ -12,11 +12,11 @@ from typing import Any
 
 from docx.shared import Cm, Pt
 
+from toolkit.ooxml import NOT_XML_CHAR
 from toolkit.render.docx_look import (STYLE_BODY, STYLE_H1, STYLE_H2, STYLE_TABLE, STYLE_TABLE_GRID,
                                       STYLE_TITLE, look)
 
-# What lxml refuses in text (python-docx's elements are lxml's), with lxml's message.
-_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+# lxml refuses what XML text cannot hold (python-docx's elements are lxml's), with this message
 _NOT_XML_MESSAGE = "All strings must be XML compatible: Unicode or ASCII, no NULL bytes or control characters"
 _CORE_LIMIT = 255  # python-docx's limit on a core property
 _RUN_BREAKS = re.compile("([\t\r\n])")
@@ -33,7 +33,7 @@ def render_docx(ctx: dict[str, Any], settings: dict[str, Any]) -> bytes:
     if draft:
         values["mark"] = _run(ctx["draft_mark"])
     for value in values.values():
-        if _NOT_XML.search(value):
+        if NOT_XML_CHAR.search(value):
             raise ValueError(_NOT_XML_MESSAGE)
     return the_look.package.fill(values)
 

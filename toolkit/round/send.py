@@ -244,7 +244,7 @@ def _annotated_copy(item: FindingsItem, annotated: Path | None, work: Path | Non
     """The annotated copy for ``item``: from the ``check --annotate`` folder (named like the
     input), or made now from the original file. Returns (path, note when there is none)."""
     from toolkit.batch import annotated_name
-    from toolkit.workbook.reader import WORKBOOK_SUFFIXES
+    from toolkit.workbook import WORKBOOK_SUFFIXES
 
     if not item.path:
         return None, "没有原文件路径，邮件只附问题清单"

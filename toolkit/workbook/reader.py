@@ -36,10 +36,8 @@ from toolkit.a1 import Pos, a1, col_letters
 from toolkit.checks import reading_findings  # noqa: F401  (registers the finding codes)
 from toolkit.checks.catalogue import finding_type
 from toolkit.formats import Block, Format, FormatError, Node, Table, format_for_year, load_format, newest_first
-from toolkit.labels import normalize_label
-from toolkit.layout import ORIGIN_PUBLISHED, cell_addresses, info_rows, narrative_rows, workbook_plan
+from toolkit.layout import ORIGIN_PUBLISHED, info_rows, narrative_rows, workbook_plan
 from toolkit.model import WARNING, CellSource, Finding, ReadResult, ReportData, format_decimal
-from toolkit.workbook import WORKBOOK_SUFFIXES  # noqa: F401  (given here too)
 from toolkit.workbook.filled import not_filled
 from toolkit.workbook.locate import (
     Located,
@@ -58,7 +56,7 @@ from toolkit.workbook.values import parse_value, typed_text, vocabulary
 def read_workbook(path: str | Path, *, format_id: str | None = None, year: int | None = None,
                   expect_unit: str | None = None, engine: str = "auto",
                   limits: Limits = DEFAULT_LIMITS) -> ReadResult:
-    """Read a workbook file (the reader of :data:`WORKBOOK_SUFFIXES` in :mod:`toolkit.readers`)."""
+    """Read a workbook file (the reader of :data:`toolkit.workbook.WORKBOOK_SUFFIXES` in :mod:`toolkit.readers`)."""
     with quiet_engine():  # one redirection of standard error for the engine's many calls
         return _read_workbook(Path(path), format_id, year, expect_unit, engine, limits)
 

@@ -9,12 +9,13 @@ the sheet's name, else what the part holds, never an internal path."""
 
 from __future__ import annotations
 
-import io
 import posixpath
 import re
 import struct
 import zipfile
 import zlib
+
+from toolkit.ooxml import ZipEntry, zip_bytes
 
 MAIN_TYPES = (b"spreadsheetml.sheet.main+xml", b"spreadsheetml.template.main+xml",
               b"ms-excel.sheet.macroEnabled.main+xml", b"ms-excel.template.macroEnabled.main+xml",
@@ -139,36 +140,27 @@ def _copy(zf: zipfile.ZipFile, data: bytes, renames: dict[str, str], changes: di
     """The package with entries renamed and some replaced (``changes``, compressed again) or
     stored uncompressed (``stored``, their entries' own bytes); the others' compressed data
     copied byte for byte (nothing decompressed, so a copy costs what the file holds)."""
-    out = io.BytesIO()
-    central = []
     stored = stored or {}
+    entries = []
     for info in zf.infolist():
-        name = renames.get(info.filename, info.filename).encode("utf-8")
+        name = renames.get(info.filename, info.filename)
         if info.filename in changes:
-            content = changes[info.filename]
-            packed = zlib.compressobj(6, zlib.DEFLATED, -15)
-            body = packed.compress(content) + packed.flush()
-            method, crc, size = zipfile.ZIP_DEFLATED, zlib.crc32(content), len(content)
-        elif info.filename in stored:
+            entries.append(ZipEntry.deflated(name, changes[info.filename]))
+            continue
+        if info.filename in stored:
             body = stored[info.filename]
             crc = zlib.crc32(body) if info.filename in changed else info.CRC
-            method, size = zipfile.ZIP_STORED, len(body)
-        else:
-            start = info.header_offset
-            n_name, n_extra = struct.unpack_from("<HH", data, start + 26)
-            begin = start + 30 + n_name + n_extra
-            body = data[begin:begin + info.compress_size]
-            method, crc, size = info.compress_type, info.CRC, info.file_size
-        offset = out.tell()
-        flags = 0x800
-        out.write(struct.pack("<IHHHHHIIIHH", 0x04034B50, 20, flags, method, 0, 0x21, crc, len(body), size,
-                              len(name), 0) + name + body)
-        central.append(struct.pack("<IHHHHHHIIIHHHHHII", 0x02014B50, 20, 20, flags, method, 0, 0x21, crc,
-                                   len(body), size, len(name), 0, 0, 0, 0, 0, offset) + name)
-    start = out.tell()
-    out.write(b"".join(central))
-    out.write(struct.pack("<IHHHHIIH", 0x06054B50, 0, 0, len(central), len(central), out.tell() - start, start, 0))
-    return out.getvalue()
+            entries.append(ZipEntry(name, zipfile.ZIP_STORED, crc, len(body), body))
+            continue
+        start = info.header_offset
+        n_name, n_extra = struct.unpack_from("<HH", data, start + 26)
+        begin = start + 30 + n_name + n_extra
+        entries.append(ZipEntry(name, info.compress_type, info.CRC, info.file_size,
+                                data[begin:begin + info.compress_size]))
+    return zip_bytes(entries, date_time=_PACKAGE_DATE)
+
+
+_PACKAGE_DATE = (1980, 1, 1, 0, 0, 0)  # a copy made for reading: the same bytes each time
 
 
 # ---------------------------------------------------------------- naming a part in a message

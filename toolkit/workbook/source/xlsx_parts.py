@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Iterable, Iterator
 
 from toolkit.a1 import Pos, col_letters, col_number, parse_ref
+from toolkit.ooxml import NOT_XML_CHAR
 from toolkit.workbook.source.parts import unpacked_package
 from toolkit.workbook.source.limits import Limits, SourceError, _fail
 from toolkit.workbook.source.safety import _parse_xml, _read_entry, part_label
@@ -137,8 +138,9 @@ class _XlsxParts:
         """The package (``data``, the bytes of :attr:`zf`) as the engine is to read it: the parts
         inflated here — the workbook part, its relationships and, inflated now, every sheet part
         of at most :data:`UNPACK_SHEET_BYTES` (:data:`UNPACK_TOTAL_BYTES` in all) — stored
-        uncompressed, so that the engine does not inflate them again. A sheet part that does not
-        inflate soundly is left as it is; its problem is found when its cells are read."""
+        uncompressed, so that the engine does not inflate them again, and cut to what the engine
+        reads for the toolkit (:func:`_without_defined_names`, :func:`_cells_only`). A sheet part
+        that does not inflate soundly is left as it is; its problem is found when its cells are read."""
         room = UNPACK_TOTAL_BYTES
         for part in self.sheet_parts.values():
             try:
@@ -149,13 +151,13 @@ class _XlsxParts:
                 continue
             room -= len(self._xml_cache[part])
         contents = {name: text for name, text in self._xml_cache.items() if name not in self._rewritten}
+        cuts = dict.fromkeys(self.sheet_parts.values(), _cells_only)
+        cuts["xl/workbook.xml"] = _without_defined_names
         changed = set()
-        cuts = [(name, _without_defined_names) for name in ("xl/workbook.xml",) if name in contents]
-        cuts += [(part, _cells_only) for part in self.sheet_parts.values() if part in contents]
-        for name, cut in cuts:
-            text = cut(contents[name])
-            if text is not None:
-                contents[name] = text
+        for name, cut in cuts.items():
+            shorter = cut(contents[name]) if name in contents else None
+            if shorter is not None:
+                contents[name] = shorter
                 changed.add(name)
         return unpacked_package(self.zf, data, contents, changed)
 
@@ -424,7 +426,6 @@ _PLAIN_F = re.compile(rb'<f((?:[ \t\r\n]+[A-Za-z0-9]+="[^"<>&\t\r\n]*")*)[ \t\r\
                       rb'(?:/>|>([^<&\r]*(?:&(?:lt|gt|amp|quot|apos);[^<&\r]*)*)</f>)')
 _F_ATTR = re.compile(rb'[ \t\r\n]+([A-Za-z0-9]+)="([^"]*)"')
 _F_ATTRS = frozenset((b"t", b"ref", b"si", b"ca", b"aca", b"bx", b"dt2D", b"dtr", b"del1", b"del2", b"r1", b"r2"))
-_NOT_XML_CHAR = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 
 
 _MAIN_XMLNS = b'xmlns="' + NS_MAIN.encode() + b'"'
@@ -432,7 +433,7 @@ _MAIN_XMLNS = b'xmlns="' + NS_MAIN.encode() + b'"'
 
 def _not_xml_text(text: str) -> bool:
     """Whether ``text`` holds a character XML forbids, or "]]>"."""
-    return "]]>" in text or _NOT_XML_CHAR.search(text) is not None
+    return "]]>" in text or NOT_XML_CHAR.search(text) is not None
 
 
 def _plain_formulas(data: bytes, cells: list[tuple[Pos, bytes, bytes]], path: Path
