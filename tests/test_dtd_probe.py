@@ -10,28 +10,57 @@ from pathlib import Path
 import pytest
 
 from toolkit.workbook.source.limits import DEFAULT_LIMITS
-from toolkit.workbook.source.safety import _declares_dtd
+from toolkit.workbook.source.safety import Package, _check_zip, _declares_dtd, _read_entry
 
 DTD = b'<!DOCTYPE x [<!ENTITY a "b">]><x>&a;</x>'
 
 
-def declares(content: bytes) -> bool:
+def package(content: bytes, name: str = "xl/styles.xml", method: int = zipfile.ZIP_DEFLATED) -> bytes:
     buf = io.BytesIO()
-    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
-        zf.writestr("xl/styles.xml", content)
-    with zipfile.ZipFile(buf) as zf:
-        return _declares_dtd(zf, zf.getinfo("xl/styles.xml"), Path("t.xlsx"), DEFAULT_LIMITS)
+    with zipfile.ZipFile(buf, "w", method) as zf:
+        zf.writestr(name, content)
+    return buf.getvalue()
 
 
-@pytest.mark.parametrize("head", [b"", b"\xef\xbb\xbf", b'\xef\xbb\xbf<?xml version="1.0"?>\n', b"\xef\xbb\xbf  "])
-def test_a_dtd_after_a_utf8_byte_order_mark_is_found(head):
-    assert declares(head + DTD)
+def declares(content: bytes, whole: bool = False, method: int = zipfile.ZIP_DEFLATED) -> bool:
+    with Package(package(content, method=method)) as zf:
+        return _declares_dtd(zf, zf.getinfo("xl/styles.xml"), Path("t.xlsx"), DEFAULT_LIMITS, whole)
 
 
+WAYS = [(False, zipfile.ZIP_DEFLATED), (True, zipfile.ZIP_DEFLATED), (True, zipfile.ZIP_STORED)]
+
+
+@pytest.mark.parametrize("whole, method", WAYS)
+@pytest.mark.parametrize("head", [b"", b"\xef\xbb\xbf", b'\xef\xbb\xbf<?xml version="1.0"?>\n', b"\xef\xbb\xbf  ",
+                                  b"<!--" + b"x" * 5000 + b"-->"])
+def test_a_dtd_after_a_utf8_byte_order_mark_is_found(head, whole, method):
+    assert declares(head + DTD, whole, method)
+
+
+@pytest.mark.parametrize("whole, method", WAYS)
 @pytest.mark.parametrize("content", [b'\xef\xbb\xbf<?xml version="1.0"?><styleSheet/>', b"<styleSheet/>",
-                                     b'<?xml version="1.0" encoding="UTF-8"?>\r\n<styleSheet/>'])
-def test_a_plain_part_has_none(content):
-    assert not declares(content)
+                                     b'<?xml version="1.0" encoding="UTF-8"?>\r\n<styleSheet/>',
+                                     b"<!-- a comment first -->" + b"<styleSheet/>"])
+def test_a_plain_part_has_none(content, whole, method):
+    assert not declares(content, whole, method)
+
+
+def test_a_part_read_whole_by_the_check_is_inflated_once():
+    text = b'<?xml version="1.0"?><worksheet>' + b"<row/>" * 5000 + b"</worksheet>"
+    with Package(package(text, "xl/worksheets/sheet1.xml")) as zf:
+        _check_zip(zf, Path("t.xlsx"), DEFAULT_LIMITS, lambda name: name.startswith("xl/worksheets/"))
+        kept = zf.inflated["xl/worksheets/sheet1.xml"]
+        assert kept == text
+        assert _read_entry(zf, "xl/worksheets/sheet1.xml", Path("t.xlsx"), DEFAULT_LIMITS) is kept
+
+
+def test_a_part_whose_crc_is_wrong_is_not_kept_and_still_checked():
+    text = DTD + b"<r/>" * 10000
+    data = bytearray(package(text, "xl/worksheets/sheet1.xml", zipfile.ZIP_STORED))
+    data[data.index(text) + len(text) - 10] ^= 1  # the end no longer matches the CRC
+    with Package(bytes(data)) as zf:
+        assert _declares_dtd(zf, zf.getinfo("xl/worksheets/sheet1.xml"), Path("t.xlsx"), DEFAULT_LIMITS, True)
+        assert zf.inflated == {}
 
 
 # ---------------------------------------------------------------- the toolkit's own parses

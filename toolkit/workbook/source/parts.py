@@ -24,6 +24,14 @@ _OFFICE_DOCUMENT = re.compile(rb'<(?:\w+:)?Relationship\b(?=[^>]*\bType="[^"]*/o
 _OVERRIDE = re.compile(rb'<(?:\w+:)?Override\b[^>]*>')
 _ATTR = re.compile(rb'\b(PartName|ContentType|Target)="([^"]*)"')
 _SMALL = 4 * 1024 * 1024  # relationship and content-type parts read to find the workbook
+_READ_WHOLE = re.compile(r"\[Content_Types\]\.xml|_rels/\.rels|xl/workbook\.xml|xl/_rels/workbook\.xml\.rels"
+                         r"|xl/worksheets/[^/]+\.xml")
+
+
+def read_whole(name: str) -> bool:
+    """Whether the reader inflates a part of a workbook package whole: the package's layout
+    (``[Content_Types].xml``, ``_rels/.rels``), the workbook part, its relationships, each worksheet."""
+    return _READ_WHOLE.fullmatch(name) is not None
 
 
 def _small_part(zf: zipfile.ZipFile, name: str) -> bytes:

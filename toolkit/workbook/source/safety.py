@@ -83,7 +83,20 @@ def part_label(name: str, zf: zipfile.ZipFile | None = None) -> str:
     return label(name, zf)
 
 
-def _check_zip(zf: zipfile.ZipFile, path: Path, limits: Limits) -> None:
+class Package(zipfile.ZipFile):
+    """A zip package being read: the entries inflated whole and sound are kept (:attr:`inflated`,
+    by name), so that the container check, the layout and the reader inflate each one once."""
+
+    def __init__(self, data: bytes) -> None:
+        super().__init__(io.BytesIO(data))
+        self.inflated: dict[str, bytes] = {}
+
+
+def _check_zip(zf: zipfile.ZipFile, path: Path, limits: Limits,
+               read_whole: Callable[[str], bool] | None = None) -> None:
+    """The container checks of :func:`check_package`. The XML parts for which ``read_whole`` is
+    true (those the reader inflates whole anyway) are inflated whole for the DTD check, at most
+    :data:`_WHOLE_MAX` bytes of each; of the others only the prolog is."""
     infos = zf.infolist()
     if len(infos) > limits.max_entries:
         raise _fail("file-too-large", path, f"压缩包内有{len(infos)}个文件（上限{limits.max_entries}）")
@@ -123,20 +136,26 @@ def _check_zip(zf: zipfile.ZipFile, path: Path, limits: Limits) -> None:
     if total_bound > limits.max_total_bytes:
         raise _fail("file-too-large", path, "解压后的数据超出上限（疑似压缩炸弹）")
     for info in infos:
-        if info.filename.lower().endswith(_XML_PARTS) and _declares_dtd(zf, info, path, limits):
+        if not info.filename.lower().endswith(_XML_PARTS):
+            continue
+        whole = read_whole is not None and info.file_size <= _WHOLE_MAX and read_whole(info.filename)
+        if _declares_dtd(zf, info, path, limits, whole):
             raise _fail("workbook-damaged", path, f"{part_label(info.filename, zf)}含有不安全的XML内容（DTD或实体）")
 
 
 _XML_PARTS = (".xml", ".rels", ".vml")
 _PROLOG_MAX = 1 << 20
+_WHOLE_MAX = 1 << 20
 
 
-def _declares_dtd(zf: zipfile.ZipFile, info: zipfile.ZipInfo, path: Path, limits: Limits) -> bool:
+def _declares_dtd(zf: zipfile.ZipFile, info: zipfile.ZipInfo, path: Path, limits: Limits,
+                  whole: bool = False) -> bool:
     """Whether an XML part has a document type declaration (no spreadsheet program writes one;
     it is how entity expansion and external entities get in). Only the prolog is read: the XML
     declaration, comments and processing instructions before the first element; a prolog longer
-    than 1 MB counts as hostile."""
-    if _plain_prolog(zf, info):
+    than 1 MB counts as hostile. With ``whole``, the part is inflated whole (and kept, see
+    :class:`Package`) when it is sound, and its prolog read from that."""
+    if _plain_prolog(zf, info, whole):
         return False
     import codecs
 
@@ -210,11 +229,16 @@ def _raw_entry(zf: zipfile.ZipFile, info: zipfile.ZipInfo, size: int) -> bytes |
         return None
 
 
-def _plain_prolog(zf: zipfile.ZipFile, info: zipfile.ZipInfo) -> bool:
+def _plain_prolog(zf: zipfile.ZipFile, info: zipfile.ZipInfo, whole: bool = False) -> bool:
     """Whether a part plainly starts with at most an XML declaration and then its first element,
     as every spreadsheet program writes it: told from its first few hundred bytes, decompressed
-    straight from the package (no DTD can follow). Anything else, or a local header that does
-    not match the directory, is left to the full reading of the prolog."""
+    straight from the package (no DTD can follow), or with ``whole`` from the whole part. Anything
+    else, or a local header that does not match the directory, is left to the full reading of
+    the prolog."""
+    if whole:
+        data = _whole_entry(zf, info.filename, info.file_size)
+        if data is not None:
+            return _PLAIN_PROLOG.match(data[:256]) is not None
     raw = _raw_entry(zf, info, 512)
     if raw is None:
         return False
@@ -305,7 +329,12 @@ def _read_entry(zf: zipfile.ZipFile, name: str, path: Path, limits: Limits) -> b
 def _whole_entry(zf: zipfile.ZipFile, name: str, max_bytes: int) -> bytes | None:
     """An entry decompressed in one step straight from the package when it is whole and sound:
     its local header matches, its size within ``max_bytes`` is the declared one and so is its
-    CRC. None otherwise (then ``zipfile`` reads it and raises what it finds)."""
+    CRC. None otherwise (then ``zipfile`` reads it and raises what it finds). A :class:`Package`
+    inflates each entry once."""
+    inflated = getattr(zf, "inflated", None)
+    if inflated is not None and name in inflated:
+        data = inflated[name]
+        return data if len(data) <= max_bytes else None
     try:
         info = zf.getinfo(name)
     except KeyError:
@@ -329,6 +358,8 @@ def _whole_entry(zf: zipfile.ZipFile, name: str, max_bytes: int) -> bytes | None
         return None
     if len(data) != info.file_size or zlib.crc32(data) != info.CRC:
         return None
+    if inflated is not None:
+        inflated[name] = data
     return data
 
 

@@ -4,14 +4,13 @@ file, a plain zip), or text, a PDF, a web page, an old BIFF file; the OLE direct
 
 from __future__ import annotations
 
-import io
 import struct
 import zipfile
 from pathlib import Path
 
-from toolkit.workbook.source.parts import canonical_package
+from toolkit.workbook.source.parts import canonical_package, read_whole
 from toolkit.workbook.source.limits import DEFAULT_LIMITS, Limits, _fail
-from toolkit.workbook.source.safety import _check_zip, _read_bytes, _read_entry
+from toolkit.workbook.source.safety import Package, _check_zip, _read_bytes, _read_entry
 
 KINDS = ("xlsx", "xlsm", "xlsb", "xls", "ods", "et")
 _OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
@@ -268,13 +267,13 @@ def _sniff(path: Path, limits: Limits) -> tuple[str, str, bytes, zipfile.ZipFile
         container, data = _sniff_ole(data, path)
     elif data.startswith(_ZIP_MAGICS):
         try:
-            zf = zipfile.ZipFile(io.BytesIO(data))
+            zf = Package(data)
         except zipfile.BadZipFile:
             raise _fail("workbook-damaged", path, "文件不完整或压缩结构损坏（可能下载或复制时被截断）") from None
         except Exception:
             raise _fail("workbook-damaged", path, "压缩结构损坏") from None
         try:
-            _check_zip(zf, path, limits)
+            _check_zip(zf, path, limits, read_whole)
             try:
                 canonical = canonical_package(zf, data)
             except Exception:  # noqa: BLE001 - entries pointing outside the file and the like
@@ -282,7 +281,7 @@ def _sniff(path: Path, limits: Limits) -> tuple[str, str, bytes, zipfile.ZipFile
             if canonical is not None:  # backslashes, or the workbook part elsewhere: as readers expect
                 zf.close()
                 data = canonical
-                zf = zipfile.ZipFile(io.BytesIO(data))
+                zf = Package(data)
             container = _zip_kind(zf, path, limits)
         except BaseException:
             zf.close()
