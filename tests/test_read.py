@@ -837,7 +837,9 @@ def test_the_engine_reads_the_sheets_inflated_once_stored_as_they_are(tmp_path):
     for info in original.infolist():
         if info.filename in sheets:
             whole = original.read(info.filename)
-            assert package.read(info.filename) == whole[:whole.index(b"</sheetData>") + 12] + b"</worksheet>"
+            start, end = whole.index(b"<sheetData"), whole.index(b"</sheetData>") + 12
+            assert package.read(info.filename) == (whole[:start] + b"<mergeCells></mergeCells>" + whole[start:end]
+                                                   + b"</worksheet>")
         elif info.filename != "xl/workbook.xml":
             assert package.read(info.filename) == original.read(info.filename)
     assert sum(len(package.read(p)) for p in sheets) < sum(len(original.read(p)) for p in sheets) / 2
@@ -846,6 +848,8 @@ def test_the_engine_reads_the_sheets_inflated_once_stored_as_they_are(tmp_path):
     assert engine.sheet_names == reference.sheet_names
     for name in reference.sheet_names:
         assert engine.get_sheet_by_name(name).to_python() == reference.get_sheet_by_name(name).to_python()
+        assert engine.get_sheet_by_name(name).merged_cell_ranges == []  # read by the toolkit itself
+    assert any(reference.get_sheet_by_name(name).merged_cell_ranges for name in reference.sheet_names)
     workbook = original.read("xl/workbook.xml")
     assert workbook.count(b"<definedName ") > 100
     assert package.read("xl/workbook.xml") == re.sub(rb"<definedNames>.*</definedNames>", b"", workbook, flags=re.S)
@@ -868,17 +872,20 @@ def test_the_engine_gets_the_workbook_part_without_names(workbook, cut):
     assert _without_defined_names(workbook) == cut
 
 
+NO_MERGES = b"<mergeCells></mergeCells>"  # calamine's reading of merged ranges stops there
 TAIL = b"<conditionalFormatting sqref='A1'><cfRule type='expression'/></conditionalFormatting>" * 4
 
 
 @pytest.mark.parametrize("sheet, cut", [
-    (b"<worksheet><sheetData><row r='1'/></sheetData>" + TAIL + b"</worksheet>",
-     b"<worksheet><sheetData><row r='1'/></sheetData></worksheet>"),
+    (b"<worksheet><cols/><sheetData><row r='1'/></sheetData>" + TAIL + b"</worksheet>",
+     b"<worksheet><cols/>" + NO_MERGES + b"<sheetData><row r='1'/></sheetData></worksheet>"),
     (b"<worksheet><sheetData/>" + TAIL + b"</worksheet>", None),  # no cells
     (b"<worksheet><sheetData></sheetData>" + TAIL + b"<ext>sheetData</ext></worksheet>", None),  # more mentions
     (b"<x:worksheet><x:sheetData></x:sheetData>" + TAIL + b"</x:worksheet>", None),  # prefixed
     (b"<worksheet><sheetData></sheetData>" + TAIL, None),  # not ended: left for the completeness check
-    (b"<worksheet><sheetData></sheetData></worksheet>", None),  # nothing after the cells worth cutting
+    (b"<worksheet><sheetData></sheetData></worksheet>",  # nothing after the cells
+     b"<worksheet>" + NO_MERGES + b"<sheetData></sheetData></worksheet>"),
+    (b"<worksheet></sheetData><sheetData></worksheet>", None),  # the end before the start
 ])
 def test_the_engine_gets_each_sheet_cut_after_its_cells(sheet, cut):
     from toolkit.workbook.source.xlsx_parts import _cells_only

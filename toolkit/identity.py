@@ -16,6 +16,9 @@ from toolkit.formats import TEMPLATES_DIR, load_yaml
 from toolkit.labels import normalize_label
 
 
+_HAN_RUN = re.compile(r"[\u3400-\u9fff]+")
+
+
 @lru_cache(maxsize=None)
 def _config() -> dict[str, Any]:
     data = load_yaml(TEMPLATES_DIR / "identity.yaml")
@@ -23,6 +26,7 @@ def _config() -> dict[str, Any]:
     data["unit_suffixes"] = sorted((normalize_label(w) for w in data["unit_suffixes"]), key=len, reverse=True)
     data["name_endings"] = tuple(normalize_label(e) for e in data["name_endings"])
     data["file_name_year_words"] = re.compile(data["file_name_year"] + "年?度?")
+    data["file_name_year_pattern"] = re.compile(data["file_name_year"])
     return data
 
 
@@ -79,7 +83,7 @@ def roster_units_in_name(file_name: str, roster: Iterable[str]) -> list[str]:
 
 def unit_in_file_name(file_name: str) -> str | None:
     """Without a roster: the part of a file name that looks like a unit name, if any."""
-    runs = re.findall(r"[\u3400-\u9fff]+", without_file_name_noise(Path(file_name).stem))
+    runs = _HAN_RUN.findall(without_file_name_noise(Path(file_name).stem))
     endings = _config()["name_endings"]
     candidates = [r for r in runs if len(r) >= 2 and r.endswith(endings)]
     return max(candidates, key=len) if candidates else None
@@ -87,5 +91,5 @@ def unit_in_file_name(file_name: str) -> str | None:
 
 def year_in_file_name(file_name: str) -> int | None:
     """The year a file name gives (19xx or 20xx), or None when it gives none or several."""
-    years = set(re.findall(_config()["file_name_year"], Path(file_name).stem))
+    years = set(_config()["file_name_year_pattern"].findall(Path(file_name).stem))
     return int(years.pop()) if len(years) == 1 else None

@@ -6,6 +6,7 @@ import re
 import unicodedata
 
 _SPACES = re.compile(r"[\s\u3000\u00a0]+")
+_ITEM_NUMBER = re.compile(r"^(\d+)[,.]")  # "1、" and "1．" item numbers read as "1."
 _WIDTH_MAP = str.maketrans({
     "（": "(", "）": ")", "，": ",", "：": ":", "；": ";", "、": ",", "．": ".",
     "“": '"', "”": '"', "‘": "'", "’": "'", "〔": "[", "〕": "]", "【": "[", "】": "]",
@@ -24,5 +25,5 @@ def normalize_label(text: object) -> str:
     s = unicodedata.normalize("NFKC", str(text))
     s = s.translate(_WIDTH_MAP)
     s = _SPACES.sub("", s)
-    s = re.sub(r"^(\d+)[,.]", r"\1.", s)  # "1、" and "1．" item numbers read as "1."
+    s = _ITEM_NUMBER.sub(r"\1.", s)
     return s

@@ -18,6 +18,9 @@ from toolkit.workbook.source.limits import Limits, _note
 from toolkit.a1 import Pos, parse_ref
 from toolkit.workbook.source.xlsx_parts import _XlsxParts
 
+_NUMBER = re.compile(r"-?\d+(\.\d+)?")
+
+
 def _clean(value: Any) -> Any:
     """A cell value as both engines agree on it; None for an empty cell."""
     if value is None:
@@ -195,7 +198,7 @@ class WorkbookSource:
         value = value.strip().lstrip("=")
         if len(value) >= 2 and value[0] == value[-1] == '"':
             return value[1:-1].replace('""', '"')
-        if re.fullmatch(r"-?\d+(\.\d+)?", value):
+        if _NUMBER.fullmatch(value):
             return value
         sheet, _, ref = value.rpartition("!")
         sheet = sheet.strip("'").replace("''", "'")

@@ -36,6 +36,7 @@ _UNREFERENCED = re.compile(rb'<(?:\w+:(?:c|row)(?=[\s/>])|(?:c|row)(?=[\s/>])(?!
 # each cell and row start tag (any prefix), with its attributes up to r=" when it has an r
 _CELL_OR_ROW = re.compile(rb"<(?:\w+:)?(c|row)(?=[\s/>])(\s[^<>]*?\br=\")?")
 _ROW_OR_CELL = re.compile(rb"<(?:\w+:)?(row|c)(?=[\s/>])([^<>]*)>")
+_MERGE_CELL = re.compile(rb'<(?:\w+:)?mergeCell\s[^<>]*?ref="([A-Z0-9:$]+)"')
 _R_ATTR = re.compile(rb'\br="\$?([A-Z]{0,3})\$?([0-9]{0,7})"')
 _FORMULA_TOKEN = re.compile(r'"[^"]*"|\'[^\']*\'|(?<![A-Za-z0-9_.])(\$?)([A-Z]{1,3})(\$?)([0-9]{1,7})(?![0-9A-Za-z_(])')
 
@@ -288,7 +289,7 @@ class _XlsxParts:
         if not data or b"mergeCell" not in data:
             return []
         out = []
-        for ref in re.findall(rb'<(?:\w+:)?mergeCell\s[^<>]*?ref="([A-Z0-9:$]+)"', data):
+        for ref in _MERGE_CELL.findall(data):
             a, _, b = ref.decode().partition(":")
             p, q = parse_ref(a), parse_ref(b or a)
             if p and q:
@@ -557,16 +558,24 @@ def _without_defined_names(workbook: bytes) -> bytes | None:
 
 
 def _cells_only(sheet: bytes) -> bytes | None:
-    """A worksheet part cut after its one ``</sheetData>`` (closed there), or None where it has
-    not exactly one ``sheetData`` element, unprefixed, or does not end as a whole worksheet: the
-    engine reads only the cells for the toolkit (the merged ranges after them the toolkit reads
-    itself, :meth:`_XlsxParts.merged`; nothing reads the rest), and in a workbook the toolkit
-    writes, the conditional formats and validations after the cells are most of a table's part."""
+    """A worksheet part as the engine is to read it: cut after its one ``</sheetData>`` (closed
+    there), with an empty ``<mergeCells>`` just before its cells; None where it has not exactly
+    one ``sheetData`` element, unprefixed, or does not end as a whole worksheet. The engine reads
+    only the cells for the toolkit: the merged ranges after them the toolkit reads itself
+    (:meth:`_XlsxParts.merged`), nothing reads the rest (in a workbook the toolkit writes, the
+    conditional formats and validations after the cells are most of a table's part), and
+    calamine, which reads a sheet's merged ranges with its cells, reading the sheet again until
+    its ``<mergeCells>``, stops at the empty one instead of going through every cell twice."""
     close = sheet.find(b"</sheetData>")
     if close < 0 or sheet.count(b"sheetData") != 2 or not sheet.rstrip().endswith(b"</worksheet>"):
         return None
-    end = close + len(b"</sheetData>")
-    return sheet[:end] + b"</worksheet>" if end < len(sheet) - 64 else None
+    start = sheet.find(b"<sheetData")
+    if start < 0 or start > close:
+        return None
+    return (sheet[:start] + _NO_MERGED_CELLS + sheet[start:close + len(b"</sheetData>")] + b"</worksheet>")
+
+
+_NO_MERGED_CELLS = b"<mergeCells></mergeCells>"
 
 
 def _anchored(data: bytes, anchor: re.Pattern, pattern: re.Pattern, start: int = 0, end: int | None = None
