@@ -401,8 +401,9 @@ def _ends_helper(reply: bytes) -> bool:
         return True
 
 
-def _send(proc: Any, message: bytes, seconds: float) -> bool:
-    """Write ``message`` to the helper within ``seconds``; False when it cannot be written."""
+def _send(proc: Any, message: bytes, seconds: float) -> bool | None:
+    """Write ``message`` to the helper within ``seconds``: True once written, None when the time
+    ran out, False when it cannot be written (the helper died)."""
     import selectors
     import time
 
@@ -415,7 +416,7 @@ def _send(proc: Any, message: bytes, seconds: float) -> bool:
         while pending:
             left = deadline - time.monotonic()
             if left <= 0:
-                return False
+                return None
             for _ in selector.select(left):
                 try:
                     pending = pending[os.write(out_fd, pending):]
@@ -429,32 +430,28 @@ def _send(proc: Any, message: bytes, seconds: float) -> bool:
 def _exchange(proc: Any, message: bytes, seconds: float) -> tuple[list[bytes], bool]:
     """Send ``message`` to the helper (none: a request sent already) and wait at most
     ``seconds`` for its reply: ([reply], False), or ([], True) when the time ran out, ([], False)
-    when the helper died."""
+    when the helper died. The helper reads a whole request before it answers, so the request is
+    written first."""
     import selectors
     import time
 
-    out_fd, in_fd = proc.stdin.fileno(), proc.stdout.fileno()
-    os.set_blocking(out_fd, False)
+    deadline = time.monotonic() + seconds
+    if message:
+        sent = _send(proc, message, seconds)
+        if not sent:
+            return [], sent is None
+    in_fd = proc.stdout.fileno()
     os.set_blocking(in_fd, False)
-    pending = memoryview(message)
     received = bytearray()
     need = None
-    deadline = time.monotonic() + seconds
     with selectors.DefaultSelector() as selector:
-        if pending:
-            selector.register(out_fd, selectors.EVENT_WRITE)
         selector.register(in_fd, selectors.EVENT_READ)
         while True:
             left = deadline - time.monotonic()
             if left <= 0:
                 return [], True
-            for key, _ in selector.select(left):
+            for _ in selector.select(left):
                 try:
-                    if key.fd == out_fd:
-                        pending = pending[os.write(out_fd, pending):]
-                        if not pending:
-                            selector.unregister(out_fd)
-                        continue
                     chunk = os.read(in_fd, 1 << 20)
                 except BlockingIOError:
                     continue
